@@ -1,0 +1,2 @@
+DROP TABLE sync_log;
+DROP TABLE sync_state;

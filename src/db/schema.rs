@@ -1,0 +1,207 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    lightspeed_customers (id) {
+        id -> Text,
+        customer_code -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        mobile -> Nullable<Text>,
+        company_name -> Nullable<Text>,
+        customer_group_id -> Nullable<Text>,
+        balance -> Nullable<Numeric>,
+        loyalty_balance -> Nullable<Numeric>,
+        year_to_date -> Nullable<Numeric>,
+        date_of_birth -> Nullable<Date>,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_inventory (id) {
+        id -> Text,
+        product_id -> Nullable<Text>,
+        outlet_id -> Nullable<Text>,
+        inventory_level -> Nullable<Numeric>,
+        current_amount -> Nullable<Numeric>,
+        average_cost -> Nullable<Numeric>,
+        reorder_point -> Nullable<Numeric>,
+        reorder_amount -> Nullable<Numeric>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_outlets (id) {
+        id -> Text,
+        name -> Nullable<Text>,
+        currency -> Nullable<Text>,
+        time_zone -> Nullable<Text>,
+        physical_address1 -> Nullable<Text>,
+        physical_address2 -> Nullable<Text>,
+        physical_suburb -> Nullable<Text>,
+        physical_city -> Nullable<Text>,
+        physical_postcode -> Nullable<Text>,
+        physical_state -> Nullable<Text>,
+        physical_country_id -> Nullable<Text>,
+        attributes -> Nullable<Jsonb>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_products (id) {
+        id -> Text,
+        name -> Nullable<Text>,
+        variant_name -> Nullable<Text>,
+        handle -> Nullable<Text>,
+        sku -> Nullable<Text>,
+        active -> Nullable<Bool>,
+        is_active -> Nullable<Bool>,
+        variant_parent_id -> Nullable<Text>,
+        supplier_id -> Nullable<Text>,
+        brand_id -> Nullable<Text>,
+        product_type_id -> Nullable<Text>,
+        supply_price -> Nullable<Numeric>,
+        price_including_tax -> Nullable<Numeric>,
+        price_excluding_tax -> Nullable<Numeric>,
+        description -> Nullable<Text>,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_sale_line_items (id) {
+        id -> Text,
+        sale_id -> Text,
+        product_id -> Nullable<Text>,
+        tax_id -> Nullable<Text>,
+        quantity -> Nullable<Numeric>,
+        price -> Nullable<Numeric>,
+        price_total -> Nullable<Numeric>,
+        cost -> Nullable<Numeric>,
+        cost_total -> Nullable<Numeric>,
+        tax -> Nullable<Numeric>,
+        tax_total -> Nullable<Numeric>,
+        discount -> Nullable<Numeric>,
+        discount_total -> Nullable<Numeric>,
+        loyalty_value -> Nullable<Numeric>,
+        status -> Nullable<Text>,
+        sequence -> Nullable<Int8>,
+        is_return -> Nullable<Bool>,
+        note -> Nullable<Text>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_sale_payments (id) {
+        id -> Text,
+        sale_id -> Text,
+        retailer_payment_type_id -> Nullable<Text>,
+        payment_type_id -> Nullable<Text>,
+        name -> Nullable<Text>,
+        amount -> Nullable<Numeric>,
+        payment_date -> Nullable<Timestamptz>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_sales (id) {
+        id -> Text,
+        outlet_id -> Nullable<Text>,
+        register_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        customer_id -> Nullable<Text>,
+        invoice_number -> Nullable<Text>,
+        receipt_number -> Nullable<Text>,
+        status -> Nullable<Text>,
+        total_price -> Nullable<Numeric>,
+        total_tax -> Nullable<Numeric>,
+        total_loyalty -> Nullable<Numeric>,
+        note -> Nullable<Text>,
+        sale_date -> Nullable<Timestamptz>,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sync_log (id) {
+        id -> Int8,
+        run_id -> Text,
+        entity -> Text,
+        mode -> Text,
+        status -> Text,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        duration_ms -> Nullable<Int8>,
+        pages -> Int8,
+        records_fetched -> Int8,
+        records_inserted -> Int8,
+        records_updated -> Int8,
+        records_deleted -> Int8,
+        requests -> Int8,
+        retries -> Int8,
+        rate_limited -> Int8,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sync_state (entity) {
+        entity -> Text,
+        status -> Text,
+        last_version -> Int8,
+        last_success_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        run_id -> Nullable<Text>,
+        run_mode -> Nullable<Text>,
+        run_started_at -> Nullable<Timestamptz>,
+        run_pages -> Int8,
+        run_records -> Int8,
+        rows_in_table -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    lightspeed_customers,
+    lightspeed_inventory,
+    lightspeed_outlets,
+    lightspeed_products,
+    lightspeed_sale_line_items,
+    lightspeed_sale_payments,
+    lightspeed_sales,
+    sync_log,
+    sync_state,
+);

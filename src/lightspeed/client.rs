@@ -1,0 +1,254 @@
+//! The HTTP client for the X-Series API 2.0 list endpoints: builds requests, paces them through
+//! the shared governor, retries transient failures, and decodes pages. It never logs bodies or
+//! the token.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
+use reqwest::StatusCode;
+
+use super::error::{error_detail, ApiError, FetchError};
+use super::governor::RateGovernor;
+use super::page::{decode_page, Page};
+use super::retry::{backoff_delay, parse_retry_after, BACKOFF_BASE, BACKOFF_CAP};
+use crate::config::ApiConfig;
+use crate::entity::Entity;
+
+/// Wait used when a 429 carries no usable `Retry-After`.
+const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(10);
+
+/// Request counters of one entity's stream, read by the engine for `sync_log`.
+#[derive(Debug, Default)]
+pub struct RequestCounters {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+/// A snapshot of `RequestCounters`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestTotals {
+    pub requests: u64,
+    pub retries: u64,
+    pub rate_limited: u64,
+    pub bytes: u64,
+}
+
+impl RequestCounters {
+    pub fn totals(&self) -> RequestTotals {
+        RequestTotals {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A client for one store. Cheap to clone; clones share the connection pool and governor.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: Arc<str>,
+    max_attempts: u32,
+    governor: RateGovernor,
+    backoff_base: Duration,
+    backoff_cap: Duration,
+}
+
+impl Client {
+    /// Builds a client from the API configuration.
+    pub fn new(config: &ApiConfig) -> Result<Client, ApiError> {
+        let mut headers = HeaderMap::new();
+        let mut authorization =
+            HeaderValue::from_str(&format!("Bearer {}", config.token.expose())).map_err(|_| {
+                ApiError::Connection(
+                    "LIGHTSPEED_TOKEN contains characters not allowed in a header".into(),
+                )
+            })?;
+        authorization.set_sensitive(true);
+        headers.insert(AUTHORIZATION, authorization);
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!(
+                "lightsync/",
+                env!("CARGO_PKG_VERSION"),
+                " (+https://github.com/lightsync/lightsync)"
+            )),
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(config.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .pool_max_idle_per_host(8)
+            .build()
+            .map_err(|err| ApiError::Connection(format!("cannot build the HTTP client: {err}")))?;
+        Ok(Client {
+            http,
+            base_url: config.base_url.as_str().trim_end_matches('/').into(),
+            max_attempts: config.max_attempts,
+            governor: RateGovernor::new(config.rate_share, config.rate_window),
+            backoff_base: BACKOFF_BASE,
+            backoff_cap: BACKOFF_CAP,
+        })
+    }
+
+    /// Shortens the retry backoff (tests that inject many faults).
+    pub fn with_backoff(mut self, base: Duration, cap: Duration) -> Client {
+        self.backoff_base = base;
+        self.backoff_cap = cap;
+        self
+    }
+
+    /// The governor every request of this client goes through.
+    pub fn governor(&self) -> &RateGovernor {
+        &self.governor
+    }
+
+    /// Fetches and decodes the page of `entity` after version `after`, retrying transient
+    /// failures up to the configured attempts. 429s wait for `Retry-After` and do not count.
+    pub async fn fetch_page(
+        &self,
+        entity: Entity,
+        after: i64,
+        page_size: u32,
+        counters: &RequestCounters,
+    ) -> Result<Page, FetchError> {
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            match self.try_fetch(entity, after, page_size, counters).await {
+                Ok(page) => return Ok(page),
+                Err(ApiError::RateLimited { retry_after }) => {
+                    attempts -= 1;
+                    counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+                    log::warn!(
+                        "{entity}: rate limited (429); waiting {:.1} s as Retry-After asks",
+                        retry_after.as_secs_f64()
+                    );
+                    self.governor
+                        .block_until(tokio::time::Instant::now() + retry_after);
+                }
+                Err(cause) if cause.is_transient() && attempts < self.max_attempts => {
+                    counters.retries.fetch_add(1, Ordering::Relaxed);
+                    let delay = backoff_delay(attempts, self.backoff_base, self.backoff_cap);
+                    log::warn!(
+                        "{entity}: attempt {attempts}/{} after version {after} failed ({cause}); retrying in {} ms",
+                        self.max_attempts,
+                        delay.as_millis()
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                Err(cause) => {
+                    return Err(FetchError {
+                        entity,
+                        after,
+                        attempts,
+                        cause,
+                    })
+                }
+            }
+        }
+    }
+
+    async fn try_fetch(
+        &self,
+        entity: Entity,
+        after: i64,
+        page_size: u32,
+        counters: &RequestCounters,
+    ) -> Result<Page, ApiError> {
+        let url = format!("{}/{}", self.base_url, entity.name());
+        let after_text = after.to_string();
+        let page_size_text = page_size.to_string();
+        let mut query: Vec<(&str, &str)> =
+            vec![("after", &after_text), ("page_size", &page_size_text)];
+        if entity.accepts_deleted_param() {
+            query.push(("deleted", "true"));
+        }
+        let permit = self.governor.acquire().await;
+        counters.requests.fetch_add(1, Ordering::Relaxed);
+        log::debug!("GET {url} after={after} page_size={page_size}");
+        let response = self
+            .http
+            .get(&url)
+            .query(&query)
+            .send()
+            .await
+            .map_err(classify_transport_error);
+        let response = match response {
+            Ok(response) => response,
+            Err(err) => {
+                drop(permit);
+                return Err(err);
+            }
+        };
+        let status = response.status();
+        let headers = response.headers();
+        let limit = header_number(headers, "x-ratelimit-limit");
+        let remaining = header_number(headers, "x-ratelimit-remaining");
+        log::debug!(
+            "{entity}: HTTP {} X-RateLimit-Limit={limit:?} X-RateLimit-Remaining={remaining:?}",
+            status.as_u16()
+        );
+        let retry_after = headers
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| parse_retry_after(value, SystemTime::now()));
+        permit.report(limit, remaining);
+
+        let body = response.bytes().await.map_err(|err| {
+            if err.is_timeout() {
+                ApiError::Timeout
+            } else {
+                ApiError::BodyCut(root_cause(&err))
+            }
+        })?;
+        counters
+            .bytes
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
+
+        match status {
+            StatusCode::OK => Ok(decode_page(entity, after, &body)?),
+            StatusCode::UNAUTHORIZED => Err(ApiError::Unauthorized),
+            StatusCode::TOO_MANY_REQUESTS => Err(ApiError::RateLimited {
+                // Dates have whole-second precision: wait into the next second.
+                retry_after: retry_after
+                    .map(|wait| wait + Duration::from_millis(50))
+                    .unwrap_or(DEFAULT_RATE_LIMIT_WAIT),
+            }),
+            status => Err(ApiError::Status {
+                status: status.as_u16(),
+                detail: error_detail(&body),
+            }),
+        }
+    }
+}
+
+fn header_number(headers: &HeaderMap, name: &str) -> Option<u32> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse().ok())
+}
+
+fn classify_transport_error(err: reqwest::Error) -> ApiError {
+    if err.is_timeout() {
+        ApiError::Timeout
+    } else {
+        ApiError::Connection(root_cause(&err))
+    }
+}
+
+/// The innermost cause of a transport error, without the URL (which is harmless but noisy).
+fn root_cause(err: &reqwest::Error) -> String {
+    let mut source: &dyn std::error::Error = err;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    source.to_string()
+}

@@ -1,0 +1,17 @@
+//! The Lightspeed Retail X-Series API 2.0 client: list-endpoint requests with paging, lenient
+//! record decoding, a shared rate governor and retries. It knows nothing of the checkpoint store
+//! or the database.
+
+mod client;
+pub mod decode;
+mod error;
+mod governor;
+mod page;
+pub mod records;
+pub mod retry;
+
+pub use client::{Client, RequestCounters, RequestTotals};
+pub use error::{ApiError, FetchError};
+pub use governor::{RateGovernor, RatePermit};
+pub use page::{decode_page, Page, PageError};
+pub use records::{decode_record, Record, RecordBody};

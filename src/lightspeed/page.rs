@@ -1,0 +1,164 @@
+//! Decoding a list endpoint's response body: the `{"data": [...], "version": {...}}` envelope,
+//! every record in it, and the page's max version (the next `after`). Pure code.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::decode::parse_integer;
+use super::records::{decode_record, Record};
+use crate::entity::Entity;
+
+/// One decoded page. Empty `records` means the entity is exhausted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub records: Vec<Record>,
+    /// The next `after`: the envelope's `version.max`, or the largest row version when the
+    /// envelope has none. `None` on an empty page.
+    pub max_version: Option<i64>,
+}
+
+/// Why a response body is not a page.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PageError {
+    #[error("the body is not the documented JSON envelope: {0}")]
+    Envelope(String),
+    #[error("record {index} is invalid: {reason}")]
+    Record { index: usize, reason: String },
+    #[error("the page's max version {max_version} does not exceed the cursor {after} (loop guard)")]
+    LoopGuard { after: i64, max_version: i64 },
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    data: Vec<&'a RawValue>,
+    #[serde(default)]
+    version: Option<VersionRange>,
+}
+
+#[derive(Deserialize)]
+struct VersionRange {
+    #[serde(default)]
+    max: Option<Value>,
+}
+
+/// Decodes a page of `entity` that was requested with `after`.
+pub fn decode_page(entity: Entity, after: i64, body: &[u8]) -> Result<Page, PageError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| PageError::Envelope("the body is not UTF-8".into()))?;
+    let envelope: Envelope = serde_json::from_str(text).map_err(|err| {
+        PageError::Envelope(format!(
+            "{} at line {} column {}",
+            classify(&err),
+            err.line(),
+            err.column()
+        ))
+    })?;
+    let records = envelope
+        .data
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            decode_record(entity, raw.get()).map_err(|err| PageError::Record {
+                index,
+                reason: err.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if records.is_empty() {
+        return Ok(Page {
+            records,
+            max_version: None,
+        });
+    }
+    let largest_row = records.iter().map(|record| record.version).max();
+    let declared = envelope
+        .version
+        .and_then(|range| range.max)
+        .and_then(|max| parse_integer(&max));
+    let max_version = declared.max(largest_row).expect("the page has records");
+    if max_version <= after {
+        return Err(PageError::LoopGuard { after, max_version });
+    }
+    Ok(Page {
+        records,
+        max_version: Some(max_version),
+    })
+}
+
+fn classify(err: &serde_json::Error) -> &'static str {
+    use serde_json::error::Category;
+    match err.classify() {
+        Category::Eof => "the body ends early (truncated)",
+        Category::Syntax => "the body is not JSON",
+        Category::Data => "the JSON does not have the expected shape",
+        Category::Io => "the body could not be read",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_envelope_max_is_the_next_cursor() {
+        let body = br#"{"data":[{"id":"a","version":5},{"id":"b","version":9}],"version":{"min":5,"max":9}}"#;
+        let page = decode_page(Entity::Customers, 0, body).unwrap();
+        assert_eq!(page.records.len(), 2);
+        assert_eq!(page.max_version, Some(9));
+    }
+
+    #[test]
+    fn a_missing_version_member_falls_back_to_the_largest_row() {
+        let body = br#"{"data":[{"id":"a","version":"12"},{"id":"b","version":7}]}"#;
+        assert_eq!(decode_page(Entity::Products, 0, body).unwrap().max_version, Some(12));
+    }
+
+    #[test]
+    fn an_empty_page_has_no_max() {
+        let body = br#"{"data":[],"version":{"min":null,"max":null}}"#;
+        let page = decode_page(Entity::Sales, 10, body).unwrap();
+        assert!(page.records.is_empty());
+        assert_eq!(page.max_version, None);
+    }
+
+    #[test]
+    fn a_page_that_does_not_advance_trips_the_loop_guard() {
+        let body = br#"{"data":[{"id":"a","version":5}],"version":{"min":5,"max":5}}"#;
+        assert_eq!(
+            decode_page(Entity::Outlets, 5, body),
+            Err(PageError::LoopGuard { after: 5, max_version: 5 })
+        );
+    }
+
+    #[test]
+    fn truncated_and_non_json_bodies_are_typed_errors() {
+        let truncated = br#"{"data":[{"id":"a","vers"#;
+        assert!(matches!(
+            decode_page(Entity::Sales, 0, truncated),
+            Err(PageError::Envelope(reason)) if reason.contains("truncated")
+        ));
+        assert!(matches!(
+            decode_page(Entity::Sales, 0, b"<html>502 Bad Gateway</html>"),
+            Err(PageError::Envelope(_))
+        ));
+        assert!(matches!(
+            decode_page(Entity::Sales, 0, br#"{"data":[{"version":3}]}"#),
+            Err(PageError::Record { index: 0, .. })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode_page(Entity::Sales, 0, &body);
+        }
+
+        #[test]
+        fn arbitrary_json_shaped_text_never_panics(body in r#"\{"data":\[(\{"id":("[a-z]{0,3}"|[0-9]{1,3}|null),"version":("?[0-9]{0,12}"?|null|\[\]),"line_items":(\[\{"id":"x","quantity":"[0-9a-z.\-]{0,6}"\}\]|null|7)\},?){0,4}\],"version":\{"max":[0-9]{0,5}\}\}"#) {
+            let _ = decode_page(Entity::Sales, 0, body.as_bytes());
+        }
+    }
+}

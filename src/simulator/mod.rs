@@ -1,0 +1,189 @@
+//! A faithful fake of the Lightspeed X-Series API 2.0 list endpoints (`lightsync simulate`),
+//! serving a generated, seeded store over real HTTP, with rate limits, faults, quirks and
+//! changes over time. Tests, benchmarks and the demo all use it. It shares no code with the
+//! client beyond the entity names, so it cannot hide the client's mistakes.
+
+mod faults;
+mod render;
+mod server;
+mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use faults::FaultKind;
+pub use server::Stats;
+pub use store::{MutationCounts, StoreShape};
+
+use server::Shared;
+
+/// Everything the simulator can be told.
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    pub shape: StoreShape,
+    /// The only token accepted as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// Page size cap for every endpoint (the API's real cap is unknown).
+    pub page_cap: u32,
+    /// A separate cap for `/sales`, if set.
+    pub sales_page_cap: Option<u32>,
+    /// Whether to enforce the quota (`300 x registers + 50` per window).
+    pub rate_limited: bool,
+    /// A quota other than the documented formula (scaled-down tests and benchmarks).
+    pub rate_limit_override: Option<u32>,
+    pub window: Duration,
+    /// Share of requests that fail with an injected fault.
+    pub fail_rate: f64,
+    /// Which faults `fail_rate` picks from (all when empty).
+    pub fail_kinds: Vec<FaultKind>,
+    /// Added latency per request.
+    pub slow: Duration,
+    /// Leave the `version` member out of every page.
+    pub quirk_no_version_member: bool,
+    /// Send money and quantities as numeric strings.
+    pub quirk_money_as_strings: bool,
+    /// Random changes per minute, applied once a second.
+    pub changes_per_minute: u32,
+    /// Serve the `/__simulator/*` control endpoints.
+    pub control: bool,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            shape: StoreShape::default(),
+            token: "simulator".into(),
+            page_cap: 1000,
+            sales_page_cap: None,
+            rate_limited: true,
+            rate_limit_override: None,
+            window: Duration::from_secs(300),
+            fail_rate: 0.0,
+            fail_kinds: Vec::new(),
+            slow: Duration::ZERO,
+            quirk_no_version_member: false,
+            quirk_money_as_strings: false,
+            changes_per_minute: 0,
+            control: false,
+        }
+    }
+}
+
+/// A running simulator. Dropping it does not stop it; call `shutdown`.
+pub struct SimulatorHandle {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimulatorHandle {
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The base URL a client should use (ends with `/api/2.0`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api/2.0", self.address)
+    }
+
+    /// The server's request counters.
+    pub fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    /// Applies `count` random changes to the store now.
+    pub fn mutate(&self, count: u32) -> MutationCounts {
+        self.shared.store.write().expect("store lock").mutate(count)
+    }
+
+    /// The ground truth, as `GET /__simulator/expected` returns it.
+    pub fn expected(&self) -> serde_json::Value {
+        self.shared.store.read().expect("store lock").expected()
+    }
+
+    /// Makes the next `count` list requests fail with `kind`.
+    pub fn queue_faults(&self, kind: FaultKind, count: u32) {
+        self.shared.queue_faults(kind, count);
+    }
+
+    /// Stops serving and waits for the server task to end.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Generates the store, binds `address` (port 0 picks a free one) and serves in the background.
+pub async fn spawn(config: SimulatorConfig, address: SocketAddr) -> std::io::Result<SimulatorHandle> {
+    let changes_per_minute = config.changes_per_minute;
+    let shared = Arc::new(Shared::new(config));
+    let listener = server::bind(address).await?;
+    let address = listener.local_addr()?;
+    let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
+    let app = server::router(shared.clone());
+    let mut changes_shutdown = shutdown_rx.clone();
+    if changes_per_minute > 0 {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut owed = 0.0f64;
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = changes_shutdown.changed() => break,
+                }
+                owed += changes_per_minute as f64 / 60.0;
+                let due = owed.floor() as u32;
+                if due > 0 {
+                    owed -= due as f64;
+                    shared.store.write().expect("store lock").mutate(due);
+                }
+            }
+        });
+    }
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = shutdown_rx.changed().await;
+        });
+        if let Err(err) = serve.await {
+            log::error!("simulator stopped: {err}");
+        }
+    });
+    Ok(SimulatorHandle {
+        address,
+        shared,
+        shutdown,
+        task,
+    })
+}
+
+/// `lightsync simulate`: serves until Ctrl-C.
+pub async fn run(config: SimulatorConfig, address: SocketAddr) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let handle = spawn(config.clone(), address).await.map_err(|err| {
+        anyhow::anyhow!("cannot listen on {address}: {err} (pick another --port or --address)")
+    })?;
+    let counts = handle.shared.store.read().expect("store lock").counts();
+    let summary: Vec<String> = counts
+        .iter()
+        .map(|(entity, count)| format!("{count} {entity}"))
+        .collect();
+    log::info!(
+        "simulated store generated in {} ms: {}",
+        started.elapsed().as_millis(),
+        summary.join(", ")
+    );
+    println!("lightsync simulator listening on {}", handle.base_url());
+    println!("token: {}", config.token);
+    if config.control {
+        println!(
+            "control: POST http://{0}/__simulator/mutate?n=K, GET http://{0}/__simulator/expected, GET http://{0}/__simulator/stats",
+            handle.address()
+        );
+    }
+    tokio::signal::ctrl_c().await?;
+    handle.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,391 @@
+//! The simulator's HTTP server: the X-Series 2.0 list endpoints with auth, fixed-window rate
+//! limiting with the real headers, injected faults, and the `/__simulator/*` control endpoints.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::json;
+
+use super::faults::{FaultKind, FaultPlan};
+use super::render::{render_record, RenderQuirks};
+use super::store::Store;
+use super::SimulatorConfig;
+use crate::entity::Entity;
+
+/// Everything the handlers share.
+pub(crate) struct Shared {
+    pub(crate) config: SimulatorConfig,
+    pub(crate) store: RwLock<Store>,
+    faults: Mutex<FaultPlan>,
+    window: Mutex<RateWindow>,
+    started: Instant,
+    started_system: SystemTime,
+    pub(crate) stats: Stats,
+}
+
+#[derive(Debug, Default)]
+struct RateWindow {
+    index: u64,
+    used: u32,
+}
+
+/// Request counters, for tests and benchmarks (`GET /__simulator/stats`).
+#[derive(Debug, Default)]
+pub struct Stats {
+    requests: [AtomicU64; 5],
+    records_served: AtomicU64,
+    rate_limited: AtomicU64,
+    faults: AtomicU64,
+    unauthorized: AtomicU64,
+}
+
+impl Stats {
+    fn slot(entity: Entity) -> usize {
+        entity.tag() as usize - 1
+    }
+
+    /// Requests received for `entity`, whatever their outcome.
+    pub fn requests(&self, entity: Entity) -> u64 {
+        self.requests[Stats::slot(entity)].load(Ordering::Relaxed)
+    }
+
+    pub fn total_requests(&self) -> u64 {
+        Entity::ALL.into_iter().map(|entity| self.requests(entity)).sum()
+    }
+
+    pub fn rate_limited(&self) -> u64 {
+        self.rate_limited.load(Ordering::Relaxed)
+    }
+
+    pub fn records_served(&self) -> u64 {
+        self.records_served.load(Ordering::Relaxed)
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let requests: serde_json::Map<String, serde_json::Value> = Entity::ALL
+            .into_iter()
+            .map(|entity| (entity.name().to_string(), self.requests(entity).into()))
+            .collect();
+        json!({
+            "requests": requests,
+            "total_requests": self.total_requests(),
+            "records_served": self.records_served(),
+            "rate_limited": self.rate_limited(),
+            "faults": self.faults.load(Ordering::Relaxed),
+            "unauthorized": self.unauthorized.load(Ordering::Relaxed),
+        })
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(config: SimulatorConfig) -> Shared {
+        let store = Store::generate(config.shape.clone());
+        let faults = FaultPlan::new(config.fail_rate, config.fail_kinds.clone(), config.shape.seed);
+        Shared {
+            store: RwLock::new(store),
+            faults: Mutex::new(faults),
+            window: Mutex::new(RateWindow::default()),
+            started: Instant::now(),
+            started_system: SystemTime::now(),
+            stats: Stats::default(),
+            config,
+        }
+    }
+
+    pub(crate) fn queue_faults(&self, kind: FaultKind, count: u32) {
+        self.faults.lock().expect("fault lock").queue(kind, count);
+    }
+
+    fn quota(&self) -> u32 {
+        300 * self.config.shape.registers.max(1) + 50
+    }
+
+    /// Counts a request against the fixed window. `Err(retry_at)` when the window is spent.
+    fn take_quota(&self) -> Result<(u32, u32), SystemTime> {
+        let quota = self.config.rate_limit_override.unwrap_or_else(|| self.quota());
+        let window = self.config.window;
+        let elapsed = self.started.elapsed();
+        let index = elapsed.as_nanos() as u64 / window.as_nanos().max(1) as u64;
+        let mut state = self.window.lock().expect("window lock");
+        if state.index != index {
+            state.index = index;
+            state.used = 0;
+        }
+        if state.used >= quota {
+            let window_end = self.started_system + window * (index as u32 + 1);
+            return Err(window_end);
+        }
+        state.used += 1;
+        Ok((quota, quota - state.used))
+    }
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let mut router = Router::new().route("/api/2.0/{entity}", get(list_endpoint));
+    if shared.config.control {
+        router = router
+            .route("/__simulator/mutate", post(mutate))
+            .route("/__simulator/expected", get(expected))
+            .route("/__simulator/stats", get(stats))
+            .route("/__simulator/fail", post(fail));
+    }
+    router.with_state(shared)
+}
+
+fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn http_date_rounded_up(at: SystemTime) -> String {
+    let since_epoch = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    let whole = if since_epoch.subsec_nanos() > 0 {
+        Duration::from_secs(since_epoch.as_secs() + 1)
+    } else {
+        since_epoch
+    };
+    httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + whole)
+}
+
+async fn list_endpoint(
+    State(shared): State<Arc<Shared>>,
+    Path(entity): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(entity) = entity.parse::<Entity>() else {
+        return json_response(StatusCode::NOT_FOUND, json!({"error": "Not Found"}));
+    };
+    shared.stats.requests[Stats::slot(entity)].fetch_add(1, Ordering::Relaxed);
+
+    let expected = format!("Bearer {}", shared.config.token);
+    let authorized = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value == expected);
+    if !authorized {
+        shared.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "Access token is not valid"}),
+        );
+    }
+
+    let mut rate_headers: Vec<(&'static str, HeaderValue)> = Vec::new();
+    if shared.config.rate_limited {
+        match shared.take_quota() {
+            Ok((limit, remaining)) => {
+                rate_headers.push(("x-ratelimit-limit", limit.into()));
+                rate_headers.push(("x-ratelimit-remaining", remaining.into()));
+            }
+            Err(retry_at) => {
+                shared.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                let quota = shared.config.rate_limit_override.unwrap_or_else(|| shared.quota());
+                let mut response = json_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    json!({"error": "Too Many Requests", "message": "Rate limiting enforced"}),
+                );
+                let headers = response.headers_mut();
+                headers.insert("x-ratelimit-limit", quota.into());
+                headers.insert("x-ratelimit-remaining", 0u32.into());
+                if let Ok(value) = HeaderValue::from_str(&http_date_rounded_up(retry_at)) {
+                    headers.insert("retry-after", value);
+                }
+                return response;
+            }
+        }
+    }
+
+    if !shared.config.slow.is_zero() {
+        tokio::time::sleep(shared.config.slow).await;
+    }
+
+    let fault = shared.faults.lock().expect("fault lock").next_fault();
+    if let Some(kind) = fault {
+        shared.stats.faults.fetch_add(1, Ordering::Relaxed);
+        let mut response = fault_response(kind, &shared, entity);
+        response.headers_mut().extend(
+            rate_headers
+                .into_iter()
+                .map(|(name, value)| (axum::http::HeaderName::from_static(name), value)),
+        );
+        return response;
+    }
+
+    let body = render_page(&shared, entity, &params);
+    let mut response = (StatusCode::OK, [("content-type", "application/json")], body).into_response();
+    response.headers_mut().extend(
+        rate_headers
+            .into_iter()
+            .map(|(name, value)| (axum::http::HeaderName::from_static(name), value)),
+    );
+    response
+}
+
+fn render_page(shared: &Shared, entity: Entity, params: &HashMap<String, String>) -> String {
+    let config = &shared.config;
+    let number = |key: &str| params.get(key).and_then(|value| value.trim().parse::<i64>().ok());
+    let after = number("after").unwrap_or(0);
+    let before = number("before");
+    let cap = if entity == Entity::Sales {
+        config.sales_page_cap.unwrap_or(config.page_cap)
+    } else {
+        config.page_cap
+    }
+    .max(1) as i64;
+    let page_size = number("page_size").unwrap_or(cap).clamp(1, cap) as usize;
+    let include_deleted = entity.accepts_deleted_param()
+        && params
+            .get("deleted")
+            .is_some_and(|value| value == "true" || value == "1");
+
+    let (snapshots, shape) = {
+        let store = shared.store.read().expect("store lock");
+        (
+            store.page(entity, after, before, page_size, include_deleted),
+            store.shape().clone(),
+        )
+    };
+    shared
+        .stats
+        .records_served
+        .fetch_add(snapshots.len() as u64, Ordering::Relaxed);
+    let quirks = RenderQuirks {
+        money_as_strings: config.quirk_money_as_strings,
+    };
+    let mut body = String::with_capacity(snapshots.len() * 1200 + 64);
+    body.push_str("{\"data\":[");
+    for (position, snapshot) in snapshots.iter().enumerate() {
+        if position > 0 {
+            body.push(',');
+        }
+        body.push_str(&render_record(
+            snapshot,
+            shape.seed,
+            shape.outlets,
+            shape.products,
+            shape.customers,
+            shape.registers,
+            quirks,
+        ));
+    }
+    body.push(']');
+    if !config.quirk_no_version_member {
+        match (snapshots.first(), snapshots.last()) {
+            (Some(first), Some(last)) => body.push_str(&format!(
+                ",\"version\":{{\"min\":{},\"max\":{}}}",
+                first.version, last.version
+            )),
+            _ => body.push_str(",\"version\":{\"min\":null,\"max\":null}"),
+        }
+    }
+    body.push('}');
+    body
+}
+
+fn fault_response(kind: FaultKind, shared: &Shared, entity: Entity) -> Response {
+    match kind {
+        FaultKind::InternalError => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": "Internal Server Error"}),
+        ),
+        FaultKind::BadGateway => (
+            StatusCode::BAD_GATEWAY,
+            [("content-type", "text/html")],
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        )
+            .into_response(),
+        FaultKind::Unavailable => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"error": "Service Unavailable"}),
+        ),
+        FaultKind::TryLater => json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "Please try again later."}),
+        ),
+        FaultKind::NotJson => (
+            StatusCode::OK,
+            [("content-type", "text/html")],
+            "<!DOCTYPE html><html><body>Maintenance</body></html>",
+        )
+            .into_response(),
+        FaultKind::CutBody => {
+            let full = render_page(shared, entity, &HashMap::new());
+            let half = Bytes::from(full.as_bytes()[..full.len() / 2].to_vec());
+            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+                Ok(half),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "simulated cut",
+                )),
+            ];
+            let mut response = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+            response.headers_mut().insert(
+                "content-length",
+                HeaderValue::from(full.len() as u64),
+            );
+            response
+                .headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            response
+        }
+    }
+}
+
+async fn mutate(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let count = params
+        .get("n")
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(1);
+    let counts = shared.store.write().expect("store lock").mutate(count);
+    json_response(StatusCode::OK, serde_json::to_value(counts).expect("counts serialise"))
+}
+
+async fn expected(State(shared): State<Arc<Shared>>) -> Response {
+    let expected = shared.store.read().expect("store lock").expected();
+    json_response(StatusCode::OK, expected)
+}
+
+async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+    json_response(StatusCode::OK, shared.stats.to_json())
+}
+
+async fn fail(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let kind = match params.get("kind").map(|kind| kind.parse::<FaultKind>()) {
+        Some(Ok(kind)) => kind,
+        Some(Err(message)) => return json_response(StatusCode::BAD_REQUEST, json!({"error": message})),
+        None => return json_response(StatusCode::BAD_REQUEST, json!({"error": "kind is required"})),
+    };
+    let count = params
+        .get("count")
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(1);
+    shared.queue_faults(kind, count);
+    json_response(StatusCode::OK, json!({"queued": count}))
+}
+
+/// Binds `address` and serves until `shutdown` resolves.
+pub(crate) async fn bind(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(address).await
+}
