@@ -1,1 +1,172 @@
-//! stub
+//! The command line: every command and flag (help text comes from the `///` comments).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::FlagOverrides;
+use crate::entity::Entity;
+
+/// Copies a Lightspeed Retail X-Series store into PostgreSQL and keeps it current.
+///
+/// Configuration comes from environment variables (also read from ./.env); the flags below
+/// override them. Exit codes: 0 done, 1 failed, 2 bad usage or configuration, 3 another run
+/// holds the lock.
+#[derive(Debug, Parser)]
+#[command(name = "lightsync", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// PostgreSQL URL [env: DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Full API base URL, e.g. https://NAME.retail.lightspeed.app/api/2.0 [env: LIGHTSPEED_BASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Store name in https://NAME.retail.lightspeed.app [env: LIGHTSPEED_DOMAIN_PREFIX]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub domain_prefix: Option<String>,
+    /// API token; prefer the environment, since flags are visible to other users [env: LIGHTSPEED_TOKEN]
+    #[arg(long, global = true, value_name = "TOKEN", hide = true)]
+    pub token: Option<String>,
+    /// Checkpoint store directory [env: LIGHTSYNC_CHECKPOINT_DIR] [default: ./.lightsync]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Records per API page [env: LIGHTSYNC_PAGE_SIZE] [default: 1000]
+    #[arg(long, global = true, value_name = "N")]
+    pub page_size: Option<String>,
+    /// Environment file to read instead of ./.env
+    #[arg(long, global = true, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    pub fn overrides(&self) -> FlagOverrides {
+        FlagOverrides {
+            database_url: self.database_url.clone(),
+            base_url: self.base_url.clone(),
+            domain_prefix: self.domain_prefix.clone(),
+            token: self.token.clone(),
+            checkpoint_dir: self.checkpoint_dir.clone(),
+            page_size: self.page_size.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending database migrations (import, sync and serve also do this)
+    Migrate,
+    /// Historical import of every entity from version 0; resumes an unfinished one
+    Import(ImportArgs),
+    /// Incremental run for cron: fetch what changed since the last applied version
+    Sync(SyncArgs),
+    /// Serve a simulated Lightspeed X-Series API for tests, benchmarks and demos
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Import only this entity (repeatable)
+    #[arg(long = "entity", value_name = "ENTITY")]
+    pub entities: Vec<Entity>,
+    /// Start over from version 0 (existing rows stay; needs --yes)
+    #[arg(long)]
+    pub restart: bool,
+    /// Confirm --restart
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Sync only this entity (repeatable)
+    #[arg(long = "entity", value_name = "ENTITY")]
+    pub entities: Vec<Entity>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub address: std::net::IpAddr,
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, default_value_t = 9100)]
+    pub port: u16,
+    /// Seed of the generated store
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 3)]
+    pub outlets: u32,
+    #[arg(long, default_value_t = 200)]
+    pub products: u32,
+    #[arg(long, default_value_t = 200)]
+    pub customers: u32,
+    #[arg(long, default_value_t = 1000)]
+    pub sales: u32,
+    /// Registers: the quota is 300 x registers + 50 requests per window
+    #[arg(long, default_value_t = 1)]
+    pub registers: u32,
+    /// The only accepted token
+    #[arg(long, default_value = "simulator")]
+    pub token: String,
+    /// Largest page served (page_size is clamped to it)
+    #[arg(long, default_value_t = 1000)]
+    pub page_cap: u32,
+    /// Largest page served by /sales (default: --page-cap)
+    #[arg(long)]
+    pub sales_page_cap: Option<u32>,
+    /// Rate-limit window length in seconds
+    #[arg(long, default_value_t = 300)]
+    pub window_secs: u64,
+    /// Requests allowed per window instead of 300 x registers + 50
+    #[arg(long)]
+    pub rate_limit: Option<u32>,
+    /// Do not enforce a quota
+    #[arg(long)]
+    pub no_rate_limit: bool,
+    /// Share of requests that fail with an injected fault (0 to 1)
+    #[arg(long, default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Faults to inject: any of 500,502,503,400,cut,html (default: all)
+    #[arg(long, value_delimiter = ',')]
+    pub fail_kinds: Vec<String>,
+    /// Latency added to every request, in milliseconds
+    #[arg(long, default_value_t = 0)]
+    pub slow_ms: u64,
+    /// Documented oddities to imitate: no-version (pages without the version member), money-strings
+    #[arg(long, value_delimiter = ',')]
+    pub quirks: Vec<String>,
+    /// Random changes per minute (updates, deletes, voids, new sales)
+    #[arg(long, default_value_t = 0)]
+    pub changes_per_minute: u32,
+    /// Serve the /__simulator control endpoints (mutate, expected, stats, fail)
+    #[arg(long)]
+    pub control: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn entities_parse_and_unknown_ones_are_rejected() {
+        let cli = Cli::try_parse_from(["lightsync", "sync", "--entity", "sales", "--entity", "products"]).unwrap();
+        let Command::Sync(args) = cli.command else { panic!("not sync") };
+        assert_eq!(args.entities, vec![Entity::Sales, Entity::Products]);
+        assert!(Cli::try_parse_from(["lightsync", "sync", "--entity", "line_items"]).is_err());
+    }
+}

@@ -5,6 +5,7 @@
 //! with its cursor. `simulator` is a faithful fake of the API for tests, benchmarks and demos.
 
 pub mod checkpoint;
+pub mod commands;
 pub mod cli;
 pub mod config;
 pub mod db;

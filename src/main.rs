@@ -1,1 +1,39 @@
-fn main() {}
+//! The `lightsync` binary: loads `.env`, initialises logging, parses the command line,
+//! dispatches, and maps errors to the documented exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use lightsync::cli::Cli;
+use lightsync::{commands, exit};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env_loaded = match &cli.global.env_file {
+        Some(path) => dotenvy::from_path(path).map_err(|err| (path.display().to_string(), err)),
+        None => match dotenvy::dotenv() {
+            Err(err) if err.not_found() => Ok(()),
+            other => other.map(|_| ()).map_err(|err| (".env".to_string(), err)),
+        },
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_target(false)
+        .init();
+    if let Err((path, err)) = env_loaded {
+        // Never echo a line of the file: it may hold a secret.
+        let reason = match err {
+            dotenvy::Error::LineParse(_, index) => format!("a line cannot be parsed (near character {index})"),
+            dotenvy::Error::Io(err) => err.to_string(),
+            other => other.to_string(),
+        };
+        eprintln!("error: cannot read the environment file {path}: {reason}");
+        return ExitCode::from(exit::USAGE as u8);
+    }
+    match commands::dispatch(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit::code_for(&err) as u8)
+        }
+    }
+}

@@ -1,1 +1,16 @@
-//! stub
+//! The engine: runs the checkpoint protocol of DESIGN.md. Per entity, pages are fetched, spooled
+//! with their cursor in the checkpoint store, applied to PostgreSQL in one transaction with the
+//! entity's applied version, then released; every run starts by recovering what a previous one
+//! left. It is the only module that uses the API client, the checkpoint store and the database
+//! together.
+
+pub mod failpoint;
+pub mod mapping;
+mod pipeline;
+mod progress;
+mod recovery;
+mod run;
+
+pub use pipeline::EntityProgress;
+pub use recovery::{recover_entity, Recovered};
+pub use run::{new_run_id, run, EntityReport, LockHeld, RunMode, RunReport, RunRequest};

@@ -1,0 +1,37 @@
+//! `CheckpointError`: what can go wrong with the local checkpoint store. Every message says what
+//! to do, usually `lightsync checkpoint reset`.
+
+use std::path::PathBuf;
+
+/// A checkpoint store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("the checkpoint store {} is in use by another lightsync process{holder} (wait for it to finish, or stop it)", path.display())]
+    Locked { path: PathBuf, holder: String },
+    #[error("the checkpoint store {} was written by a newer or unknown format (version {found}; this build reads {expected}); upgrade lightsync, or run `lightsync checkpoint reset --yes` to start it afresh from PostgreSQL", path.display())]
+    UnsupportedFormat {
+        path: PathBuf,
+        found: String,
+        expected: u32,
+    },
+    #[error("the checkpoint store {} belongs to another store ({found}, not {expected}); point LIGHTSYNC_CHECKPOINT_DIR elsewhere, or run `lightsync checkpoint reset --yes`", path.display())]
+    ForeignStore {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error("the checkpoint store is damaged: {0}; run `lightsync checkpoint reset --yes` (the next run resumes from PostgreSQL)")]
+    Corrupt(String),
+    #[error("cannot open the checkpoint store {}: {reason}; if it is damaged, run `lightsync checkpoint reset --yes`", path.display())]
+    Open { path: PathBuf, reason: String },
+    #[error("checkpoint store I/O failed: {0}")]
+    Io(String),
+    #[error("cannot encode a checkpoint value: {0}")]
+    Encode(String),
+    #[error("the {entity} cursor moved from {expected} to {found} under this run (another writer?)")]
+    CursorConflict {
+        entity: String,
+        expected: i64,
+        found: i64,
+    },
+}

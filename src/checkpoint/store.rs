@@ -1,0 +1,534 @@
+//! The sled-backed checkpoint store: per entity a fetch cursor and the spooled batches not yet
+//! applied, plus run metadata, all behind a format version. Spooling a page and advancing the
+//! cursor is one sled transaction, flushed before it returns.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+use super::error::CheckpointError;
+use super::format::{
+    batch_key, batch_prefix, cursor_key, decode, encode, parse_batch_key, Cursor, RunMeta,
+    SpooledBatch, BATCHES_TREE, CURSORS_TREE, FORMAT_KEY, FORMAT_VERSION, IDENTITY_KEY, RUN_KEY,
+};
+use crate::entity::Entity;
+
+/// sled's page cache: small, because lightsync streams through batches once.
+const CACHE_CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
+/// File beside the sled files naming the process that holds the store.
+const HOLDER_FILE: &str = "holder.json";
+const INDEX_TREE: &str = "batch_index";
+
+/// A batch's metadata, stored beside it so listing the spool never decodes records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchSummary {
+    pub seq: u64,
+    pub after: i64,
+    pub max_version: i64,
+    pub records: u64,
+    pub bytes: u64,
+    pub fetched_at_ms: i64,
+}
+
+/// Who holds the store (written to `holder.json` while a process has it open).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub pid: u32,
+    pub command: String,
+    pub since: String,
+}
+
+/// An open checkpoint store. Only one process at a time can hold it (sled's file lock).
+pub struct CheckpointStore {
+    path: PathBuf,
+    db: sled::Db,
+    cursors: sled::Tree,
+    batches: sled::Tree,
+    index: sled::Tree,
+    holds_holder_file: bool,
+}
+
+impl std::fmt::Debug for CheckpointStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckpointStore").field("path", &self.path).finish()
+    }
+}
+
+fn io_error(err: sled::Error) -> CheckpointError {
+    match err {
+        sled::Error::Corruption { .. } => CheckpointError::Corrupt(err.to_string()),
+        other => CheckpointError::Io(other.to_string()),
+    }
+}
+
+impl CheckpointStore {
+    /// Opens (creating if needed) the store at `path` for `command`. With `identity`, the store
+    /// must belong to that API store (a new store records it).
+    pub fn open(
+        path: &Path,
+        identity: Option<&str>,
+        command: &str,
+    ) -> Result<CheckpointStore, CheckpointError> {
+        fs::create_dir_all(path).map_err(|err| CheckpointError::Open {
+            path: path.to_path_buf(),
+            reason: err.to_string(),
+        })?;
+        let config = sled::Config::new()
+            .path(path)
+            .cache_capacity(CACHE_CAPACITY_BYTES)
+            .flush_every_ms(Some(1000));
+        // sled panics on some kinds of damaged files: treat that as damage, not a crash.
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        let db = match opened {
+            Ok(Ok(db)) => db,
+            Ok(Err(err)) => {
+                let text = err.to_string();
+                if text.contains("lock") {
+                    return Err(CheckpointError::Locked {
+                        path: path.to_path_buf(),
+                        holder: describe_holder(read_holder(path).as_ref()),
+                    });
+                }
+                return Err(match err {
+                    sled::Error::Corruption { .. } | sled::Error::Unsupported(_) => {
+                        CheckpointError::Corrupt(format!("{} ({text})", path.display()))
+                    }
+                    _ => CheckpointError::Open {
+                        path: path.to_path_buf(),
+                        reason: text,
+                    },
+                });
+            }
+            Err(_) => {
+                return Err(CheckpointError::Corrupt(format!(
+                    "{} cannot be read as a checkpoint store",
+                    path.display()
+                )))
+            }
+        };
+        let store = CheckpointStore {
+            path: path.to_path_buf(),
+            cursors: db.open_tree(CURSORS_TREE).map_err(io_error)?,
+            batches: db.open_tree(BATCHES_TREE).map_err(io_error)?,
+            index: db.open_tree(INDEX_TREE).map_err(io_error)?,
+            db,
+            holds_holder_file: false,
+        };
+        store.check_format()?;
+        if let Some(identity) = identity {
+            store.check_identity(identity)?;
+        }
+        let mut store = store;
+        store.write_holder(command);
+        Ok(store)
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn check_format(&self) -> Result<(), CheckpointError> {
+        match self.db.get(FORMAT_KEY).map_err(io_error)? {
+            Some(bytes) => {
+                let found = <[u8; 4]>::try_from(bytes.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| {
+                        CheckpointError::Corrupt(format!(
+                            "the format version of {} is unreadable",
+                            self.path.display()
+                        ))
+                    })?;
+                if found != FORMAT_VERSION {
+                    return Err(CheckpointError::UnsupportedFormat {
+                        path: self.path.clone(),
+                        found: found.to_string(),
+                        expected: FORMAT_VERSION,
+                    });
+                }
+                Ok(())
+            }
+            None => {
+                let has_data = !self.cursors.is_empty()
+                    || !self.batches.is_empty()
+                    || self.db.get(IDENTITY_KEY).map_err(io_error)?.is_some();
+                if has_data {
+                    return Err(CheckpointError::UnsupportedFormat {
+                        path: self.path.clone(),
+                        found: "none".into(),
+                        expected: FORMAT_VERSION,
+                    });
+                }
+                self.db
+                    .insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
+                    .map_err(io_error)?;
+                self.flush()
+            }
+        }
+    }
+
+    fn check_identity(&self, identity: &str) -> Result<(), CheckpointError> {
+        match self.db.get(IDENTITY_KEY).map_err(io_error)? {
+            Some(found) if found.as_ref() != identity.as_bytes() => {
+                Err(CheckpointError::ForeignStore {
+                    path: self.path.clone(),
+                    found: String::from_utf8_lossy(&found).into_owned(),
+                    expected: identity.to_string(),
+                })
+            }
+            Some(_) => Ok(()),
+            None => {
+                self.db.insert(IDENTITY_KEY, identity.as_bytes()).map_err(io_error)?;
+                self.flush()
+            }
+        }
+    }
+
+    /// The store identity recorded by the first run, if any.
+    pub fn identity(&self) -> Result<Option<String>, CheckpointError> {
+        Ok(self
+            .db
+            .get(IDENTITY_KEY)
+            .map_err(io_error)?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    fn write_holder(&mut self, command: &str) {
+        let holder = Holder {
+            pid: std::process::id(),
+            command: command.to_string(),
+            since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        if let Ok(text) = serde_json::to_string(&holder) {
+            self.holds_holder_file = fs::write(self.path.join(HOLDER_FILE), text).is_ok();
+        }
+    }
+
+    /// Makes every write so far durable.
+    pub fn flush(&self) -> Result<(), CheckpointError> {
+        self.db.flush().map_err(io_error)?;
+        Ok(())
+    }
+
+    /// The fetch cursor of `entity`, if one was ever stored.
+    pub fn cursor(&self, entity: Entity) -> Result<Option<Cursor>, CheckpointError> {
+        self.cursors
+            .get(cursor_key(entity))
+            .map_err(io_error)?
+            .map(|bytes| decode(&bytes, &format!("the {entity} cursor")))
+            .transpose()
+    }
+
+    /// Moves the fetch cursor of `entity` (recovery and operator commands), durably.
+    pub fn set_cursor(&self, entity: Entity, fetch_cursor: i64) -> Result<(), CheckpointError> {
+        let next_seq = self.cursor(entity)?.map_or(0, |cursor| cursor.next_seq);
+        let cursor = Cursor {
+            fetch_cursor,
+            next_seq,
+        };
+        self.cursors
+            .insert(cursor_key(entity), encode(&cursor)?)
+            .map_err(io_error)?;
+        self.flush()
+    }
+
+    /// Spools a fetched page and advances the cursor to its max version, in one transaction,
+    /// flushed before returning. Returns the batch's sequence number and encoded size.
+    pub fn spool_batch(
+        &self,
+        entity: Entity,
+        batch: &SpooledBatch,
+    ) -> Result<(u64, u64), CheckpointError> {
+        let encoded = encode(batch)?;
+        let bytes = encoded.len() as u64;
+        let seq = (&self.cursors, &self.batches, &self.index)
+            .transaction(|(cursors, batches, index)| {
+                let current = match cursors.get(cursor_key(entity))? {
+                    Some(bytes) => decode::<Cursor>(&bytes, "cursor")
+                        .map_err(ConflictableTransactionError::Abort)?,
+                    None => Cursor {
+                        fetch_cursor: 0,
+                        next_seq: 0,
+                    },
+                };
+                if current.fetch_cursor != batch.after {
+                    return Err(ConflictableTransactionError::Abort(
+                        CheckpointError::CursorConflict {
+                            entity: entity.to_string(),
+                            expected: batch.after,
+                            found: current.fetch_cursor,
+                        },
+                    ));
+                }
+                let seq = current.next_seq;
+                let summary = BatchSummary {
+                    seq,
+                    after: batch.after,
+                    max_version: batch.max_version,
+                    records: batch.records.len() as u64,
+                    bytes,
+                    fetched_at_ms: batch.fetched_at_ms,
+                };
+                let summary = encode(&summary).map_err(ConflictableTransactionError::Abort)?;
+                let next = Cursor {
+                    fetch_cursor: batch.max_version,
+                    next_seq: seq + 1,
+                };
+                let next = encode(&next).map_err(ConflictableTransactionError::Abort)?;
+                batches.insert(&batch_key(entity, seq), encoded.as_slice())?;
+                index.insert(&batch_key(entity, seq), summary)?;
+                cursors.insert(&cursor_key(entity), next)?;
+                Ok(seq)
+            })
+            .map_err(|err| match err {
+                TransactionError::Abort(err) => err,
+                TransactionError::Storage(err) => io_error(err),
+            })?;
+        self.flush()?;
+        Ok((seq, bytes))
+    }
+
+    /// Reads a spooled batch.
+    pub fn load_batch(&self, entity: Entity, seq: u64) -> Result<SpooledBatch, CheckpointError> {
+        let bytes = self
+            .batches
+            .get(batch_key(entity, seq))
+            .map_err(io_error)?
+            .ok_or_else(|| {
+                CheckpointError::Corrupt(format!("{entity} batch {seq} is listed but missing"))
+            })?;
+        decode(&bytes, &format!("{entity} batch {seq}"))
+    }
+
+    /// The spooled batches of `entity`, in sequence order.
+    pub fn batch_summaries(&self, entity: Entity) -> Result<Vec<BatchSummary>, CheckpointError> {
+        self.index
+            .scan_prefix(batch_prefix(entity))
+            .map(|item| {
+                let (key, value) = item.map_err(io_error)?;
+                let (_, seq) = parse_batch_key(&key)?;
+                decode::<BatchSummary>(&value, &format!("{entity} batch {seq} summary"))
+            })
+            .collect()
+    }
+
+    /// Keys of batches with no summary or summaries with no batch (for `verify`).
+    pub fn orphans(&self) -> Result<Vec<String>, CheckpointError> {
+        let mut problems = Vec::new();
+        for item in self.batches.iter() {
+            let (key, _) = item.map_err(io_error)?;
+            if !self.index.contains_key(&key).map_err(io_error)? {
+                let (entity, seq) = parse_batch_key(&key)?;
+                problems.push(format!("{entity} batch {seq} has no summary"));
+            }
+        }
+        for item in self.index.iter() {
+            let (key, _) = item.map_err(io_error)?;
+            if !self.batches.contains_key(&key).map_err(io_error)? {
+                let (entity, seq) = parse_batch_key(&key)?;
+                problems.push(format!("{entity} batch {seq} summary has no batch"));
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Removes an applied batch. Not flushed: if the removal is lost in a crash, recovery drops
+    /// the batch anyway because PostgreSQL already has its version.
+    pub fn release_batch(&self, entity: Entity, seq: u64) -> Result<(), CheckpointError> {
+        let key = batch_key(entity, seq);
+        (&self.batches, &self.index)
+            .transaction(|(batches, index)| {
+                batches.remove(&key)?;
+                index.remove(&key)?;
+                Ok::<_, ConflictableTransactionError<CheckpointError>>(())
+            })
+            .map_err(|err| match err {
+                TransactionError::Abort(err) => err,
+                TransactionError::Storage(err) => io_error(err),
+            })
+    }
+
+    /// Drops every batch of `entity` at or below `applied_version`; returns how many.
+    pub fn drop_batches_through(
+        &self,
+        entity: Entity,
+        applied_version: i64,
+    ) -> Result<usize, CheckpointError> {
+        let stale: Vec<u64> = self
+            .batch_summaries(entity)?
+            .into_iter()
+            .filter(|summary| summary.max_version <= applied_version)
+            .map(|summary| summary.seq)
+            .collect();
+        for seq in &stale {
+            self.release_batch(entity, *seq)?;
+        }
+        if !stale.is_empty() {
+            self.flush()?;
+        }
+        Ok(stale.len())
+    }
+
+    /// Forgets everything about `entity`: cursor and spooled batches. Durable.
+    pub fn reset_entity(&self, entity: Entity) -> Result<(), CheckpointError> {
+        for summary in self.batch_summaries(entity)? {
+            self.release_batch(entity, summary.seq)?;
+        }
+        // Batches without summaries (damage) go too.
+        let keys: Vec<sled::IVec> = self
+            .batches
+            .scan_prefix(batch_prefix(entity))
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(io_error)?;
+        for key in keys {
+            self.batches.remove(key).map_err(io_error)?;
+        }
+        self.cursors.remove(cursor_key(entity)).map_err(io_error)?;
+        self.flush()
+    }
+
+    /// Records the run that holds the store.
+    pub fn set_run(&self, run: &RunMeta) -> Result<(), CheckpointError> {
+        self.db.insert(RUN_KEY, encode(run)?).map_err(io_error)?;
+        self.flush()
+    }
+
+    /// The last run recorded, if any.
+    pub fn run(&self) -> Result<Option<RunMeta>, CheckpointError> {
+        self.db
+            .get(RUN_KEY)
+            .map_err(io_error)?
+            .map(|bytes| decode(&bytes, "the run metadata"))
+            .transpose()
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// Every raw entry, for export and verification: (tree, key, value).
+    pub fn raw_entries(&self) -> Result<Vec<(String, Vec<u8>, Vec<u8>)>, CheckpointError> {
+        let mut entries = Vec::new();
+        for (name, tree) in [
+            ("meta", &*self.db),
+            (CURSORS_TREE, &self.cursors),
+            (INDEX_TREE, &self.index),
+        ] {
+            for item in tree.iter() {
+                let (key, value) = item.map_err(io_error)?;
+                entries.push((name.to_string(), key.to_vec(), value.to_vec()));
+            }
+        }
+        Ok(entries)
+    }
+}
+
+impl Drop for CheckpointStore {
+    fn drop(&mut self) {
+        let _ = self.db.flush();
+        if self.holds_holder_file {
+            let _ = fs::remove_file(self.path.join(HOLDER_FILE));
+        }
+    }
+}
+
+/// The holder recorded in `path`, if a process wrote one.
+pub fn read_holder(path: &Path) -> Option<Holder> {
+    let text = fs::read_to_string(path.join(HOLDER_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn describe_holder(holder: Option<&Holder>) -> String {
+    match holder {
+        Some(holder) => format!(
+            " (pid {}, `lightsync {}`, since {})",
+            holder.pid, holder.command, holder.since
+        ),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(after: i64, max_version: i64) -> SpooledBatch {
+        SpooledBatch {
+            after,
+            max_version,
+            fetched_at_ms: 0,
+            records: vec![format!(r#"{{"id":"x","version":{max_version}}}"#)],
+        }
+    }
+
+    #[test]
+    fn spooling_advances_the_cursor_and_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = CheckpointStore::open(dir.path(), Some("shop"), "test").unwrap();
+            assert_eq!(store.cursor(Entity::Sales).unwrap(), None);
+            let (seq, _) = store.spool_batch(Entity::Sales, &batch(0, 10)).unwrap();
+            assert_eq!(seq, 0);
+            let (seq, _) = store.spool_batch(Entity::Sales, &batch(10, 20)).unwrap();
+            assert_eq!(seq, 1);
+        }
+        let store = CheckpointStore::open(dir.path(), Some("shop"), "test").unwrap();
+        assert_eq!(
+            store.cursor(Entity::Sales).unwrap(),
+            Some(Cursor {
+                fetch_cursor: 20,
+                next_seq: 2
+            })
+        );
+        let summaries = store.batch_summaries(Entity::Sales).unwrap();
+        assert_eq!(summaries.len(), 2);
+        assert_eq!(store.load_batch(Entity::Sales, 1).unwrap(), batch(10, 20));
+        assert_eq!(store.drop_batches_through(Entity::Sales, 10).unwrap(), 1);
+        assert_eq!(store.batch_summaries(Entity::Sales).unwrap()[0].seq, 1);
+        assert!(store.batch_summaries(Entity::Products).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_page_that_does_not_continue_the_cursor_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(dir.path(), None, "test").unwrap();
+        store.spool_batch(Entity::Outlets, &batch(0, 10)).unwrap();
+        assert!(matches!(
+            store.spool_batch(Entity::Outlets, &batch(5, 30)),
+            Err(CheckpointError::CursorConflict { .. })
+        ));
+    }
+
+    #[test]
+    fn a_store_of_another_shop_or_format_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(CheckpointStore::open(dir.path(), Some("shop-a"), "test").unwrap());
+        let err = CheckpointStore::open(dir.path(), Some("shop-b"), "test").unwrap_err();
+        assert!(matches!(err, CheckpointError::ForeignStore { .. }), "{err}");
+        {
+            let db = sled::open(dir.path()).unwrap();
+            db.insert(FORMAT_KEY, &99u32.to_be_bytes()).unwrap();
+            db.flush().unwrap();
+        }
+        let err = CheckpointStore::open(dir.path(), Some("shop-a"), "test").unwrap_err();
+        assert!(err.to_string().contains("checkpoint reset"), "{err}");
+        assert!(matches!(err, CheckpointError::UnsupportedFormat { .. }));
+    }
+
+    #[test]
+    fn reset_forgets_one_entity_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(dir.path(), None, "test").unwrap();
+        store.spool_batch(Entity::Sales, &batch(0, 10)).unwrap();
+        store.spool_batch(Entity::Products, &batch(0, 11)).unwrap();
+        store.reset_entity(Entity::Sales).unwrap();
+        assert_eq!(store.cursor(Entity::Sales).unwrap(), None);
+        assert!(store.batch_summaries(Entity::Sales).unwrap().is_empty());
+        assert_eq!(store.batch_summaries(Entity::Products).unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,27 @@
+//! One function per command: builds the configuration it needs, runs it, prints the result and
+//! returns the exit code. `main` only parses and maps errors.
+
+mod migrate;
+mod run;
+mod simulate;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+
+/// Runs the parsed command; `Ok` carries the exit code.
+pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    let config = Config::from_env(&cli.global.overrides())?;
+    match cli.command {
+        Command::Migrate => migrate::migrate(&config),
+        Command::Import(args) => run::import(&config, args),
+        Command::Sync(args) => run::sync(&config, args),
+        Command::Simulate(args) => simulate::simulate(args),
+    }
+}
+
+/// A multi-threaded runtime for the commands that do async work.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}

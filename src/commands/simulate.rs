@@ -1,0 +1,64 @@
+//! `lightsync simulate`: the simulated X-Series API in the foreground.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::cli::SimulateArgs;
+use crate::exit::UsageError;
+use crate::simulator::{self, FaultKind, SimulatorConfig, StoreShape};
+
+pub fn simulate(args: SimulateArgs) -> anyhow::Result<i32> {
+    let config = simulator_config(&args)?;
+    let address = SocketAddr::new(args.address, args.port);
+    super::runtime()?.block_on(simulator::run(config, address))?;
+    Ok(crate::exit::SUCCESS)
+}
+
+fn simulator_config(args: &SimulateArgs) -> anyhow::Result<SimulatorConfig> {
+    if !(0.0..=1.0).contains(&args.fail_rate) {
+        return Err(UsageError(format!("--fail-rate {} is outside 0..1", args.fail_rate)).into());
+    }
+    if args.window_secs == 0 {
+        return Err(UsageError("--window-secs must be at least 1".into()).into());
+    }
+    let fail_kinds = args
+        .fail_kinds
+        .iter()
+        .map(|kind| kind.parse::<FaultKind>().map_err(|err| UsageError(format!("--fail-kinds: {err}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut config = SimulatorConfig {
+        shape: StoreShape {
+            seed: args.seed,
+            outlets: args.outlets,
+            products: args.products,
+            customers: args.customers,
+            sales: args.sales,
+            registers: args.registers,
+        },
+        token: args.token.clone(),
+        page_cap: args.page_cap.max(1),
+        sales_page_cap: args.sales_page_cap,
+        rate_limited: !args.no_rate_limit,
+        rate_limit_override: args.rate_limit,
+        window: Duration::from_secs(args.window_secs),
+        fail_rate: args.fail_rate,
+        fail_kinds,
+        slow: Duration::from_millis(args.slow_ms),
+        changes_per_minute: args.changes_per_minute,
+        control: args.control,
+        ..SimulatorConfig::default()
+    };
+    for quirk in &args.quirks {
+        match quirk.as_str() {
+            "no-version" => config.quirk_no_version_member = true,
+            "money-strings" => config.quirk_money_as_strings = true,
+            other => {
+                return Err(UsageError(format!(
+                    "--quirks: unknown quirk `{other}` (expected no-version or money-strings)"
+                ))
+                .into())
+            }
+        }
+    }
+    Ok(config)
+}

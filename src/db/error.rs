@@ -1,0 +1,73 @@
+//! `DbError`: database failures, classified so the engine can wait out an outage and the CLI
+//! can say what to fix. Messages never contain the database password.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot connect to PostgreSQL at {host_port} (check DATABASE_URL): {reason}")]
+    Connect { host_port: String, reason: String },
+    #[error("running migrations failed: {0}")]
+    Migration(String),
+    #[error("database error: {0}")]
+    Query(#[from] DieselError),
+    #[error("connection pool: {0}")]
+    Pool(String),
+    #[error("cannot encode rows for the database: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+impl DbError {
+    /// Whether the failure looks like the server or the network going away (worth waiting
+    /// out), as opposed to a bug or a schema problem.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DbError::Connect { .. } | DbError::Pool(_) => true,
+            DbError::Query(err) => is_transient_diesel(err),
+            DbError::Migration(_) | DbError::Encode(_) => false,
+        }
+    }
+}
+
+fn is_transient_diesel(err: &DieselError) -> bool {
+    match err {
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        DieselError::BrokenTransactionManager => true,
+        DieselError::DatabaseError(_, info) => looks_like_outage(info.message()),
+        other => looks_like_outage(&other.to_string()),
+    }
+}
+
+fn looks_like_outage(message: &str) -> bool {
+    const OUTAGE_MARKERS: [&str; 9] = [
+        "server closed the connection",
+        "terminating connection",
+        "connection refused",
+        "could not connect",
+        "no connection to the server",
+        "connection to server",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "SSL connection has been closed",
+    ];
+    OUTAGE_MARKERS.iter().any(|marker| message.contains(marker))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outages_are_transient_and_schema_errors_are_not() {
+        assert!(DbError::Connect {
+            host_port: "h:1".into(),
+            reason: "refused".into()
+        }
+        .is_transient());
+        assert!(DbError::Query(DieselError::BrokenTransactionManager).is_transient());
+        assert!(!DbError::Query(DieselError::NotFound).is_transient());
+        assert!(!DbError::Migration("x".into()).is_transient());
+    }
+}

@@ -1,0 +1,232 @@
+//! `sync_state` and `sync_log`: reading each entity's applied version and health, and the run
+//! bookkeeping (start, finish, interrupted runs, operator changes).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::{sql_query, PgConnection};
+
+use super::error::DbError;
+use super::schema::{sync_log, sync_state};
+
+/// One row of `sync_state`.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = sync_state)]
+pub struct SyncStateRow {
+    pub entity: String,
+    pub status: String,
+    pub last_version: i64,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub run_id: Option<String>,
+    pub run_mode: Option<String>,
+    pub run_started_at: Option<DateTime<Utc>>,
+    pub run_pages: i64,
+    pub run_records: i64,
+    pub rows_in_table: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One row of `sync_log`.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = sync_log)]
+pub struct SyncLogRow {
+    pub id: i64,
+    pub run_id: String,
+    pub entity: String,
+    pub mode: String,
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub pages: i64,
+    pub records_fetched: i64,
+    pub records_inserted: i64,
+    pub records_updated: i64,
+    pub records_deleted: i64,
+    pub requests: i64,
+    pub retries: i64,
+    pub rate_limited: i64,
+    pub error: Option<String>,
+}
+
+/// Every entity's state, in table order.
+pub fn load_sync_states(conn: &mut PgConnection) -> Result<Vec<SyncStateRow>, DbError> {
+    Ok(sync_state::table
+        .select(SyncStateRow::as_select())
+        .order(sync_state::entity)
+        .load(conn)?)
+}
+
+/// The applied version of one entity (0 when it has none).
+pub fn load_last_version(conn: &mut PgConnection, entity: &str) -> Result<i64, DbError> {
+    Ok(sync_state::table
+        .filter(sync_state::entity.eq(entity))
+        .select(sync_state::last_version)
+        .first::<i64>(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// The newest runs, optionally of one entity.
+pub fn load_recent_runs(
+    conn: &mut PgConnection,
+    entity: Option<&str>,
+    limit: i64,
+) -> Result<Vec<SyncLogRow>, DbError> {
+    let mut query = sync_log::table
+        .select(SyncLogRow::as_select())
+        .order((sync_log::started_at.desc(), sync_log::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(entity) = entity {
+        query = query.filter(sync_log::entity.eq(entity.to_string()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Marks runs a dead process left `running` as `interrupted`; returns how many. Call only while
+/// holding the run lock, so no live run is touched.
+pub fn mark_interrupted_runs(conn: &mut PgConnection) -> Result<usize, DbError> {
+    let runs = sql_query(
+        "UPDATE sync_log SET status = 'interrupted', finished_at = now(), \
+         error = COALESCE(error, 'the process stopped before the run finished') \
+         WHERE status = 'running'",
+    )
+    .execute(conn)?;
+    sql_query(
+        "UPDATE sync_state SET status = 'failed', \
+         last_error = 'the previous run was interrupted before it finished', updated_at = now() \
+         WHERE status = 'running'",
+    )
+    .execute(conn)?;
+    Ok(runs)
+}
+
+/// Opens the `sync_log` row of one entity's run and shows the run in `sync_state`.
+pub fn begin_entity_run(
+    conn: &mut PgConnection,
+    run_id: &str,
+    entity: &str,
+    mode: &str,
+) -> Result<(), DbError> {
+    conn.transaction::<_, DbError, _>(|conn| {
+        sql_query(
+            "INSERT INTO sync_log (run_id, entity, mode, status) VALUES ($1, $2, $3, 'running')",
+        )
+        .bind::<Text, _>(run_id)
+        .bind::<Text, _>(entity)
+        .bind::<Text, _>(mode)
+        .execute(conn)?;
+        sql_query(
+            "INSERT INTO sync_state (entity) VALUES ($1) ON CONFLICT (entity) DO NOTHING",
+        )
+        .bind::<Text, _>(entity)
+        .execute(conn)?;
+        sql_query(
+            "UPDATE sync_state SET status = 'running', run_id = $2, run_mode = $3, \
+             run_started_at = now(), run_pages = 0, run_records = 0, updated_at = now() \
+             WHERE entity = $1",
+        )
+        .bind::<Text, _>(entity)
+        .bind::<Text, _>(run_id)
+        .bind::<Text, _>(mode)
+        .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// How one entity's run ended.
+#[derive(Debug, Clone)]
+pub struct EntityRunEnd<'a> {
+    pub run_id: &'a str,
+    pub entity: &'a str,
+    pub table: &'a str,
+    /// `None` for success, the error otherwise.
+    pub error: Option<&'a str>,
+    pub requests: u64,
+    pub retries: u64,
+    pub rate_limited: u64,
+    /// Whether anything was written (the row count is refreshed only then).
+    pub wrote_rows: bool,
+}
+
+/// Closes one entity's `sync_log` row and updates its `sync_state`.
+pub fn finish_entity_run(conn: &mut PgConnection, end: &EntityRunEnd) -> Result<(), DbError> {
+    let status = if end.error.is_some() { "failed" } else { "ok" };
+    conn.transaction::<_, DbError, _>(|conn| {
+        sql_query(
+            "UPDATE sync_log SET status = $3, finished_at = now(), \
+             duration_ms = (EXTRACT(EPOCH FROM (now() - started_at)) * 1000)::BIGINT, \
+             error = $4, requests = $5, retries = $6, rate_limited = $7 \
+             WHERE run_id = $1 AND entity = $2",
+        )
+        .bind::<Text, _>(end.run_id)
+        .bind::<Text, _>(end.entity)
+        .bind::<Text, _>(status)
+        .bind::<Nullable<Text>, _>(end.error)
+        .bind::<BigInt, _>(end.requests as i64)
+        .bind::<BigInt, _>(end.retries as i64)
+        .bind::<BigInt, _>(end.rate_limited as i64)
+        .execute(conn)?;
+        let success = end.error.is_none();
+        let rows_sql = if end.wrote_rows {
+            format!("(SELECT count(*) FROM {})", end.table)
+        } else {
+            "rows_in_table".to_string()
+        };
+        sql_query(format!(
+            "UPDATE sync_state SET status = $2, \
+             last_success_at = CASE WHEN $3 THEN now() ELSE last_success_at END, \
+             last_error = CASE WHEN $3 THEN NULL ELSE $4 END, \
+             rows_in_table = {rows_sql}, updated_at = now() WHERE entity = $1"
+        ))
+        .bind::<Text, _>(end.entity)
+        .bind::<Text, _>(status)
+        .bind::<diesel::sql_types::Bool, _>(success)
+        .bind::<Nullable<Text>, _>(end.error)
+        .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Sets an entity's applied version (operator rewind) and records the change in `sync_log`
+/// with mode `operator`.
+pub fn rewind_entity(
+    conn: &mut PgConnection,
+    run_id: &str,
+    entity: &str,
+    to_version: i64,
+    note: &str,
+) -> Result<(), DbError> {
+    conn.transaction::<_, DbError, _>(|conn| {
+        sql_query(
+            "INSERT INTO sync_state (entity) VALUES ($1) ON CONFLICT (entity) DO NOTHING",
+        )
+        .bind::<Text, _>(entity)
+        .execute(conn)?;
+        sql_query("UPDATE sync_state SET last_version = $2, updated_at = now() WHERE entity = $1")
+            .bind::<Text, _>(entity)
+            .bind::<BigInt, _>(to_version)
+            .execute(conn)?;
+        record_operator_action(conn, run_id, entity, note)
+    })
+}
+
+/// Records an operator's change (reset, rewind) as a finished `sync_log` row of mode `operator`.
+pub fn record_operator_action(
+    conn: &mut PgConnection,
+    run_id: &str,
+    entity: &str,
+    note: &str,
+) -> Result<(), DbError> {
+    sql_query(
+        "INSERT INTO sync_log (run_id, entity, mode, status, finished_at, duration_ms, error) \
+         VALUES ($1, $2, 'operator', 'ok', now(), 0, $3)",
+    )
+    .bind::<Text, _>(run_id)
+    .bind::<Text, _>(entity)
+    .bind::<Text, _>(note)
+    .execute(conn)?;
+    Ok(())
+}

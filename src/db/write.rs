@@ -1,0 +1,250 @@
+//! Applying one batch: a single transaction that upserts the batch's rows (deduplicated,
+//! version-guarded), replaces the line items and payments of every sale it changed, and records
+//! the entity's new cursor and counters in `sync_state` and `sync_log`.
+
+use std::collections::HashMap;
+
+use diesel::connection::Connection;
+use diesel::sql_types::{Array, BigInt, Bool, Text};
+use diesel::{sql_query, PgConnection, QueryableByName, RunQueryDsl};
+
+use super::error::DbError;
+use super::rows::{BatchRows, TableRow};
+
+/// What applying a batch changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyOutcome {
+    pub inserted: u64,
+    pub updated: u64,
+    /// Written rows that carry `deleted_at` (soft deletes).
+    pub deleted: u64,
+    /// Rows left alone because the table already had that version or a newer one.
+    pub unchanged: u64,
+    pub line_items_written: u64,
+    pub payments_written: u64,
+}
+
+/// The run bookkeeping written in the batch's transaction.
+#[derive(Debug, Clone)]
+pub struct BatchBookkeeping<'a> {
+    pub run_id: &'a str,
+    pub entity: &'a str,
+    /// The page's max version: the entity's new applied version.
+    pub max_version: i64,
+    pub records_fetched: u64,
+    pub requests: u64,
+    pub retries: u64,
+    pub rate_limited: u64,
+}
+
+#[derive(QueryableByName)]
+struct Written {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Bool)]
+    inserted: bool,
+    #[diesel(sql_type = Bool)]
+    deleted: bool,
+}
+
+/// Applies `rows` and the bookkeeping in one transaction. `before_commit` runs inside the
+/// transaction just before it commits (crash tests stop the process there).
+pub fn apply_batch(
+    conn: &mut PgConnection,
+    rows: BatchRows,
+    bookkeeping: &BatchBookkeeping,
+    before_commit: impl FnOnce(),
+) -> Result<ApplyOutcome, DbError> {
+    conn.transaction::<_, DbError, _>(|conn| {
+        let mut outcome = ApplyOutcome::default();
+        let mut record = |written: Vec<Written>, offered: usize| {
+            outcome.inserted += written.iter().filter(|w| w.inserted).count() as u64;
+            outcome.updated += written.iter().filter(|w| !w.inserted).count() as u64;
+            outcome.deleted += written.iter().filter(|w| w.deleted).count() as u64;
+            outcome.unchanged += (offered - written.len()) as u64;
+            written
+        };
+        let offered = rows.outlets.len();
+        record(upsert_rows(conn, dedup_by_id(rows.outlets), false)?, offered);
+        let offered = rows.products.len();
+        record(upsert_rows(conn, dedup_by_id(rows.products), false)?, offered);
+        let offered = rows.customers.len();
+        record(upsert_rows(conn, dedup_by_id(rows.customers), false)?, offered);
+        let offered = rows.inventory.len();
+        record(upsert_rows(conn, dedup_by_id(rows.inventory), false)?, offered);
+        let offered = rows.sales.len();
+        let written_sales = record(upsert_rows(conn, dedup_by_id(rows.sales), false)?, offered);
+
+        if !written_sales.is_empty() {
+            let sale_ids: Vec<String> = written_sales.into_iter().map(|w| w.id).collect();
+            let (line_items, payments) =
+                replace_sale_children(conn, &sale_ids, rows.line_items, rows.payments)?;
+            outcome.line_items_written = line_items;
+            outcome.payments_written = payments;
+        }
+
+        record_batch(conn, bookkeeping, &outcome)?;
+        before_commit();
+        Ok(outcome)
+    })
+}
+
+/// Keeps one row per id, the one with the highest version (Postgres rejects a key twice in one
+/// `ON CONFLICT` statement).
+pub fn dedup_by_id<R: TableRow>(rows: Vec<R>) -> Vec<R> {
+    let mut best: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    let mut keep = vec![false; rows.len()];
+    for (index, row) in rows.iter().enumerate() {
+        match best.get(row.id()) {
+            Some(&other) if rows[other].version() >= row.version() => {}
+            Some(&other) => {
+                keep[other] = false;
+                keep[index] = true;
+                best.insert(row.id().to_string(), index);
+            }
+            None => {
+                keep[index] = true;
+                best.insert(row.id().to_string(), index);
+            }
+        }
+    }
+    rows.into_iter()
+        .zip(keep)
+        .filter_map(|(row, keep)| keep.then_some(row))
+        .collect()
+}
+
+/// The upsert statement for a table: rows arrive as one JSON array in `$1`.
+fn upsert_sql(table: &str, columns: &[&str], overwrite_same_version: bool) -> String {
+    let column_list = columns.join(", ");
+    let updates: Vec<String> = columns
+        .iter()
+        .filter(|column| **column != "id")
+        .map(|column| format!("{column} = EXCLUDED.{column}"))
+        .chain(std::iter::once("synced_at = EXCLUDED.synced_at".to_string()))
+        .collect();
+    let guard = if overwrite_same_version { "<=" } else { "<" };
+    format!(
+        "INSERT INTO {table} AS t ({column_list}, synced_at) \
+         SELECT {column_list}, now() FROM jsonb_populate_recordset(NULL::{table}, $1::jsonb) \
+         ON CONFLICT (id) DO UPDATE SET {} WHERE t.version {guard} EXCLUDED.version \
+         RETURNING t.id, (t.xmax = 0) AS inserted, (t.deleted_at IS NOT NULL) AS deleted",
+        updates.join(", ")
+    )
+}
+
+fn upsert_rows<R: TableRow>(
+    conn: &mut PgConnection,
+    rows: Vec<R>,
+    overwrite_same_version: bool,
+) -> Result<Vec<Written>, DbError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let json = serde_json::to_string(&rows)?;
+    let sql = upsert_sql(R::TABLE, R::COLUMNS, overwrite_same_version);
+    Ok(sql_query(sql).bind::<Text, _>(json).load::<Written>(conn)?)
+}
+
+/// Replaces the line items and payments of the sales in `sale_ids` with the ones this batch
+/// carries for them; children of sales the batch did not change are left alone.
+fn replace_sale_children(
+    conn: &mut PgConnection,
+    sale_ids: &[String],
+    line_items: Vec<super::rows::LineItemRow>,
+    payments: Vec<super::rows::PaymentRow>,
+) -> Result<(u64, u64), DbError> {
+    let changed: std::collections::HashSet<&str> = sale_ids.iter().map(String::as_str).collect();
+    let line_items: Vec<_> = line_items
+        .into_iter()
+        .filter(|row| changed.contains(row.sale_id.as_str()))
+        .collect();
+    let payments: Vec<_> = payments
+        .into_iter()
+        .filter(|row| changed.contains(row.sale_id.as_str()))
+        .collect();
+    sql_query("DELETE FROM lightspeed_sale_line_items WHERE sale_id = ANY($1)")
+        .bind::<Array<Text>, _>(sale_ids)
+        .execute(conn)?;
+    sql_query("DELETE FROM lightspeed_sale_payments WHERE sale_id = ANY($1)")
+        .bind::<Array<Text>, _>(sale_ids)
+        .execute(conn)?;
+    let line_items = upsert_rows(conn, dedup_by_id(line_items), true)?.len() as u64;
+    let payments = upsert_rows(conn, dedup_by_id(payments), true)?.len() as u64;
+    Ok((line_items, payments))
+}
+
+fn record_batch(
+    conn: &mut PgConnection,
+    bookkeeping: &BatchBookkeeping,
+    outcome: &ApplyOutcome,
+) -> Result<(), DbError> {
+    sql_query(
+        "UPDATE sync_state SET last_version = GREATEST(last_version, $2), \
+         run_pages = run_pages + 1, run_records = run_records + $3, \
+         rows_in_table = rows_in_table + $4, updated_at = now() WHERE entity = $1",
+    )
+    .bind::<Text, _>(bookkeeping.entity)
+    .bind::<BigInt, _>(bookkeeping.max_version)
+    .bind::<BigInt, _>(bookkeeping.records_fetched as i64)
+    .bind::<BigInt, _>(outcome.inserted as i64)
+    .execute(conn)?;
+    sql_query(
+        "UPDATE sync_log SET pages = pages + 1, records_fetched = records_fetched + $3, \
+         records_inserted = records_inserted + $4, records_updated = records_updated + $5, \
+         records_deleted = records_deleted + $6, requests = $7, retries = $8, rate_limited = $9, \
+         duration_ms = (EXTRACT(EPOCH FROM (now() - started_at)) * 1000)::BIGINT \
+         WHERE run_id = $1 AND entity = $2",
+    )
+    .bind::<Text, _>(bookkeeping.run_id)
+    .bind::<Text, _>(bookkeeping.entity)
+    .bind::<BigInt, _>(bookkeeping.records_fetched as i64)
+    .bind::<BigInt, _>(outcome.inserted as i64)
+    .bind::<BigInt, _>(outcome.updated as i64)
+    .bind::<BigInt, _>(outcome.deleted as i64)
+    .bind::<BigInt, _>(bookkeeping.requests as i64)
+    .bind::<BigInt, _>(bookkeeping.retries as i64)
+    .bind::<BigInt, _>(bookkeeping.rate_limited as i64)
+    .execute(conn)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::rows::InventoryRow;
+
+    fn row(id: &str, version: i64) -> InventoryRow {
+        InventoryRow {
+            id: id.into(),
+            product_id: None,
+            outlet_id: None,
+            inventory_level: None,
+            current_amount: None,
+            average_cost: None,
+            reorder_point: None,
+            reorder_amount: None,
+            version,
+            deleted_at: None,
+            raw: serde_json::value::RawValue::from_string("{}".into()).unwrap(),
+        }
+    }
+
+    #[test]
+    fn dedup_keeps_the_highest_version_of_each_id() {
+        let rows = vec![row("a", 1), row("b", 5), row("a", 3), row("a", 2), row("b", 4)];
+        let kept: Vec<(String, i64)> = dedup_by_id(rows)
+            .into_iter()
+            .map(|r| (r.id, r.version))
+            .collect();
+        assert_eq!(kept, vec![("b".to_string(), 5), ("a".to_string(), 3)]);
+    }
+
+    #[test]
+    fn upsert_is_version_guarded() {
+        let sql = upsert_sql("lightspeed_inventory", InventoryRow::COLUMNS, false);
+        assert!(sql.contains("WHERE t.version < EXCLUDED.version"), "{sql}");
+        assert!(sql.contains("jsonb_populate_recordset(NULL::lightspeed_inventory"));
+        assert!(!sql.contains("id = EXCLUDED.id"));
+    }
+}

@@ -1,0 +1,242 @@
+//! One entity's stream: a fetcher task (API page -> spool, advancing the cursor) and an applier
+//! thread (spool -> one PostgreSQL transaction per batch -> release), joined by a channel of
+//! batch sequence numbers and bounded by the shared spool budget in bytes.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use tokio::sync::{mpsc, Semaphore};
+
+use super::failpoint::crash_point;
+use super::mapping::rows_for_records;
+use crate::checkpoint::{CheckpointStore, SpooledBatch};
+use crate::config::DatabaseUrl;
+use crate::db::{self, BatchBookkeeping, DbError, PgPool};
+use crate::entity::Entity;
+use crate::lightspeed::{decode_record, Client, RequestCounters};
+
+/// First wait after a PostgreSQL failure; doubled up to `DB_RETRY_CAP`.
+const DB_RETRY_BASE: Duration = Duration::from_millis(500);
+/// Longest wait between two attempts to reach PostgreSQL during an outage.
+const DB_RETRY_CAP: Duration = Duration::from_secs(15);
+
+/// Live counters of one entity's run, read by the progress display.
+#[derive(Debug, Default)]
+pub struct EntityProgress {
+    pub pages_fetched: AtomicU64,
+    pub records_fetched: AtomicU64,
+    pub pages_applied: AtomicU64,
+    pub records_applied: AtomicU64,
+    pub inserted: AtomicU64,
+    pub updated: AtomicU64,
+    pub deleted: AtomicU64,
+    pub line_items: AtomicU64,
+    /// Set when the fetcher saw the empty page (the entity is caught up).
+    pub caught_up: AtomicBool,
+    pub finished: AtomicBool,
+}
+
+/// A spooled batch handed from the fetcher to the applier.
+#[derive(Debug, Clone, Copy)]
+pub struct SpooledRef {
+    pub seq: u64,
+    /// Spool budget (KiB) to give back once applied.
+    pub budget_kib: u32,
+}
+
+/// What both halves of an entity's stream share.
+pub struct StreamContext {
+    pub entity: Entity,
+    pub run_id: String,
+    pub store: Arc<CheckpointStore>,
+    pub client: Client,
+    pub page_size: u32,
+    pub counters: Arc<RequestCounters>,
+    pub progress: Arc<EntityProgress>,
+    pub spool_budget: Arc<Semaphore>,
+    pub spool_budget_kib: u32,
+    /// Set by whichever half fails, so the other stops.
+    pub cancelled: Arc<AtomicBool>,
+}
+
+/// Fetches pages from `cursor` until the empty page, spooling each before handing it on.
+pub async fn run_fetcher(
+    ctx: Arc<StreamContext>,
+    mut cursor: i64,
+    applier: mpsc::UnboundedSender<SpooledRef>,
+) -> anyhow::Result<()> {
+    let entity = ctx.entity;
+    loop {
+        if ctx.cancelled.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let page = ctx
+            .client
+            .fetch_page(entity, cursor, ctx.page_size, &ctx.counters)
+            .await?;
+        let Some(max_version) = page.max_version else {
+            ctx.progress.caught_up.store(true, Ordering::SeqCst);
+            return Ok(());
+        };
+        crash_point("after-fetch");
+        let records: Vec<String> = page.records.into_iter().map(|record| record.raw).collect();
+        let record_count = records.len() as u64;
+        let page_bytes: usize = records.iter().map(String::len).sum();
+        let budget_kib = ((page_bytes / 1024) as u32 + 1).min(ctx.spool_budget_kib);
+        let permit = tokio::select! {
+            permit = ctx.spool_budget.acquire_many(budget_kib) => permit.context("spool budget closed")?,
+            _ = wait_for_cancel(&ctx.cancelled) => return Ok(()),
+        };
+        permit.forget();
+        let batch = SpooledBatch {
+            after: cursor,
+            max_version,
+            fetched_at_ms: chrono::Utc::now().timestamp_millis(),
+            records,
+        };
+        let store = ctx.store.clone();
+        let (seq, _) = tokio::task::spawn_blocking(move || store.spool_batch(entity, &batch))
+            .await
+            .context("the spool task panicked")?
+            .with_context(|| format!("spooling a {entity} page after version {cursor}"))?;
+        crash_point("after-spool");
+        ctx.progress.pages_fetched.fetch_add(1, Ordering::Relaxed);
+        ctx.progress
+            .records_fetched
+            .fetch_add(record_count, Ordering::Relaxed);
+        cursor = max_version;
+        if applier.send(SpooledRef { seq, budget_kib }).is_err() {
+            // The applier stopped (it failed and said why); stop fetching.
+            return Ok(());
+        }
+    }
+}
+
+async fn wait_for_cancel(flag: &AtomicBool) {
+    while !flag.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Where the applier writes.
+pub struct ApplierTarget {
+    pub pool: PgPool,
+    pub url: DatabaseUrl,
+    pub patience: Duration,
+}
+
+/// Applies recovered batches, then every batch the fetcher spools, until the fetcher is done.
+/// Runs on its own thread: diesel is blocking.
+pub fn run_applier(
+    ctx: Arc<StreamContext>,
+    target: ApplierTarget,
+    recovered: Vec<u64>,
+    mut batches: mpsc::UnboundedReceiver<SpooledRef>,
+) -> anyhow::Result<()> {
+    let result = (|| {
+        for seq in recovered {
+            apply_spooled(&ctx, &target, SpooledRef { seq, budget_kib: 0 })?;
+        }
+        while let Some(spooled) = batches.blocking_recv() {
+            apply_spooled(&ctx, &target, spooled)?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        ctx.cancelled.store(true, Ordering::SeqCst);
+    }
+    result
+}
+
+fn apply_spooled(
+    ctx: &StreamContext,
+    target: &ApplierTarget,
+    spooled: SpooledRef,
+) -> anyhow::Result<()> {
+    let entity = ctx.entity;
+    let batch = ctx.store.load_batch(entity, spooled.seq)?;
+    let record_count = batch.records.len() as u64;
+    crash_point("before-apply");
+    let mut failures = 0u32;
+    let first_failure = Instant::now();
+    let outcome = loop {
+        let attempt = (|| -> Result<db::ApplyOutcome, anyhow::Error> {
+            let records = batch
+                .records
+                .iter()
+                .enumerate()
+                .map(|(index, raw)| {
+                    decode_record(entity, raw).map_err(|err| {
+                        anyhow!(
+                            "spooled {entity} batch {} record {index} cannot be decoded: {err}; run `lightsync checkpoint reset --entity {entity} --yes`",
+                            spooled.seq
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let rows = rows_for_records(records);
+            let totals = ctx.counters.totals();
+            let bookkeeping = BatchBookkeeping {
+                run_id: &ctx.run_id,
+                entity: entity.name(),
+                max_version: batch.max_version,
+                records_fetched: record_count,
+                requests: totals.requests,
+                retries: totals.retries,
+                rate_limited: totals.rate_limited,
+            };
+            let mut conn = db::checkout(&target.pool, &target.url)?;
+            Ok(db::apply_batch(&mut conn, rows, &bookkeeping, || {
+                crash_point("in-apply")
+            })?)
+        })();
+        match attempt {
+            Ok(outcome) => break outcome,
+            Err(err) => {
+                let transient = err
+                    .downcast_ref::<DbError>()
+                    .is_some_and(DbError::is_transient);
+                if !transient {
+                    return Err(err.context(format!(
+                        "applying {entity} batch {} (versions {}..{})",
+                        spooled.seq, batch.after, batch.max_version
+                    )));
+                }
+                if first_failure.elapsed() >= target.patience {
+                    return Err(err.context(format!(
+                        "PostgreSQL stayed unreachable for {} s (LIGHTSYNC_DB_PATIENCE_SECS); everything fetched is kept in the checkpoint store for the next run",
+                        target.patience.as_secs()
+                    )));
+                }
+                failures += 1;
+                let delay = crate::lightspeed::retry::backoff_ceiling(failures, DB_RETRY_BASE, DB_RETRY_CAP);
+                log::warn!(
+                    "{entity}: PostgreSQL write failed ({err:#}); retrying in {:.1} s (patience left {} s)",
+                    delay.as_secs_f64(),
+                    target.patience.saturating_sub(first_failure.elapsed()).as_secs()
+                );
+                std::thread::sleep(delay);
+            }
+        }
+    };
+    crash_point("after-apply");
+    ctx.store.release_batch(entity, spooled.seq)?;
+    if spooled.budget_kib > 0 {
+        ctx.spool_budget.add_permits(spooled.budget_kib as usize);
+    }
+    crash_point("after-release");
+    let progress = &ctx.progress;
+    progress.pages_applied.fetch_add(1, Ordering::Relaxed);
+    progress
+        .records_applied
+        .fetch_add(record_count, Ordering::Relaxed);
+    progress.inserted.fetch_add(outcome.inserted, Ordering::Relaxed);
+    progress.updated.fetch_add(outcome.updated, Ordering::Relaxed);
+    progress.deleted.fetch_add(outcome.deleted, Ordering::Relaxed);
+    progress
+        .line_items
+        .fetch_add(outcome.line_items_written, Ordering::Relaxed);
+    Ok(())
+}

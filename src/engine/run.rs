@@ -1,0 +1,376 @@
+//! One run (`import` or `sync`): takes both locks, recovers every entity, runs the entity
+//! streams concurrently under one rate governor, and closes the run's bookkeeping.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use diesel::PgConnection;
+use tokio::sync::{mpsc, Semaphore};
+
+use super::pipeline::{run_applier, run_fetcher, ApplierTarget, EntityProgress, StreamContext};
+use super::progress::{ProgressDisplay, Watched};
+use super::recovery::{recover_entity, Recovered};
+use crate::checkpoint::{CheckpointError, CheckpointStore, RunMeta};
+use crate::config::Config;
+use crate::db::{self, EntityRunEnd};
+use crate::entity::Entity;
+use crate::lightspeed::{Client, RequestCounters, RequestTotals};
+
+/// Which kind of run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// The historical import (`lightsync import`).
+    Import,
+    /// The incremental run (`lightsync sync`).
+    Incremental,
+}
+
+impl RunMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunMode::Import => "import",
+            RunMode::Incremental => "incremental",
+        }
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub mode: RunMode,
+    /// Start the import over from version 0 (existing rows stay; upserts are version-guarded).
+    pub restart: bool,
+    /// The entities to run; all when empty.
+    pub entities: Vec<Entity>,
+}
+
+/// Another run holds the checkpoint store or the database lock (exit code 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LockHeld(pub String);
+
+/// How one entity's run ended.
+#[derive(Debug, Clone)]
+pub struct EntityReport {
+    pub entity: Entity,
+    pub error: Option<String>,
+    pub pages: u64,
+    pub records: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    pub line_items: u64,
+    pub requests: RequestTotals,
+    pub recovered_batches: usize,
+    pub elapsed: Duration,
+}
+
+/// How the whole run ended.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub run_id: String,
+    pub mode: RunMode,
+    pub entities: Vec<EntityReport>,
+    pub elapsed: Duration,
+}
+
+impl RunReport {
+    pub fn succeeded(&self) -> bool {
+        self.entities.iter().all(|entity| entity.error.is_none())
+    }
+
+    /// The summary table printed at the end of a run.
+    pub fn summary_table(&self) -> String {
+        let mut out = format!(
+            "{:<10} {:>7} {:>9} {:>9} {:>9} {:>8} {:>10} {:>8} {:>9} {:>8}  {}\n",
+            "entity", "pages", "records", "inserted", "updated", "deleted", "line items",
+            "requests", "records/s", "seconds", "status"
+        );
+        for e in &self.entities {
+            let seconds = e.elapsed.as_secs_f64();
+            out.push_str(&format!(
+                "{:<10} {:>7} {:>9} {:>9} {:>9} {:>8} {:>10} {:>8} {:>9.0} {:>8.1}  {}\n",
+                e.entity.name(),
+                e.pages,
+                e.records,
+                e.inserted,
+                e.updated,
+                e.deleted,
+                e.line_items,
+                e.requests.requests,
+                e.records as f64 / seconds.max(0.001),
+                seconds,
+                match &e.error {
+                    None => "ok".to_string(),
+                    Some(error) => format!("FAILED: {error}"),
+                }
+            ));
+        }
+        out
+    }
+}
+
+/// A new run id: sortable time plus randomness.
+pub fn new_run_id() -> String {
+    format!(
+        "{}-{:06x}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+        rand::random::<u32>() & 0xff_ffff
+    )
+}
+
+/// What the blocking preparation hands to the async part of the run.
+struct Prepared {
+    store: Arc<CheckpointStore>,
+    pool: db::PgPool,
+    /// Holds the advisory lock for as long as it lives.
+    lock_connection: PgConnection,
+    recovered: BTreeMap<Entity, Recovered>,
+}
+
+/// Runs an import or sync to the end and reports per entity.
+pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunReport> {
+    let started = Instant::now();
+    let api = config.api()?;
+    let url = config.database_url()?.clone();
+    let entities = if request.entities.is_empty() {
+        Entity::ALL.to_vec()
+    } else {
+        let mut entities = request.entities.clone();
+        entities.sort();
+        entities.dedup();
+        entities
+    };
+    let run_id = new_run_id();
+    let identity = api.base_url.as_str().trim_end_matches('/').to_string();
+
+    let prepared = {
+        let config = config.clone();
+        let url = url.clone();
+        let entities = entities.clone();
+        let run_id = run_id.clone();
+        let request = request.clone();
+        tokio::task::spawn_blocking(move || {
+            prepare(&config, &url, &identity, &entities, &run_id, &request)
+        })
+        .await
+        .context("the preparation task panicked")??
+    };
+
+    let client = Client::new(&api).context("building the API client")?;
+    let spool_budget_kib = (config.engine.spool_max_bytes / 1024).min(u32::MAX as u64) as u32;
+    let spool_budget = Arc::new(Semaphore::new(spool_budget_kib as usize));
+    let mut streams = Vec::new();
+    let mut watched = Vec::new();
+    for entity in &entities {
+        let recovered = prepared.recovered[entity].clone();
+        let ctx = Arc::new(StreamContext {
+            entity: *entity,
+            run_id: run_id.clone(),
+            store: prepared.store.clone(),
+            client: client.clone(),
+            page_size: config.page_size,
+            counters: Arc::new(RequestCounters::default()),
+            progress: Arc::new(EntityProgress::default()),
+            spool_budget: spool_budget.clone(),
+            spool_budget_kib,
+            cancelled: Arc::new(AtomicBool::new(false)),
+        });
+        watched.push(Watched {
+            entity: *entity,
+            progress: ctx.progress.clone(),
+            counters: ctx.counters.clone(),
+        });
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let target = ApplierTarget {
+            pool: prepared.pool.clone(),
+            url: url.clone(),
+            patience: config.engine.db_patience,
+        };
+        let pending: Vec<u64> = recovered.pending.iter().map(|batch| batch.seq).collect();
+        let applier_ctx = ctx.clone();
+        let applier = std::thread::Builder::new()
+            .name(format!("apply-{entity}"))
+            .spawn(move || run_applier(applier_ctx, target, pending, receiver))
+            .context("starting an applier thread")?;
+        let fetcher = tokio::spawn(run_fetcher(ctx.clone(), recovered.fetch_cursor, sender));
+        streams.push((ctx, fetcher, applier, Instant::now(), recovered.pending.len()));
+    }
+    log::info!(
+        "run {run_id} ({}) started for {}",
+        request.mode.name(),
+        entities.iter().map(|e| e.name()).collect::<Vec<_>>().join(", ")
+    );
+    let display = ProgressDisplay::start(watched);
+
+    let mut reports = Vec::new();
+    for (ctx, fetcher, applier, entity_started, recovered_batches) in streams {
+        let fetched = fetcher
+            .await
+            .map_err(|err| anyhow!("the {} fetcher panicked: {err}", ctx.entity))
+            .and_then(|result| result);
+        if fetched.is_err() {
+            ctx.cancelled.store(true, Ordering::SeqCst);
+        }
+        let applied = tokio::task::spawn_blocking(move || {
+            applier
+                .join()
+                .map_err(|_| anyhow!("the applier thread panicked"))
+                .and_then(|result| result)
+        })
+        .await
+        .context("joining the applier")?;
+        ctx.progress.finished.store(true, Ordering::SeqCst);
+        let error = match (applied, fetched) {
+            (Err(err), _) | (Ok(()), Err(err)) => Some(format!("{err:#}")),
+            (Ok(()), Ok(())) => None,
+        };
+        if let Some(error) = &error {
+            log::error!("{}: {error}", ctx.entity);
+        }
+        let p = &ctx.progress;
+        reports.push(EntityReport {
+            entity: ctx.entity,
+            error,
+            pages: p.pages_applied.load(Ordering::Relaxed),
+            records: p.records_applied.load(Ordering::Relaxed),
+            inserted: p.inserted.load(Ordering::Relaxed),
+            updated: p.updated.load(Ordering::Relaxed),
+            deleted: p.deleted.load(Ordering::Relaxed),
+            line_items: p.line_items.load(Ordering::Relaxed),
+            requests: ctx.counters.totals(),
+            recovered_batches,
+            elapsed: entity_started.elapsed(),
+        });
+    }
+    display.finish().await;
+
+    let report = RunReport {
+        run_id: run_id.clone(),
+        mode: request.mode,
+        entities: reports,
+        elapsed: started.elapsed(),
+    };
+    let finishing = report.clone();
+    tokio::task::spawn_blocking(move || close_run(prepared, &url, &finishing))
+        .await
+        .context("the closing task panicked")??;
+    Ok(report)
+}
+
+fn prepare(
+    config: &Config,
+    url: &crate::config::DatabaseUrl,
+    identity: &str,
+    entities: &[Entity],
+    run_id: &str,
+    request: &RunRequest,
+) -> anyhow::Result<Prepared> {
+    let command = match request.mode {
+        RunMode::Import => "import",
+        RunMode::Incremental => "sync",
+    };
+    let store = match CheckpointStore::open(&config.engine.checkpoint_dir, Some(identity), command) {
+        Ok(store) => store,
+        Err(err @ CheckpointError::Locked { .. }) => return Err(LockHeld(err.to_string()).into()),
+        Err(err) => return Err(err.into()),
+    };
+    let pool = db::pool(url, entities.len() as u32 + 2)?;
+    let mut lock_connection = db::connect(url)?;
+    let applied = db::run_pending_migrations(&mut lock_connection)?;
+    if !applied.is_empty() {
+        log::info!("applied {} database migration(s)", applied.len());
+    }
+    if !db::try_lock_store(&mut lock_connection, db::store_lock_key(identity))? {
+        return Err(LockHeld(format!(
+            "another lightsync run is syncing {identity} into this database (its PostgreSQL advisory lock is held); wait for it to finish"
+        ))
+        .into());
+    }
+    let interrupted = db::mark_interrupted_runs(&mut lock_connection)?;
+    if interrupted > 0 {
+        log::warn!("marked {interrupted} run(s) left `running` by a stopped process as interrupted");
+    }
+    let mut recovered = BTreeMap::new();
+    for entity in entities {
+        if request.restart {
+            store.reset_entity(*entity)?;
+            db::rewind_entity(
+                &mut lock_connection,
+                run_id,
+                entity.name(),
+                0,
+                "import --restart: fetching again from version 0",
+            )?;
+            log::info!("{entity}: restarting the import from version 0");
+        }
+        let applied_version = db::load_last_version(&mut lock_connection, entity.name())?;
+        recovered.insert(*entity, recover_entity(&store, *entity, applied_version)?);
+        db::begin_entity_run(&mut lock_connection, run_id, entity.name(), request.mode.name())?;
+    }
+    let mut unfinished: Vec<String> = store
+        .run()?
+        .map(|run| run.unfinished_import)
+        .unwrap_or_default();
+    if request.mode == RunMode::Import {
+        unfinished.extend(entities.iter().map(|e| e.name().to_string()));
+        unfinished.sort();
+        unfinished.dedup();
+    }
+    store.set_run(&RunMeta {
+        run_id: run_id.to_string(),
+        mode: request.mode.name().to_string(),
+        pid: std::process::id(),
+        started_at_ms: chrono::Utc::now().timestamp_millis(),
+        unfinished_import: unfinished,
+    })?;
+    Ok(Prepared {
+        store: Arc::new(store),
+        pool,
+        lock_connection,
+        recovered,
+    })
+}
+
+fn close_run(
+    prepared: Prepared,
+    url: &crate::config::DatabaseUrl,
+    report: &RunReport,
+) -> anyhow::Result<()> {
+    let Prepared {
+        store,
+        pool,
+        lock_connection,
+        ..
+    } = prepared;
+    let mut conn = db::checkout(&pool, url)?;
+    for entity in &report.entities {
+        let end = EntityRunEnd {
+            run_id: &report.run_id,
+            entity: entity.entity.name(),
+            table: entity.entity.table(),
+            error: entity.error.as_deref(),
+            requests: entity.requests.requests,
+            retries: entity.requests.retries,
+            rate_limited: entity.requests.rate_limited,
+            wrote_rows: entity.inserted + entity.updated > 0,
+        };
+        db::finish_entity_run(&mut conn, &end)
+            .with_context(|| format!("recording the end of the {} run", entity.entity))?;
+    }
+    if let Some(mut run) = store.run()? {
+        let done: Vec<&str> = report
+            .entities
+            .iter()
+            .filter(|e| e.error.is_none())
+            .map(|e| e.entity.name())
+            .collect();
+        run.unfinished_import.retain(|name| !done.contains(&name.as_str()));
+        store.set_run(&run)?;
+    }
+    drop(lock_connection);
+    Ok(())
+}
