@@ -13,7 +13,12 @@ use crate::entity::Entity;
 /// override them. Exit codes: 0 done, 1 failed, 2 bad usage or configuration, 3 another run
 /// holds the lock.
 #[derive(Debug, Parser)]
-#[command(name = "lightsync", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "lightsync",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -141,7 +146,7 @@ pub struct SimulateArgs {
     /// Latency added to every request, in milliseconds
     #[arg(long, default_value_t = 0)]
     pub slow_ms: u64,
-    /// Documented oddities to imitate: no-version (pages without the version member), money-strings
+    /// Oddities to imitate: no-version (pages without the version member), money-strings, ignore-after (a broken server)
     #[arg(long, value_delimiter = ',')]
     pub quirks: Vec<String>,
     /// Random changes per minute (updates, deletes, voids, new sales)
@@ -164,8 +169,18 @@ mod tests {
 
     #[test]
     fn entities_parse_and_unknown_ones_are_rejected() {
-        let cli = Cli::try_parse_from(["lightsync", "sync", "--entity", "sales", "--entity", "products"]).unwrap();
-        let Command::Sync(args) = cli.command else { panic!("not sync") };
+        let cli = Cli::try_parse_from([
+            "lightsync",
+            "sync",
+            "--entity",
+            "sales",
+            "--entity",
+            "products",
+        ])
+        .unwrap();
+        let Command::Sync(args) = cli.command else {
+            panic!("not sync")
+        };
         assert_eq!(args.entities, vec![Entity::Sales, Entity::Products]);
         assert!(Cli::try_parse_from(["lightsync", "sync", "--entity", "line_items"]).is_err());
     }

@@ -93,10 +93,8 @@ impl DatabaseUrl {
             ));
         }
         if !url.query_pairs().any(|(key, _)| key == "connect_timeout") {
-            url.query_pairs_mut().append_pair(
-                "connect_timeout",
-                &DEFAULT_CONNECT_TIMEOUT_SECS.to_string(),
-            );
+            url.query_pairs_mut()
+                .append_pair("connect_timeout", &DEFAULT_CONNECT_TIMEOUT_SECS.to_string());
         }
         Ok(DatabaseUrl { url })
     }
@@ -272,9 +270,8 @@ impl Config {
             (None, Some(prefix)) => Some(base_url_for_prefix(&prefix)?),
             (None, None) => None,
         };
-        let api_token = lookup(&flags.token, "LIGHTSPEED_TOKEN").map(|token| {
-            Secret::new(token.trim().to_string())
-        });
+        let api_token = lookup(&flags.token, "LIGHTSPEED_TOKEN")
+            .map(|token| Secret::new(token.trim().to_string()));
 
         let page_size = parse_number(
             lookup(&flags.page_size, "LIGHTSYNC_PAGE_SIZE"),
@@ -437,12 +434,11 @@ fn base_url_for_prefix(prefix: &str) -> Result<Url, ConfigError> {
             ),
         });
     }
-    Url::parse(&format!(
-        "https://{prefix}.retail.lightspeed.app/api/2.0"
-    ))
-    .map_err(|err| ConfigError::Invalid {
-        variable: "LIGHTSPEED_DOMAIN_PREFIX",
-        reason: err.to_string(),
+    Url::parse(&format!("https://{prefix}.retail.lightspeed.app/api/2.0")).map_err(|err| {
+        ConfigError::Invalid {
+            variable: "LIGHTSPEED_DOMAIN_PREFIX",
+            reason: err.to_string(),
+        }
     })
 }
 
@@ -535,7 +531,8 @@ mod tests {
 
     #[test]
     fn database_url_hides_its_password_everywhere() {
-        let config = load(&[("DATABASE_URL", "postgres://u:s3cr%40t@db.example:6543/app")]).unwrap();
+        let config =
+            load(&[("DATABASE_URL", "postgres://u:s3cr%40t@db.example:6543/app")]).unwrap();
         let url = config.database_url().unwrap();
         assert!(!url.to_string().contains("s3cr"));
         assert!(!format!("{url:?}").contains("s3cr"));
@@ -555,8 +552,14 @@ mod tests {
 
     #[test]
     fn api_requires_an_endpoint_and_a_token() {
-        let err = load(&[("LIGHTSPEED_TOKEN", "t")]).unwrap().api().unwrap_err();
-        assert!(err.to_string().contains("LIGHTSPEED_DOMAIN_PREFIX"), "{err}");
+        let err = load(&[("LIGHTSPEED_TOKEN", "t")])
+            .unwrap()
+            .api()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("LIGHTSPEED_DOMAIN_PREFIX"),
+            "{err}"
+        );
         let err = load(&[("LIGHTSPEED_DOMAIN_PREFIX", "shop")])
             .unwrap()
             .api()
@@ -595,7 +598,12 @@ mod tests {
             config.api().unwrap().base_url.as_str(),
             "http://127.0.0.1:9100/api/2.0"
         );
-        for bad in ["ftp://x/api", "nonsense", "https://u:p@x/api/2.0", "https://x/api?token=1"] {
+        for bad in [
+            "ftp://x/api",
+            "nonsense",
+            "https://u:p@x/api/2.0",
+            "https://x/api?token=1",
+        ] {
             assert_eq!(
                 invalid_variable(load(&[("LIGHTSPEED_BASE_URL", bad)])),
                 "LIGHTSPEED_BASE_URL",
@@ -643,6 +651,10 @@ mod tests {
         .unwrap();
         assert_eq!(config.page_size, 250);
         assert_eq!(config.engine.checkpoint_dir, PathBuf::from("/tmp/cp"));
-        assert!(config.database_url().unwrap().expose().starts_with("postgres://flag@"));
+        assert!(config
+            .database_url()
+            .unwrap()
+            .expose()
+            .starts_with("postgres://flag@"));
     }
 }

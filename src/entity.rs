@@ -48,10 +48,7 @@ impl Entity {
 
     /// Whether the endpoint declares the `deleted` parameter (sales and inventory do not).
     pub fn accepts_deleted_param(self) -> bool {
-        matches!(
-            self,
-            Entity::Outlets | Entity::Products | Entity::Customers
-        )
+        matches!(self, Entity::Outlets | Entity::Products | Entity::Customers)
     }
 
     /// A stable one-byte tag for keys in the checkpoint store. Never renumber these.

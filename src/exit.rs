@@ -23,7 +23,9 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
         if cause.downcast_ref::<LockHeld>().is_some() {
             return LOCKED;
         }
-        if cause.downcast_ref::<ConfigError>().is_some() || cause.downcast_ref::<UsageError>().is_some() {
+        if cause.downcast_ref::<ConfigError>().is_some()
+            || cause.downcast_ref::<UsageError>().is_some()
+        {
             return USAGE;
         }
     }

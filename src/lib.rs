@@ -5,8 +5,8 @@
 //! with its cursor. `simulator` is a faithful fake of the API for tests, benchmarks and demos.
 
 pub mod checkpoint;
-pub mod commands;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod db;
 pub mod engine;

@@ -102,7 +102,7 @@ impl LocalPostgres {
         for _ in 0..5 {
             server.port = free_port()?;
             let options = format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200",
                 server.port,
                 path_str(server.root.path())?
             );
@@ -156,7 +156,14 @@ impl LocalPostgres {
         if !self.stopped {
             self.run_tool(
                 "pg_ctl",
-                &["-D", path_str(&self.data_dir)?, "-m", "immediate", "-w", "stop"],
+                &[
+                    "-D",
+                    path_str(&self.data_dir)?,
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
             )?;
             self.stopped = true;
         }
@@ -166,7 +173,7 @@ impl LocalPostgres {
     /// Starts a stopped server again on the same port.
     pub fn restart(&mut self) -> anyhow::Result<()> {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200",
             self.port,
             path_str(self.root.path())?
         );

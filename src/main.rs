@@ -22,7 +22,9 @@ fn main() -> ExitCode {
     if let Err((path, err)) = env_loaded {
         // Never echo a line of the file: it may hold a secret.
         let reason = match err {
-            dotenvy::Error::LineParse(_, index) => format!("a line cannot be parsed (near character {index})"),
+            dotenvy::Error::LineParse(_, index) => {
+                format!("a line cannot be parsed (near character {index})")
+            }
             dotenvy::Error::Io(err) => err.to_string(),
             other => other.to_string(),
         };

@@ -28,7 +28,9 @@ pub enum CheckpointError {
     Io(String),
     #[error("cannot encode a checkpoint value: {0}")]
     Encode(String),
-    #[error("the {entity} cursor moved from {expected} to {found} under this run (another writer?)")]
+    #[error(
+        "the {entity} cursor moved from {expected} to {found} under this run (another writer?)"
+    )]
     CursorConflict {
         entity: String,
         expected: i64,

@@ -99,7 +99,9 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Checkp
         Some((&VALUE_VERSION, body)) => {
             let (value, used) =
                 bincode::serde::decode_from_slice::<T, _>(body, bincode::config::standard())
-                    .map_err(|err| CheckpointError::Corrupt(format!("{what} cannot be decoded: {err}")))?;
+                    .map_err(|err| {
+                        CheckpointError::Corrupt(format!("{what} cannot be decoded: {err}"))
+                    })?;
             if used != body.len() {
                 return Err(CheckpointError::Corrupt(format!(
                     "{what} has {} trailing bytes",
@@ -134,7 +136,11 @@ mod tests {
 
     #[test]
     fn unknown_layouts_and_garbage_are_refused() {
-        let mut bytes = encode(&Cursor { fetch_cursor: 1, next_seq: 2 }).unwrap();
+        let mut bytes = encode(&Cursor {
+            fetch_cursor: 1,
+            next_seq: 2,
+        })
+        .unwrap();
         bytes[0] = 9;
         assert!(decode::<Cursor>(&bytes, "cursor").is_err());
         assert!(decode::<Cursor>(&[], "cursor").is_err());

@@ -53,7 +53,9 @@ pub struct CheckpointStore {
 
 impl std::fmt::Debug for CheckpointStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CheckpointStore").field("path", &self.path).finish()
+        f.debug_struct("CheckpointStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -181,7 +183,9 @@ impl CheckpointStore {
             }
             Some(_) => Ok(()),
             None => {
-                self.db.insert(IDENTITY_KEY, identity.as_bytes()).map_err(io_error)?;
+                self.db
+                    .insert(IDENTITY_KEY, identity.as_bytes())
+                    .map_err(io_error)?;
                 self.flush()
             }
         }

@@ -8,12 +8,19 @@ pub fn migrate(config: &Config) -> anyhow::Result<i32> {
     let mut conn = db::connect(url)?;
     let applied = db::run_pending_migrations(&mut conn)?;
     if applied.is_empty() {
-        println!("database {} is up to date; no migrations to apply", url.host_port());
+        println!(
+            "database {} is up to date; no migrations to apply",
+            url.host_port()
+        );
     } else {
         for version in &applied {
             println!("applied migration {version}");
         }
-        println!("applied {} migration(s) to {}", applied.len(), url.host_port());
+        println!(
+            "applied {} migration(s) to {}",
+            applied.len(),
+            url.host_port()
+        );
     }
     Ok(exit::SUCCESS)
 }

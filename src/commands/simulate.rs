@@ -24,7 +24,10 @@ fn simulator_config(args: &SimulateArgs) -> anyhow::Result<SimulatorConfig> {
     let fail_kinds = args
         .fail_kinds
         .iter()
-        .map(|kind| kind.parse::<FaultKind>().map_err(|err| UsageError(format!("--fail-kinds: {err}"))))
+        .map(|kind| {
+            kind.parse::<FaultKind>()
+                .map_err(|err| UsageError(format!("--fail-kinds: {err}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut config = SimulatorConfig {
         shape: StoreShape {
@@ -52,9 +55,10 @@ fn simulator_config(args: &SimulateArgs) -> anyhow::Result<SimulatorConfig> {
         match quirk.as_str() {
             "no-version" => config.quirk_no_version_member = true,
             "money-strings" => config.quirk_money_as_strings = true,
+            "ignore-after" => config.quirk_ignore_after = true,
             other => {
                 return Err(UsageError(format!(
-                    "--quirks: unknown quirk `{other}` (expected no-version or money-strings)"
+                    "--quirks: unknown quirk `{other}` (expected no-version, money-strings or ignore-after)"
                 ))
                 .into())
             }

@@ -20,6 +20,26 @@ pub fn connect(url: &DatabaseUrl) -> Result<PgConnection, DbError> {
     })
 }
 
+/// Logs pool connection failures once, as warnings, without the password.
+#[derive(Debug)]
+struct ScrubbingErrorHandler {
+    url: DatabaseUrl,
+}
+
+impl diesel::r2d2::HandleError<diesel::r2d2::Error> for ScrubbingErrorHandler {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        log::warn!(
+            "PostgreSQL connection to {} failed: {}",
+            self.url.host_port(),
+            self.url.scrub(error.to_string().trim())
+        );
+    }
+}
+
+/// How long taking a connection from the pool may wait before the caller sees the failure (and
+/// its own retry policy takes over).
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Builds a pool of up to `max_size` connections; checks one connection first so a bad URL fails
 /// with a clear message rather than a pool timeout.
 pub fn pool(url: &DatabaseUrl, max_size: u32) -> Result<PgPool, DbError> {
@@ -27,8 +47,9 @@ pub fn pool(url: &DatabaseUrl, max_size: u32) -> Result<PgPool, DbError> {
     Pool::builder()
         .max_size(max_size)
         .min_idle(Some(0))
-        .connection_timeout(Duration::from_secs(15))
+        .connection_timeout(CHECKOUT_TIMEOUT)
         .test_on_check_out(true)
+        .error_handler(Box::new(ScrubbingErrorHandler { url: url.clone() }))
         .build(ConnectionManager::new(url.expose()))
         .map_err(|err| DbError::Pool(url.scrub(&err.to_string())))
 }

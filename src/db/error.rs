@@ -16,6 +16,8 @@ pub enum DbError {
     Pool(String),
     #[error("cannot encode rows for the database: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("the {entity} batch after version {after} does not continue the version PostgreSQL has applied: the database lost committed work or was restored from a backup; nothing was written, and the next run fetches again from PostgreSQL's version")]
+    Continuity { entity: String, after: i64 },
 }
 
 impl DbError {
@@ -25,7 +27,7 @@ impl DbError {
         match self {
             DbError::Connect { .. } | DbError::Pool(_) => true,
             DbError::Query(err) => is_transient_diesel(err),
-            DbError::Migration(_) | DbError::Encode(_) => false,
+            DbError::Migration(_) | DbError::Encode(_) | DbError::Continuity { .. } => false,
         }
     }
 }

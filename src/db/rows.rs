@@ -51,11 +51,27 @@ pub struct OutletRow {
     pub deleted_at: Option<DateTime<Utc>>,
     pub raw: Box<RawValue>,
 }
-table_row!(OutletRow, "lightspeed_outlets", [
-    id, name, currency, time_zone, physical_address1, physical_address2, physical_suburb,
-    physical_city, physical_postcode, physical_state, physical_country_id, attributes, version,
-    deleted_at, raw
-]);
+table_row!(
+    OutletRow,
+    "lightspeed_outlets",
+    [
+        id,
+        name,
+        currency,
+        time_zone,
+        physical_address1,
+        physical_address2,
+        physical_suburb,
+        physical_city,
+        physical_postcode,
+        physical_state,
+        physical_country_id,
+        attributes,
+        version,
+        deleted_at,
+        raw
+    ]
+);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ProductRow {
@@ -80,11 +96,32 @@ pub struct ProductRow {
     pub deleted_at: Option<DateTime<Utc>>,
     pub raw: Box<RawValue>,
 }
-table_row!(ProductRow, "lightspeed_products", [
-    id, name, variant_name, handle, sku, active, is_active, variant_parent_id, supplier_id,
-    brand_id, product_type_id, supply_price, price_including_tax, price_excluding_tax,
-    description, created_at, updated_at, version, deleted_at, raw
-]);
+table_row!(
+    ProductRow,
+    "lightspeed_products",
+    [
+        id,
+        name,
+        variant_name,
+        handle,
+        sku,
+        active,
+        is_active,
+        variant_parent_id,
+        supplier_id,
+        brand_id,
+        product_type_id,
+        supply_price,
+        price_including_tax,
+        price_excluding_tax,
+        description,
+        created_at,
+        updated_at,
+        version,
+        deleted_at,
+        raw
+    ]
+);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CustomerRow {
@@ -107,11 +144,30 @@ pub struct CustomerRow {
     pub deleted_at: Option<DateTime<Utc>>,
     pub raw: Box<RawValue>,
 }
-table_row!(CustomerRow, "lightspeed_customers", [
-    id, customer_code, first_name, last_name, email, phone, mobile, company_name,
-    customer_group_id, balance, loyalty_balance, year_to_date, date_of_birth, created_at,
-    updated_at, version, deleted_at, raw
-]);
+table_row!(
+    CustomerRow,
+    "lightspeed_customers",
+    [
+        id,
+        customer_code,
+        first_name,
+        last_name,
+        email,
+        phone,
+        mobile,
+        company_name,
+        customer_group_id,
+        balance,
+        loyalty_balance,
+        year_to_date,
+        date_of_birth,
+        created_at,
+        updated_at,
+        version,
+        deleted_at,
+        raw
+    ]
+);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InventoryRow {
@@ -127,10 +183,23 @@ pub struct InventoryRow {
     pub deleted_at: Option<DateTime<Utc>>,
     pub raw: Box<RawValue>,
 }
-table_row!(InventoryRow, "lightspeed_inventory", [
-    id, product_id, outlet_id, inventory_level, current_amount, average_cost, reorder_point,
-    reorder_amount, version, deleted_at, raw
-]);
+table_row!(
+    InventoryRow,
+    "lightspeed_inventory",
+    [
+        id,
+        product_id,
+        outlet_id,
+        inventory_level,
+        current_amount,
+        average_cost,
+        reorder_point,
+        reorder_amount,
+        version,
+        deleted_at,
+        raw
+    ]
+);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SaleRow {
@@ -153,11 +222,30 @@ pub struct SaleRow {
     pub deleted_at: Option<DateTime<Utc>>,
     pub raw: Box<RawValue>,
 }
-table_row!(SaleRow, "lightspeed_sales", [
-    id, outlet_id, register_id, user_id, customer_id, invoice_number, receipt_number, status,
-    total_price, total_tax, total_loyalty, note, sale_date, created_at, updated_at, version,
-    deleted_at, raw
-]);
+table_row!(
+    SaleRow,
+    "lightspeed_sales",
+    [
+        id,
+        outlet_id,
+        register_id,
+        user_id,
+        customer_id,
+        invoice_number,
+        receipt_number,
+        status,
+        total_price,
+        total_tax,
+        total_loyalty,
+        note,
+        sale_date,
+        created_at,
+        updated_at,
+        version,
+        deleted_at,
+        raw
+    ]
+);
 
 /// A line item; `version` is the version of the sale that carried it.
 #[derive(Debug, Clone, Serialize)]
@@ -184,11 +272,33 @@ pub struct LineItemRow {
     pub deleted_at: Option<DateTime<Utc>>,
     pub raw: Box<RawValue>,
 }
-table_row!(LineItemRow, "lightspeed_sale_line_items", [
-    id, sale_id, product_id, tax_id, quantity, price, price_total, cost, cost_total, tax,
-    tax_total, discount, discount_total, loyalty_value, status, sequence, is_return, note,
-    version, deleted_at, raw
-]);
+table_row!(
+    LineItemRow,
+    "lightspeed_sale_line_items",
+    [
+        id,
+        sale_id,
+        product_id,
+        tax_id,
+        quantity,
+        price,
+        price_total,
+        cost,
+        cost_total,
+        tax,
+        tax_total,
+        discount,
+        discount_total,
+        loyalty_value,
+        status,
+        sequence,
+        is_return,
+        note,
+        version,
+        deleted_at,
+        raw
+    ]
+);
 
 /// A payment; `version` is the version of the sale that carried it.
 #[derive(Debug, Clone, Serialize)]
@@ -204,10 +314,22 @@ pub struct PaymentRow {
     pub deleted_at: Option<DateTime<Utc>>,
     pub raw: Box<RawValue>,
 }
-table_row!(PaymentRow, "lightspeed_sale_payments", [
-    id, sale_id, retailer_payment_type_id, payment_type_id, name, amount, payment_date, version,
-    deleted_at, raw
-]);
+table_row!(
+    PaymentRow,
+    "lightspeed_sale_payments",
+    [
+        id,
+        sale_id,
+        retailer_payment_type_id,
+        payment_type_id,
+        name,
+        amount,
+        payment_date,
+        version,
+        deleted_at,
+        raw
+    ]
+);
 
 /// The rows one batch writes, by table. Sales carry their line items and payments, which are
 /// written only for the sales whose row the batch actually changed.

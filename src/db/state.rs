@@ -118,11 +118,9 @@ pub fn begin_entity_run(
         .bind::<Text, _>(entity)
         .bind::<Text, _>(mode)
         .execute(conn)?;
-        sql_query(
-            "INSERT INTO sync_state (entity) VALUES ($1) ON CONFLICT (entity) DO NOTHING",
-        )
-        .bind::<Text, _>(entity)
-        .execute(conn)?;
+        sql_query("INSERT INTO sync_state (entity) VALUES ($1) ON CONFLICT (entity) DO NOTHING")
+            .bind::<Text, _>(entity)
+            .execute(conn)?;
         sql_query(
             "UPDATE sync_state SET status = 'running', run_id = $2, run_mode = $3, \
              run_started_at = now(), run_pages = 0, run_records = 0, updated_at = now() \
@@ -200,11 +198,9 @@ pub fn rewind_entity(
     note: &str,
 ) -> Result<(), DbError> {
     conn.transaction::<_, DbError, _>(|conn| {
-        sql_query(
-            "INSERT INTO sync_state (entity) VALUES ($1) ON CONFLICT (entity) DO NOTHING",
-        )
-        .bind::<Text, _>(entity)
-        .execute(conn)?;
+        sql_query("INSERT INTO sync_state (entity) VALUES ($1) ON CONFLICT (entity) DO NOTHING")
+            .bind::<Text, _>(entity)
+            .execute(conn)?;
         sql_query("UPDATE sync_state SET last_version = $2, updated_at = now() WHERE entity = $1")
             .bind::<Text, _>(entity)
             .bind::<BigInt, _>(to_version)

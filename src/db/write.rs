@@ -29,6 +29,10 @@ pub struct ApplyOutcome {
 pub struct BatchBookkeeping<'a> {
     pub run_id: &'a str,
     pub entity: &'a str,
+    /// The `after` the page was fetched with. When given, the batch is applied only if it
+    /// continues exactly from the entity's applied version (batches form a chain); a mismatch
+    /// means the database lost committed work or was restored, and the batch is refused.
+    pub after: Option<i64>,
     /// The page's max version: the entity's new applied version.
     pub max_version: i64,
     pub records_fetched: u64,
@@ -65,20 +69,45 @@ pub fn apply_batch(
             written
         };
         let offered = rows.outlets.len();
-        record(upsert_rows(conn, dedup_by_id(rows.outlets), false)?, offered);
+        record(
+            upsert_rows(conn, dedup_by_id(rows.outlets), false)?,
+            offered,
+        );
         let offered = rows.products.len();
-        record(upsert_rows(conn, dedup_by_id(rows.products), false)?, offered);
+        record(
+            upsert_rows(conn, dedup_by_id(rows.products), false)?,
+            offered,
+        );
         let offered = rows.customers.len();
-        record(upsert_rows(conn, dedup_by_id(rows.customers), false)?, offered);
+        record(
+            upsert_rows(conn, dedup_by_id(rows.customers), false)?,
+            offered,
+        );
         let offered = rows.inventory.len();
-        record(upsert_rows(conn, dedup_by_id(rows.inventory), false)?, offered);
+        record(
+            upsert_rows(conn, dedup_by_id(rows.inventory), false)?,
+            offered,
+        );
         let offered = rows.sales.len();
-        let written_sales = record(upsert_rows(conn, dedup_by_id(rows.sales), false)?, offered);
+        let sales = dedup_by_id(rows.sales);
+        // A sale may appear in several versions in one batch: only the children of the
+        // version that is kept belong to it.
+        let kept_versions: HashMap<String, i64> = sales
+            .iter()
+            .map(|sale| (sale.id.clone(), sale.version))
+            .collect();
+        let written_sales = record(upsert_rows(conn, sales, false)?, offered);
 
         if !written_sales.is_empty() {
-            let sale_ids: Vec<String> = written_sales.into_iter().map(|w| w.id).collect();
+            let written: HashMap<String, i64> = written_sales
+                .into_iter()
+                .map(|w| {
+                    let version = kept_versions[&w.id];
+                    (w.id, version)
+                })
+                .collect();
             let (line_items, payments) =
-                replace_sale_children(conn, &sale_ids, rows.line_items, rows.payments)?;
+                replace_sale_children(conn, &written, rows.line_items, rows.payments)?;
             outcome.line_items_written = line_items;
             outcome.payments_written = payments;
         }
@@ -121,7 +150,9 @@ fn upsert_sql(table: &str, columns: &[&str], overwrite_same_version: bool) -> St
         .iter()
         .filter(|column| **column != "id")
         .map(|column| format!("{column} = EXCLUDED.{column}"))
-        .chain(std::iter::once("synced_at = EXCLUDED.synced_at".to_string()))
+        .chain(std::iter::once(
+            "synced_at = EXCLUDED.synced_at".to_string(),
+        ))
         .collect();
     let guard = if overwrite_same_version { "<=" } else { "<" };
     format!(
@@ -150,24 +181,25 @@ fn upsert_rows<R: TableRow>(
 /// carries for them; children of sales the batch did not change are left alone.
 fn replace_sale_children(
     conn: &mut PgConnection,
-    sale_ids: &[String],
+    written: &HashMap<String, i64>,
     line_items: Vec<super::rows::LineItemRow>,
     payments: Vec<super::rows::PaymentRow>,
 ) -> Result<(u64, u64), DbError> {
-    let changed: std::collections::HashSet<&str> = sale_ids.iter().map(String::as_str).collect();
+    let belongs = |sale_id: &str, version: i64| written.get(sale_id) == Some(&version);
     let line_items: Vec<_> = line_items
         .into_iter()
-        .filter(|row| changed.contains(row.sale_id.as_str()))
+        .filter(|row| belongs(&row.sale_id, row.version))
         .collect();
     let payments: Vec<_> = payments
         .into_iter()
-        .filter(|row| changed.contains(row.sale_id.as_str()))
+        .filter(|row| belongs(&row.sale_id, row.version))
         .collect();
+    let sale_ids: Vec<&str> = written.keys().map(String::as_str).collect();
     sql_query("DELETE FROM lightspeed_sale_line_items WHERE sale_id = ANY($1)")
-        .bind::<Array<Text>, _>(sale_ids)
+        .bind::<Array<Text>, _>(&sale_ids)
         .execute(conn)?;
     sql_query("DELETE FROM lightspeed_sale_payments WHERE sale_id = ANY($1)")
-        .bind::<Array<Text>, _>(sale_ids)
+        .bind::<Array<Text>, _>(&sale_ids)
         .execute(conn)?;
     let line_items = upsert_rows(conn, dedup_by_id(line_items), true)?.len() as u64;
     let payments = upsert_rows(conn, dedup_by_id(payments), true)?.len() as u64;
@@ -179,16 +211,24 @@ fn record_batch(
     bookkeeping: &BatchBookkeeping,
     outcome: &ApplyOutcome,
 ) -> Result<(), DbError> {
-    sql_query(
+    let updated = sql_query(
         "UPDATE sync_state SET last_version = GREATEST(last_version, $2), \
          run_pages = run_pages + 1, run_records = run_records + $3, \
-         rows_in_table = rows_in_table + $4, updated_at = now() WHERE entity = $1",
+         rows_in_table = rows_in_table + $4, updated_at = now() \
+         WHERE entity = $1 AND ($5::BIGINT IS NULL OR last_version = $5)",
     )
     .bind::<Text, _>(bookkeeping.entity)
     .bind::<BigInt, _>(bookkeeping.max_version)
     .bind::<BigInt, _>(bookkeeping.records_fetched as i64)
     .bind::<BigInt, _>(outcome.inserted as i64)
+    .bind::<diesel::sql_types::Nullable<BigInt>, _>(bookkeeping.after)
     .execute(conn)?;
+    if updated != 1 {
+        return Err(DbError::Continuity {
+            entity: bookkeeping.entity.to_string(),
+            after: bookkeeping.after.unwrap_or_default(),
+        });
+    }
     sql_query(
         "UPDATE sync_log SET pages = pages + 1, records_fetched = records_fetched + $3, \
          records_inserted = records_inserted + $4, records_updated = records_updated + $5, \
@@ -232,7 +272,13 @@ mod tests {
 
     #[test]
     fn dedup_keeps_the_highest_version_of_each_id() {
-        let rows = vec![row("a", 1), row("b", 5), row("a", 3), row("a", 2), row("b", 4)];
+        let rows = vec![
+            row("a", 1),
+            row("b", 5),
+            row("a", 3),
+            row("a", 2),
+            row("b", 4),
+        ];
         let kept: Vec<(String, i64)> = dedup_by_id(rows)
             .into_iter()
             .map(|r| (r.id, r.version))

@@ -181,7 +181,10 @@ mod tests {
         assert_eq!(rows.sales.len(), 1);
         assert_eq!(rows.sales[0].status.as_deref(), Some("VOIDED"));
         assert_eq!(rows.line_items.len(), 2);
-        assert!(rows.line_items.iter().all(|l| l.sale_id == "s1" && l.version == 42));
+        assert!(rows
+            .line_items
+            .iter()
+            .all(|l| l.sale_id == "s1" && l.version == 42));
         assert_eq!(rows.payments[0].sale_id, "s1");
         let json = serde_json::to_value(&rows.sales[0]).unwrap();
         assert_eq!(json["raw"]["id"], "s1");

@@ -181,6 +181,7 @@ fn apply_spooled(
             let bookkeeping = BatchBookkeeping {
                 run_id: &ctx.run_id,
                 entity: entity.name(),
+                after: Some(batch.after),
                 max_version: batch.max_version,
                 records_fetched: record_count,
                 requests: totals.requests,
@@ -211,7 +212,11 @@ fn apply_spooled(
                     )));
                 }
                 failures += 1;
-                let delay = crate::lightspeed::retry::backoff_ceiling(failures, DB_RETRY_BASE, DB_RETRY_CAP);
+                let delay = crate::lightspeed::retry::backoff_ceiling(
+                    failures,
+                    DB_RETRY_BASE,
+                    DB_RETRY_CAP,
+                );
                 log::warn!(
                     "{entity}: PostgreSQL write failed ({err:#}); retrying in {:.1} s (patience left {} s)",
                     delay.as_secs_f64(),
@@ -232,9 +237,15 @@ fn apply_spooled(
     progress
         .records_applied
         .fetch_add(record_count, Ordering::Relaxed);
-    progress.inserted.fetch_add(outcome.inserted, Ordering::Relaxed);
-    progress.updated.fetch_add(outcome.updated, Ordering::Relaxed);
-    progress.deleted.fetch_add(outcome.deleted, Ordering::Relaxed);
+    progress
+        .inserted
+        .fetch_add(outcome.inserted, Ordering::Relaxed);
+    progress
+        .updated
+        .fetch_add(outcome.updated, Ordering::Relaxed);
+    progress
+        .deleted
+        .fetch_add(outcome.deleted, Ordering::Relaxed);
     progress
         .line_items
         .fetch_add(outcome.line_items_written, Ordering::Relaxed);

@@ -85,7 +85,9 @@ pub fn recover_entity(
 
 /// Whether the spooled batches continue exactly from `applied` and end at the cursor.
 fn chain_is_contiguous(pending: &[BatchSummary], applied: i64, cursor: Option<i64>) -> bool {
-    let Some(cursor) = cursor else { return pending.is_empty() };
+    let Some(cursor) = cursor else {
+        return pending.is_empty();
+    };
     let mut expected_after = applied;
     for batch in pending {
         if batch.after != expected_after || batch.max_version <= batch.after {
@@ -135,7 +137,14 @@ mod tests {
         let store = CheckpointStore::open(dir.path(), None, "test").unwrap();
         let recovered = recover_entity(&store, Entity::Products, 500).unwrap();
         assert_eq!(recovered.fetch_cursor, 500);
-        assert_eq!(store.cursor(Entity::Products).unwrap().unwrap().fetch_cursor, 500);
+        assert_eq!(
+            store
+                .cursor(Entity::Products)
+                .unwrap()
+                .unwrap()
+                .fetch_cursor,
+            500
+        );
     }
 
     #[test]

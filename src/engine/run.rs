@@ -86,8 +86,17 @@ impl RunReport {
     pub fn summary_table(&self) -> String {
         let mut out = format!(
             "{:<10} {:>7} {:>9} {:>9} {:>9} {:>8} {:>10} {:>8} {:>9} {:>8}  {}\n",
-            "entity", "pages", "records", "inserted", "updated", "deleted", "line items",
-            "requests", "records/s", "seconds", "status"
+            "entity",
+            "pages",
+            "records",
+            "inserted",
+            "updated",
+            "deleted",
+            "line items",
+            "requests",
+            "records/s",
+            "seconds",
+            "status"
         );
         for e in &self.entities {
             let seconds = e.elapsed.as_secs_f64();
@@ -197,12 +206,22 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
             .spawn(move || run_applier(applier_ctx, target, pending, receiver))
             .context("starting an applier thread")?;
         let fetcher = tokio::spawn(run_fetcher(ctx.clone(), recovered.fetch_cursor, sender));
-        streams.push((ctx, fetcher, applier, Instant::now(), recovered.pending.len()));
+        streams.push((
+            ctx,
+            fetcher,
+            applier,
+            Instant::now(),
+            recovered.pending.len(),
+        ));
     }
     log::info!(
         "run {run_id} ({}) started for {}",
         request.mode.name(),
-        entities.iter().map(|e| e.name()).collect::<Vec<_>>().join(", ")
+        entities
+            .iter()
+            .map(|e| e.name())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let display = ProgressDisplay::start(watched);
 
@@ -273,7 +292,8 @@ fn prepare(
         RunMode::Import => "import",
         RunMode::Incremental => "sync",
     };
-    let store = match CheckpointStore::open(&config.engine.checkpoint_dir, Some(identity), command) {
+    let store = match CheckpointStore::open(&config.engine.checkpoint_dir, Some(identity), command)
+    {
         Ok(store) => store,
         Err(err @ CheckpointError::Locked { .. }) => return Err(LockHeld(err.to_string()).into()),
         Err(err) => return Err(err.into()),
@@ -292,7 +312,9 @@ fn prepare(
     }
     let interrupted = db::mark_interrupted_runs(&mut lock_connection)?;
     if interrupted > 0 {
-        log::warn!("marked {interrupted} run(s) left `running` by a stopped process as interrupted");
+        log::warn!(
+            "marked {interrupted} run(s) left `running` by a stopped process as interrupted"
+        );
     }
     let mut recovered = BTreeMap::new();
     for entity in entities {
@@ -309,7 +331,12 @@ fn prepare(
         }
         let applied_version = db::load_last_version(&mut lock_connection, entity.name())?;
         recovered.insert(*entity, recover_entity(&store, *entity, applied_version)?);
-        db::begin_entity_run(&mut lock_connection, run_id, entity.name(), request.mode.name())?;
+        db::begin_entity_run(
+            &mut lock_connection,
+            run_id,
+            entity.name(),
+            request.mode.name(),
+        )?;
     }
     let mut unfinished: Vec<String> = store
         .run()?
@@ -368,7 +395,8 @@ fn close_run(
             .filter(|e| e.error.is_none())
             .map(|e| e.entity.name())
             .collect();
-        run.unfinished_import.retain(|name| !done.contains(&name.as_str()));
+        run.unfinished_import
+            .retain(|name| !done.contains(&name.as_str()));
         store.set_run(&run)?;
     }
     drop(lock_connection);

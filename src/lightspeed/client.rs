@@ -63,8 +63,8 @@ impl Client {
     /// Builds a client from the API configuration.
     pub fn new(config: &ApiConfig) -> Result<Client, ApiError> {
         let mut headers = HeaderMap::new();
-        let mut authorization =
-            HeaderValue::from_str(&format!("Bearer {}", config.token.expose())).map_err(|_| {
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", config.token.expose()))
+            .map_err(|_| {
                 ApiError::Connection(
                     "LIGHTSPEED_TOKEN contains characters not allowed in a header".into(),
                 )
@@ -237,10 +237,13 @@ fn header_number(headers: &HeaderMap, name: &str) -> Option<u32> {
 }
 
 fn classify_transport_error(err: reqwest::Error) -> ApiError {
+    let cause = root_cause(&err);
     if err.is_timeout() {
         ApiError::Timeout
+    } else if err.is_body() || err.is_decode() || cause.contains("before message completed") {
+        ApiError::BodyCut(cause)
     } else {
-        ApiError::Connection(root_cause(&err))
+        ApiError::Connection(cause)
     }
 }
 

@@ -61,7 +61,10 @@ impl<'a> Fields<'a> {
     pub(crate) fn id(&self, name: &str) -> Result<String, FieldError> {
         match self.text(name)? {
             Some(id) if !id.is_empty() => Ok(id),
-            _ => Err(field_error(&self.name(name), "missing; every record needs one")),
+            _ => Err(field_error(
+                &self.name(name),
+                "missing; every record needs one",
+            )),
         }
     }
 
@@ -83,7 +86,9 @@ impl<'a> Fields<'a> {
     pub(crate) fn decimal(&self, name: &str) -> Result<Option<BigDecimal>, FieldError> {
         match self.get(name) {
             None => Ok(None),
-            Some(value) => parse_decimal(value).map_err(|reason| field_error(&self.name(name), reason)),
+            Some(value) => {
+                parse_decimal(value).map_err(|reason| field_error(&self.name(name), reason))
+            }
         }
     }
 
@@ -133,8 +138,9 @@ impl<'a> Fields<'a> {
             Some(Value::Array(items)) => items
                 .iter()
                 .map(|item| {
-                    item.as_object()
-                        .ok_or_else(|| field_error(&self.name(name), "expected an array of objects"))
+                    item.as_object().ok_or_else(|| {
+                        field_error(&self.name(name), "expected an array of objects")
+                    })
                 })
                 .collect(),
             Some(_) => Err(field_error(&self.name(name), "expected an array")),
@@ -231,10 +237,16 @@ mod tests {
             "12345678901234.12345"
         );
         assert_eq!(
-            parse_decimal(&json!("-0.00001")).unwrap().unwrap().to_string(),
+            parse_decimal(&json!("-0.00001"))
+                .unwrap()
+                .unwrap()
+                .to_string(),
             "-0.00001"
         );
-        assert_eq!(parse_decimal(&json!(" 3.5 ")).unwrap().unwrap().to_string(), "3.5");
+        assert_eq!(
+            parse_decimal(&json!(" 3.5 ")).unwrap().unwrap().to_string(),
+            "3.5"
+        );
         assert_eq!(parse_decimal(&json!("")).unwrap(), None);
         assert!(parse_decimal(&json!("12abc")).is_err());
         assert!(parse_decimal(&json!("NaN")).is_err());
@@ -253,7 +265,11 @@ mod tests {
             "2014-09-11T23:09:59+02:00",
         ] {
             let parsed = parse_timestamp(text).unwrap().unwrap();
-            assert_eq!(parsed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), expected, "{text}");
+            assert_eq!(
+                parsed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                expected,
+                "{text}"
+            );
         }
         assert_eq!(parse_timestamp("").unwrap(), None);
         assert!(parse_timestamp("yesterday").is_err());
@@ -275,7 +291,10 @@ mod tests {
 
     #[test]
     fn integers_accept_numeric_strings_and_large_values() {
-        assert_eq!(parse_integer(&json!(5_000_000_000_i64)), Some(5_000_000_000));
+        assert_eq!(
+            parse_integer(&json!(5_000_000_000_i64)),
+            Some(5_000_000_000)
+        );
         assert_eq!(parse_integer(&json!("5000000000")), Some(5_000_000_000));
         assert_eq!(parse_integer(&json!(1.5)), None);
         assert_eq!(parse_integer(&json!(null)), None);

@@ -128,6 +128,8 @@ mod tests {
 
     #[test]
     fn unauthorized_tells_the_user_what_to_check() {
-        assert!(ApiError::Unauthorized.to_string().contains("LIGHTSPEED_TOKEN"));
+        assert!(ApiError::Unauthorized
+            .to_string()
+            .contains("LIGHTSPEED_TOKEN"));
     }
 }

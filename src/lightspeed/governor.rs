@@ -100,7 +100,11 @@ impl RateGovernor {
 
     /// The quota last reported by the server, if any.
     pub fn reported_limit(&self) -> Option<u32> {
-        self.inner.state.lock().expect("governor lock poisoned").limit
+        self.inner
+            .state
+            .lock()
+            .expect("governor lock poisoned")
+            .limit
     }
 
     /// `None` when a request may go now; otherwise the instant to look again.
@@ -120,7 +124,9 @@ impl RateGovernor {
         let rate_per_sec = budget as f64 / self.inner.window.as_secs_f64();
         let capacity = reserve.clamp(1, budget.max(1)) as f64;
 
-        let elapsed = now.saturating_duration_since(state.refilled_at).as_secs_f64();
+        let elapsed = now
+            .saturating_duration_since(state.refilled_at)
+            .as_secs_f64();
         state.tokens = (state.tokens + elapsed * rate_per_sec).min(capacity);
         state.refilled_at = now;
 
@@ -162,7 +168,10 @@ impl RateGovernor {
             state.limit = Some(limit);
         }
         if let Some(remaining) = remaining {
-            if state.remaining.is_some_and(|previous| remaining > previous + state.in_flight) {
+            if state
+                .remaining
+                .is_some_and(|previous| remaining > previous + state.in_flight)
+            {
                 // The quota went up: the server started a new window.
                 state.window_start = Some(now);
             }
@@ -186,7 +195,12 @@ impl RatePermit {
     fn release(&mut self) {
         if !self.reported {
             self.reported = true;
-            let mut state = self.governor.inner.state.lock().expect("governor lock poisoned");
+            let mut state = self
+                .governor
+                .inner
+                .state
+                .lock()
+                .expect("governor lock poisoned");
             state.in_flight = state.in_flight.saturating_sub(1);
         }
     }
@@ -231,7 +245,11 @@ mod tests {
         // Other apps already spent most of the quota: 5 left of 100, and half is reserved.
         governor.acquire().await.report(Some(100), Some(5));
         governor.acquire().await;
-        assert!(start.elapsed() >= Duration::from_secs(59), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_secs(59),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -25,7 +25,9 @@ pub enum PageError {
     Envelope(String),
     #[error("record {index} is invalid: {reason}")]
     Record { index: usize, reason: String },
-    #[error("the page's max version {max_version} does not exceed the cursor {after} (loop guard)")]
+    #[error(
+        "the page's max version {max_version} does not exceed the cursor {after} (loop guard)"
+    )]
     LoopGuard { after: i64, max_version: i64 },
 }
 
@@ -113,7 +115,10 @@ mod tests {
     #[test]
     fn a_missing_version_member_falls_back_to_the_largest_row() {
         let body = br#"{"data":[{"id":"a","version":"12"},{"id":"b","version":7}]}"#;
-        assert_eq!(decode_page(Entity::Products, 0, body).unwrap().max_version, Some(12));
+        assert_eq!(
+            decode_page(Entity::Products, 0, body).unwrap().max_version,
+            Some(12)
+        );
     }
 
     #[test]
@@ -129,7 +134,10 @@ mod tests {
         let body = br#"{"data":[{"id":"a","version":5}],"version":{"min":5,"max":5}}"#;
         assert_eq!(
             decode_page(Entity::Outlets, 5, body),
-            Err(PageError::LoopGuard { after: 5, max_version: 5 })
+            Err(PageError::LoopGuard {
+                after: 5,
+                max_version: 5
+            })
         );
     }
 

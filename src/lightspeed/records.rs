@@ -344,7 +344,10 @@ mod tests {
             panic!("not a sale")
         };
         assert_eq!(sale.total_price.unwrap().to_string(), "10.12345");
-        assert_eq!(sale.line_items[0].quantity.as_ref().unwrap().to_string(), "-1.5");
+        assert_eq!(
+            sale.line_items[0].quantity.as_ref().unwrap().to_string(),
+            "-1.5"
+        );
         assert_eq!(sale.line_items[0].is_return, Some(true));
         assert_eq!(sale.payments[0].payment_type_id.as_deref(), Some("1"));
     }
@@ -354,7 +357,11 @@ mod tests {
         assert!(decode_record(Entity::Customers, r#"{"version":5}"#).is_err());
         assert!(decode_record(Entity::Customers, r#"{"id":"a"}"#).is_err());
         assert!(decode_record(Entity::Customers, r#"[1]"#).is_err());
-        assert!(decode_record(Entity::Sales, r#"{"id":"s","version":1,"line_items":[{"quantity":1}]}"#).is_err());
+        assert!(decode_record(
+            Entity::Sales,
+            r#"{"id":"s","version":1,"line_items":[{"quantity":1}]}"#
+        )
+        .is_err());
     }
 
     #[test]

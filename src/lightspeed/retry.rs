@@ -35,11 +35,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
             .ok()
             .map(SystemTime::from)
     })?;
-    Some(
-        until
-            .duration_since(now)
-            .unwrap_or(Duration::ZERO),
-    )
+    Some(until.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]

@@ -77,7 +77,8 @@ impl FaultPlan {
 
     /// Makes the next `count` requests fail with `kind`.
     pub fn queue(&mut self, kind: FaultKind, count: u32) {
-        self.queued.extend(std::iter::repeat_n(kind, count as usize));
+        self.queued
+            .extend(std::iter::repeat_n(kind, count as usize));
     }
 
     /// The fault for the next request, if any.

@@ -43,6 +43,8 @@ pub struct SimulatorConfig {
     pub quirk_no_version_member: bool,
     /// Send money and quantities as numeric strings.
     pub quirk_money_as_strings: bool,
+    /// Ignore `after` and always serve from the start (a broken server: trips the loop guard).
+    pub quirk_ignore_after: bool,
     /// Random changes per minute, applied once a second.
     pub changes_per_minute: u32,
     /// Serve the `/__simulator/*` control endpoints.
@@ -64,6 +66,7 @@ impl Default for SimulatorConfig {
             slow: Duration::ZERO,
             quirk_no_version_member: false,
             quirk_money_as_strings: false,
+            quirk_ignore_after: false,
             changes_per_minute: 0,
             control: false,
         }
@@ -116,7 +119,10 @@ impl SimulatorHandle {
 }
 
 /// Generates the store, binds `address` (port 0 picks a free one) and serves in the background.
-pub async fn spawn(config: SimulatorConfig, address: SocketAddr) -> std::io::Result<SimulatorHandle> {
+pub async fn spawn(
+    config: SimulatorConfig,
+    address: SocketAddr,
+) -> std::io::Result<SimulatorHandle> {
     let changes_per_minute = config.changes_per_minute;
     let shared = Arc::new(Shared::new(config));
     let listener = server::bind(address).await?;

@@ -11,8 +11,26 @@ use super::store::{
 };
 use crate::entity::Entity;
 
-const FIRST_NAMES: [&str; 8] = ["Zoë", "Seán", "María José", "Ngaio", "Wei", "Anaïs", "O'Neil", "Björn"];
-const LAST_NAMES: [&str; 8] = ["O'Brien", "Ñúñez", "Smith", "Tāmaki", "D\"Angelo", "Müller", "李", "Ng"];
+const FIRST_NAMES: [&str; 8] = [
+    "Zoë",
+    "Seán",
+    "María José",
+    "Ngaio",
+    "Wei",
+    "Anaïs",
+    "O'Neil",
+    "Björn",
+];
+const LAST_NAMES: [&str; 8] = [
+    "O'Brien",
+    "Ñúñez",
+    "Smith",
+    "Tāmaki",
+    "D\"Angelo",
+    "Müller",
+    "李",
+    "Ng",
+];
 const PRODUCT_WORDS: [&str; 8] = [
     "Café \"Noir\"",
     "Crème brûlée",
@@ -32,7 +50,9 @@ pub struct RenderQuirks {
 }
 
 fn epoch() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2022, 1, 1, 9, 0, 0).single().expect("a valid date")
+    Utc.with_ymd_and_hms(2022, 1, 1, 9, 0, 0)
+        .single()
+        .expect("a valid date")
 }
 
 fn timestamp(at: DateTime<Utc>) -> Value {
@@ -126,7 +146,11 @@ impl Render {
         let base = hash(&[self.seed, 2, s.index as u64]);
         let is_variant = s.index % 5 != 0;
         let parent = if is_variant {
-            Value::String(record_id(self.seed, Entity::Products, s.index - s.index % 5))
+            Value::String(record_id(
+                self.seed,
+                Entity::Products,
+                s.index - s.index % 5,
+            ))
         } else {
             Value::Null
         };
@@ -264,7 +288,11 @@ impl Render {
         let customer = if self.customers == 0 || base % 3 == 0 {
             Value::Null
         } else {
-            Value::String(record_id(seed, Entity::Customers, (base % self.customers as u64) as u32))
+            Value::String(record_id(
+                seed,
+                Entity::Customers,
+                (base % self.customers as u64) as u32,
+            ))
         };
         json!({
             "id": record_id(seed, Entity::Sales, s.index),

@@ -59,7 +59,10 @@ impl Stats {
     }
 
     pub fn total_requests(&self) -> u64 {
-        Entity::ALL.into_iter().map(|entity| self.requests(entity)).sum()
+        Entity::ALL
+            .into_iter()
+            .map(|entity| self.requests(entity))
+            .sum()
     }
 
     pub fn rate_limited(&self) -> u64 {
@@ -89,7 +92,11 @@ impl Stats {
 impl Shared {
     pub(crate) fn new(config: SimulatorConfig) -> Shared {
         let store = Store::generate(config.shape.clone());
-        let faults = FaultPlan::new(config.fail_rate, config.fail_kinds.clone(), config.shape.seed);
+        let faults = FaultPlan::new(
+            config.fail_rate,
+            config.fail_kinds.clone(),
+            config.shape.seed,
+        );
         Shared {
             store: RwLock::new(store),
             faults: Mutex::new(faults),
@@ -111,7 +118,10 @@ impl Shared {
 
     /// Counts a request against the fixed window. `Err(retry_at)` when the window is spent.
     fn take_quota(&self) -> Result<(u32, u32), SystemTime> {
-        let quota = self.config.rate_limit_override.unwrap_or_else(|| self.quota());
+        let quota = self
+            .config
+            .rate_limit_override
+            .unwrap_or_else(|| self.quota());
         let window = self.config.window;
         let elapsed = self.started.elapsed();
         let index = elapsed.as_nanos() as u64 / window.as_nanos().max(1) as u64;
@@ -195,7 +205,10 @@ async fn list_endpoint(
             }
             Err(retry_at) => {
                 shared.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-                let quota = shared.config.rate_limit_override.unwrap_or_else(|| shared.quota());
+                let quota = shared
+                    .config
+                    .rate_limit_override
+                    .unwrap_or_else(|| shared.quota());
                 let mut response = json_response(
                     StatusCode::TOO_MANY_REQUESTS,
                     json!({"error": "Too Many Requests", "message": "Rate limiting enforced"}),
@@ -228,7 +241,8 @@ async fn list_endpoint(
     }
 
     let body = render_page(&shared, entity, &params);
-    let mut response = (StatusCode::OK, [("content-type", "application/json")], body).into_response();
+    let mut response =
+        (StatusCode::OK, [("content-type", "application/json")], body).into_response();
     response.headers_mut().extend(
         rate_headers
             .into_iter()
@@ -239,8 +253,16 @@ async fn list_endpoint(
 
 fn render_page(shared: &Shared, entity: Entity, params: &HashMap<String, String>) -> String {
     let config = &shared.config;
-    let number = |key: &str| params.get(key).and_then(|value| value.trim().parse::<i64>().ok());
-    let after = number("after").unwrap_or(0);
+    let number = |key: &str| {
+        params
+            .get(key)
+            .and_then(|value| value.trim().parse::<i64>().ok())
+    };
+    let after = if config.quirk_ignore_after {
+        0
+    } else {
+        number("after").unwrap_or(0)
+    };
     let before = number("before");
     let cap = if entity == Entity::Sales {
         config.sales_page_cap.unwrap_or(config.page_cap)
@@ -335,10 +357,9 @@ fn fault_response(kind: FaultKind, shared: &Shared, entity: Entity) -> Response 
                 )),
             ];
             let mut response = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
-            response.headers_mut().insert(
-                "content-length",
-                HeaderValue::from(full.len() as u64),
-            );
+            response
+                .headers_mut()
+                .insert("content-length", HeaderValue::from(full.len() as u64));
             response
                 .headers_mut()
                 .insert("content-type", HeaderValue::from_static("application/json"));
@@ -356,7 +377,10 @@ async fn mutate(
         .and_then(|n| n.parse::<u32>().ok())
         .unwrap_or(1);
     let counts = shared.store.write().expect("store lock").mutate(count);
-    json_response(StatusCode::OK, serde_json::to_value(counts).expect("counts serialise"))
+    json_response(
+        StatusCode::OK,
+        serde_json::to_value(counts).expect("counts serialise"),
+    )
 }
 
 async fn expected(State(shared): State<Arc<Shared>>) -> Response {
@@ -374,8 +398,15 @@ async fn fail(
 ) -> Response {
     let kind = match params.get("kind").map(|kind| kind.parse::<FaultKind>()) {
         Some(Ok(kind)) => kind,
-        Some(Err(message)) => return json_response(StatusCode::BAD_REQUEST, json!({"error": message})),
-        None => return json_response(StatusCode::BAD_REQUEST, json!({"error": "kind is required"})),
+        Some(Err(message)) => {
+            return json_response(StatusCode::BAD_REQUEST, json!({"error": message}))
+        }
+        None => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "kind is required"}),
+            )
+        }
     };
     let count = params
         .get("count")

@@ -191,7 +191,9 @@ impl Store {
         include_deleted: bool,
     ) -> Vec<RecordSnapshot> {
         let table = self.table(entity);
-        let start = table.order.partition_point(|(version, _)| *version <= after);
+        let start = table
+            .order
+            .partition_point(|(version, _)| *version <= after);
         let mut page = Vec::with_capacity(limit.min(4096));
         for &(version, index) in &table.order[start..] {
             if page.len() >= limit || before.is_some_and(|before| version >= before) {
@@ -220,7 +222,11 @@ impl Store {
             revision: table.revisions[slot],
             deleted: table.deleted[slot],
             voided: is_sale && self.sale_voided[slot],
-            line_revision: if is_sale { self.sale_line_revision[slot] } else { 0 },
+            line_revision: if is_sale {
+                self.sale_line_revision[slot]
+            } else {
+                0
+            },
         }
     }
 
@@ -343,9 +349,9 @@ pub(crate) fn mix(mut z: u64) -> u64 {
 
 /// A deterministic hash of several words.
 pub(crate) fn hash(parts: &[u64]) -> u64 {
-    parts
-        .iter()
-        .fold(0x243F_6A88_85A3_08D3, |acc, part| mix(acc ^ part.wrapping_add(0x9E37_79B9)))
+    parts.iter().fold(0x243F_6A88_85A3_08D3, |acc, part| {
+        mix(acc ^ part.wrapping_add(0x9E37_79B9))
+    })
 }
 
 /// An id that looks like a Lightspeed id: UUID-shaped, but not a valid RFC 4122 UUID (its
@@ -385,7 +391,12 @@ pub(crate) fn sale_status(seed: u64, snapshot: &RecordSnapshot) -> &'static str 
 }
 
 pub(crate) fn line_item_count(seed: u64, snapshot: &RecordSnapshot) -> u32 {
-    1 + (hash(&[seed, 5, snapshot.index as u64, snapshot.line_revision as u64]) % 5) as u32
+    1 + (hash(&[
+        seed,
+        5,
+        snapshot.index as u64,
+        snapshot.line_revision as u64,
+    ]) % 5) as u32
 }
 
 pub(crate) fn line_item_ids(seed: u64, snapshot: &RecordSnapshot) -> Vec<String> {
@@ -411,7 +422,10 @@ pub(crate) fn money(units_100000: i64) -> Value {
     let sign = if units_100000 < 0 { "-" } else { "" };
     let magnitude = units_100000.unsigned_abs();
     let text = format!("{sign}{}.{:05}", magnitude / 100_000, magnitude % 100_000);
-    Value::Number(text.parse::<Number>().expect("a decimal literal is a JSON number"))
+    Value::Number(
+        text.parse::<Number>()
+            .expect("a decimal literal is a JSON number"),
+    )
 }
 
 #[cfg(test)]
@@ -442,7 +456,12 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), count, "versions are unique across entities");
-        assert_eq!(store.page(Entity::Inventory, 0, None, usize::MAX, true).len(), 20);
+        assert_eq!(
+            store
+                .page(Entity::Inventory, 0, None, usize::MAX, true)
+                .len(),
+            20
+        );
     }
 
     #[test]
@@ -458,14 +477,21 @@ mod tests {
     #[test]
     fn mutations_move_records_to_the_end_and_deleted_rows_need_the_flag() {
         let mut store = small();
-        let before = store.page(Entity::Products, 0, None, usize::MAX, true).len();
+        let before = store
+            .page(Entity::Products, 0, None, usize::MAX, true)
+            .len();
         let last = store.last_version;
         store.mutate(500);
         let products = store.page(Entity::Products, 0, None, usize::MAX, true);
         assert_eq!(products.len(), before, "each record appears once");
         let live = store.page(Entity::Products, 0, None, usize::MAX, false);
-        assert!(live.len() < products.len(), "some products were soft-deleted");
-        assert!(!store.page(Entity::Sales, last, None, usize::MAX, true).is_empty());
+        assert!(
+            live.len() < products.len(),
+            "some products were soft-deleted"
+        );
+        assert!(!store
+            .page(Entity::Sales, last, None, usize::MAX, true)
+            .is_empty());
     }
 
     #[test]

@@ -1,0 +1,180 @@
+//! Crash tests: the real binary killed at every step of the checkpoint protocol, and with
+//! SIGKILL at random moments, then run again to completion. The database must equal the
+//! simulator's ground truth exactly, and almost nothing may be fetched twice.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lightsync::engine::failpoint::CRASH_POINTS;
+use lightsync::entity::Entity;
+use lightsync::simulator::{SimulatorConfig, StoreShape};
+use rand::Rng;
+
+use crate::support::{assert_matches_simulator, lightsync, TestDatabase, TestSimulator};
+
+fn requests(sim: &TestSimulator) -> BTreeMap<Entity, u64> {
+    Entity::ALL
+        .into_iter()
+        .map(|e| (e, sim.requests(e)))
+        .collect()
+}
+
+/// Requests a clean import needs: one per page plus the empty page, per entity.
+fn clean_requests(sim: &TestSimulator, page_cap: usize) -> BTreeMap<Entity, u64> {
+    let expected = sim.handle.expected();
+    Entity::ALL
+        .into_iter()
+        .map(|e| {
+            let n = expected["entities"][e.name()].as_array().unwrap().len();
+            (e, (n.div_ceil(page_cap) + 1) as u64)
+        })
+        .collect()
+}
+
+fn crash_at(point: &str) {
+    let sim = TestSimulator::start(SimulatorConfig {
+        shape: StoreShape {
+            seed: 11,
+            outlets: 2,
+            products: 45,
+            customers: 45,
+            sales: 120,
+            registers: 1,
+        },
+        page_cap: 10,
+        rate_limited: false,
+        control: true,
+        ..SimulatorConfig::default()
+    });
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("checkpoint");
+    let crashed = lightsync(&database, &sim, &checkpoint)
+        .env("LIGHTSYNC_CRASH_AT", format!("{point}:4"))
+        .arg("import")
+        .output()
+        .unwrap();
+    assert!(
+        !crashed.status.success(),
+        "{point}: the process should have been killed: {}",
+        String::from_utf8_lossy(&crashed.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&crashed.stderr)
+            .contains(&format!("crash point `{point}` reached")),
+        "{point}: {}",
+        String::from_utf8_lossy(&crashed.stderr)
+    );
+    let finished = lightsync(&database, &sim, &checkpoint)
+        .arg("import")
+        .output()
+        .unwrap();
+    assert!(
+        finished.status.success(),
+        "{point}: the second run completes: {}",
+        String::from_utf8_lossy(&finished.stderr)
+    );
+    assert_matches_simulator(&database, &sim);
+    let clean = clean_requests(&sim, 10);
+    for (entity, made) in requests(&sim) {
+        assert!(
+            made <= clean[&entity] + 1,
+            "{point}: {entity} made {made} requests, a clean import needs {}",
+            clean[&entity]
+        );
+    }
+}
+
+macro_rules! crash_tests {
+    ($($name:ident => $point:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                crash_at($point);
+            }
+        )*
+
+        #[test]
+        fn every_crash_point_has_a_test() {
+            let tested = [$($point),*];
+            for point in CRASH_POINTS {
+                assert!(tested.contains(&point), "no crash test for {point}");
+            }
+        }
+    };
+}
+
+crash_tests! {
+    crash_after_fetch_before_spool => "after-fetch",
+    crash_after_spool_before_apply => "after-spool",
+    crash_before_apply => "before-apply",
+    crash_inside_the_apply_transaction => "in-apply",
+    crash_after_apply_commit_before_release => "after-apply",
+    crash_after_release => "after-release",
+}
+
+#[test]
+fn sigkill_at_five_random_moments_of_a_100k_record_import() {
+    let sim = TestSimulator::start(SimulatorConfig {
+        shape: StoreShape {
+            seed: 5,
+            outlets: 3,
+            products: 10_000,
+            customers: 20_000,
+            sales: 40_000,
+            registers: 1,
+        },
+        page_cap: 1000,
+        rate_limited: false,
+        control: true,
+        ..SimulatorConfig::default()
+    });
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("checkpoint");
+    let mut rng = rand::rng();
+    let mut kills = 0;
+    while kills < 5 {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("lightsync"))
+            .env_clear()
+            .env("DATABASE_URL", database.url.expose())
+            .env("LIGHTSPEED_BASE_URL", sim.base_url())
+            .env("LIGHTSPEED_TOKEN", "simulator")
+            .env("LIGHTSYNC_CHECKPOINT_DIR", &checkpoint)
+            .arg("import")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let wait = Duration::from_millis(rng.random_range(300..2500));
+        let started = Instant::now();
+        while started.elapsed() < wait {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if child.try_wait().unwrap().is_some() {
+            // It finished before the kill: the store is too small for this machine.
+            break;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+    }
+    assert_eq!(kills, 5, "the import finished before all five kills");
+    lightsync(&database, &sim, &checkpoint)
+        .arg("import")
+        .assert()
+        .success();
+    let records = assert_matches_simulator(&database, &sim);
+    assert!(records >= 100_000, "{records} records");
+    let clean = clean_requests(&sim, 1000);
+    let clean_total: u64 = clean.values().sum();
+    let made: u64 = requests(&sim).values().sum();
+    assert!(
+        made <= clean_total + 5 * kills as u64,
+        "{made} requests; a clean import needs {clean_total}; at most 5 extra per kill"
+    );
+}

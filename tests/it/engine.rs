@@ -1,0 +1,361 @@
+//! The engine through the real binary: import, incremental sync, no-change cost, the run locks,
+//! a PostgreSQL outage, and replay-safety of the batch writer.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::sql_types::{BigInt, Text};
+use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use lightsync::entity::Entity;
+use lightsync::simulator::{SimulatorConfig, StoreShape};
+use predicates::prelude::*;
+
+use crate::support::{assert_matches_simulator, lightsync, TestDatabase, TestSimulator};
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn count(database: &TestDatabase, sql: &str) -> i64 {
+    sql_query(sql)
+        .get_result::<Count>(&mut database.connect())
+        .unwrap()
+        .n
+}
+
+#[test]
+fn import_then_sync_copies_every_change_exactly() {
+    let sim = TestSimulator::with_store(3, 60, 70, 400);
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("checkpoint");
+    lightsync(&database, &sim, &checkpoint)
+        .args(["--page-size", "50", "import"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sales"));
+    assert_matches_simulator(&database, &sim);
+
+    let counts = sim.handle.mutate(400);
+    assert!(counts.sale_voids > 0 && counts.sale_line_changes > 0 && counts.product_deletes > 0);
+    lightsync(&database, &sim, &checkpoint)
+        .arg("sync")
+        .assert()
+        .success();
+    assert_matches_simulator(&database, &sim);
+    assert!(
+        count(
+            &database,
+            "SELECT count(*) AS n FROM lightspeed_sales WHERE status = 'VOIDED'"
+        ) > 0
+    );
+    assert!(
+        count(
+            &database,
+            "SELECT count(*) AS n FROM lightspeed_customers WHERE deleted_at IS NOT NULL"
+        ) > 0
+    );
+
+    let before: BTreeMap<Entity, u64> = Entity::ALL
+        .into_iter()
+        .map(|e| (e, sim.requests(e)))
+        .collect();
+    let started = Instant::now();
+    lightsync(&database, &sim, &checkpoint)
+        .arg("sync")
+        .assert()
+        .success();
+    let elapsed = started.elapsed();
+    for entity in Entity::ALL {
+        assert_eq!(
+            sim.requests(entity) - before[&entity],
+            1,
+            "{entity}: a no-change sync costs one request"
+        );
+    }
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "no-change sync took {elapsed:?}"
+    );
+    let log_rows = count(
+        &database,
+        "SELECT count(*) AS n FROM sync_log WHERE status = 'ok'",
+    );
+    assert_eq!(log_rows, 15, "one sync_log row per entity per run");
+    assert_eq!(
+        count(&database, "SELECT count(*) AS n FROM sync_state WHERE status = 'ok' AND last_success_at IS NOT NULL"),
+        5
+    );
+}
+
+#[test]
+fn a_missing_checkpoint_store_resumes_from_postgres() {
+    let sim = TestSimulator::with_store(2, 20, 20, 100);
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    lightsync(&database, &sim, &dir.path().join("a"))
+        .arg("import")
+        .assert()
+        .success();
+    sim.handle.mutate(50);
+    let before: u64 = Entity::ALL.into_iter().map(|e| sim.requests(e)).sum();
+    // A different (empty) checkpoint directory: PostgreSQL's applied versions win.
+    lightsync(&database, &sim, &dir.path().join("b"))
+        .arg("sync")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "no local checkpoint; resuming from PostgreSQL",
+        ));
+    let after: u64 = Entity::ALL.into_iter().map(|e| sim.requests(e)).sum();
+    assert!(
+        after - before <= 10,
+        "fetched only the changes: {} requests",
+        after - before
+    );
+    assert_matches_simulator(&database, &sim);
+}
+
+#[test]
+fn a_second_run_exits_3_and_names_the_lock() {
+    let sim = TestSimulator::start(SimulatorConfig {
+        shape: StoreShape {
+            sales: 200,
+            ..StoreShape::default()
+        },
+        page_cap: 10,
+        slow: Duration::from_millis(100),
+        rate_limited: false,
+        control: true,
+        ..SimulatorConfig::default()
+    });
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("checkpoint");
+    let mut first = Command::new(assert_cmd::cargo::cargo_bin("lightsync"));
+    first
+        .env_clear()
+        .env("DATABASE_URL", database.url.expose())
+        .env("LIGHTSPEED_BASE_URL", sim.base_url())
+        .env("LIGHTSPEED_TOKEN", "simulator")
+        .env("LIGHTSYNC_CHECKPOINT_DIR", &checkpoint)
+        .arg("import")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut first = first.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(
+        &database,
+        "SELECT count(*) AS n FROM sync_state WHERE status = 'running'",
+    ) == 0
+    {
+        assert!(Instant::now() < deadline, "the first import never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Same checkpoint directory: sled's lock.
+    lightsync(&database, &sim, &checkpoint)
+        .arg("import")
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "in use by another lightsync process",
+        ))
+        .stderr(predicate::str::contains("pid"));
+    // Another machine (another checkpoint directory), same store and database: the advisory lock.
+    lightsync(&database, &sim, &dir.path().join("elsewhere"))
+        .arg("sync")
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("advisory lock"));
+    assert!(first.wait().unwrap().success());
+    assert_matches_simulator(&database, &sim);
+}
+
+#[test]
+fn a_postgres_outage_during_an_import_pauses_the_writer_and_the_run_completes() {
+    let mut server = lightsync::local_postgres::LocalPostgres::start().expect(
+        "this test starts its own PostgreSQL to stop it: install PostgreSQL's server binaries",
+    );
+    let url = server.url("postgres");
+    let mut admin = lightsync::db::connect(&url).unwrap();
+    sql_query("CREATE DATABASE outage")
+        .execute(&mut admin)
+        .unwrap();
+    drop(admin);
+    let database_url = server.url("outage");
+    let sim = TestSimulator::start(SimulatorConfig {
+        shape: StoreShape {
+            sales: 1000,
+            ..StoreShape::default()
+        },
+        page_cap: 20,
+        slow: Duration::from_millis(100),
+        rate_limited: false,
+        control: true,
+        ..SimulatorConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let import = Command::new(assert_cmd::cargo::cargo_bin("lightsync"))
+        .env_clear()
+        .env("DATABASE_URL", database_url.expose())
+        .env("LIGHTSPEED_BASE_URL", sim.base_url())
+        .env("LIGHTSPEED_TOKEN", "simulator")
+        .env("LIGHTSYNC_CHECKPOINT_DIR", dir.path().join("checkpoint"))
+        .env("RUST_LOG", "warn")
+        .arg("import")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    server.stop().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    server.restart().unwrap();
+    let output = import.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the import finished after the outage: {stderr}"
+    );
+    assert!(
+        stderr.contains("PostgreSQL write failed") || stderr.contains("PostgreSQL connection"),
+        "the outage was noticed: {stderr}"
+    );
+    let database = crate::support::database::TestDatabase::adopt(database_url);
+    assert_matches_simulator(&database, &sim);
+}
+
+#[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Stored {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Text)]
+    children: String,
+}
+
+mod replay {
+    use super::*;
+    use lightsync::db::{apply_batch, BatchBookkeeping};
+    use lightsync::engine::mapping::rows_for_records;
+    use lightsync::lightspeed::decode_record;
+    use proptest::prelude::*;
+
+    fn sale(id: u8, version: i64) -> String {
+        let lines: Vec<String> = (0..(version % 3 + 1))
+            .map(|n| format!(r#"{{"id":"l{id}-{version}-{n}","quantity":{n}}}"#))
+            .collect();
+        format!(
+            r#"{{"id":"s{id}","version":{version},"status":"S{version}","line_items":[{}],"payments":[{{"id":"p{id}-{version}"}}]}}"#,
+            lines.join(",")
+        )
+    }
+
+    fn apply(conn: &mut diesel::PgConnection, batch: &[(u8, i64)]) {
+        let records = batch
+            .iter()
+            .map(|(id, version)| decode_record(Entity::Sales, &sale(*id, *version)).unwrap())
+            .collect();
+        let bookkeeping = BatchBookkeeping {
+            run_id: "prop",
+            entity: "sales",
+            after: None,
+            max_version: batch.iter().map(|(_, v)| *v).max().unwrap_or(0),
+            records_fetched: batch.len() as u64,
+            requests: 0,
+            retries: 0,
+            rate_limited: 0,
+        };
+        apply_batch(conn, rows_for_records(records), &bookkeeping, || {}).unwrap();
+    }
+
+    fn table(conn: &mut diesel::PgConnection) -> Vec<Stored> {
+        sql_query(
+            "SELECT s.id, s.version, s.status, \
+             coalesce((SELECT string_agg(l.id, ',' ORDER BY l.id) FROM lightspeed_sale_line_items l WHERE l.sale_id = s.id), '') || '|' || \
+             coalesce((SELECT string_agg(p.id, ',' ORDER BY p.id) FROM lightspeed_sale_payments p WHERE p.sale_id = s.id), '') AS children \
+             FROM lightspeed_sales s ORDER BY s.id",
+        )
+        .load(conn)
+        .unwrap()
+    }
+
+    #[test]
+    fn a_batch_that_does_not_continue_the_applied_version_is_refused_whole() {
+        let database = TestDatabase::migrated();
+        let mut conn = database.connect();
+        let records = vec![decode_record(Entity::Sales, &sale(1, 20)).unwrap()];
+        let bookkeeping = BatchBookkeeping {
+            run_id: "r",
+            entity: "sales",
+            after: Some(10),
+            max_version: 20,
+            records_fetched: 1,
+            requests: 0,
+            retries: 0,
+            rate_limited: 0,
+        };
+        let err =
+            apply_batch(&mut conn, rows_for_records(records), &bookkeeping, || {}).unwrap_err();
+        assert!(
+            matches!(err, lightsync::db::DbError::Continuity { .. }),
+            "{err}"
+        );
+        assert!(table(&mut conn).is_empty(), "nothing was written");
+        assert_eq!(
+            lightsync::db::load_last_version(&mut conn, "sales").unwrap(),
+            0
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+        /// Any batches of sales, applied in any order with replays, leave exactly the newest
+        /// version of each sale with that version's line items and payments.
+        #[test]
+        fn batches_in_any_order_with_replays_equal_the_newest_versions_once(
+            versions in proptest::collection::vec((0u8..6, 1i64..40), 1..30),
+            split in proptest::collection::vec(1usize..5, 1..12),
+            order in proptest::collection::vec(any::<proptest::sample::Index>(), 1..40),
+        ) {
+            // Versions are unique per retailer: make them so.
+            let mut seen = std::collections::HashSet::new();
+            let records: Vec<(u8, i64)> = versions.into_iter().filter(|(_, v)| seen.insert(*v)).collect();
+            let mut batches: Vec<Vec<(u8, i64)>> = Vec::new();
+            let mut rest = records.as_slice();
+            for size in split.iter().cycle() {
+                if rest.is_empty() { break; }
+                let take = (*size).min(rest.len());
+                batches.push(rest[..take].to_vec());
+                rest = &rest[take..];
+            }
+            let database = TestDatabase::migrated();
+            let mut conn = database.connect();
+            for index in &order {
+                apply(&mut conn, &batches[index.index(batches.len())]);
+            }
+            for batch in &batches {
+                apply(&mut conn, batch);
+            }
+            let replayed = table(&mut conn);
+
+            let fresh = TestDatabase::migrated();
+            let mut fresh_conn = fresh.connect();
+            let mut newest: BTreeMap<u8, i64> = BTreeMap::new();
+            for (id, version) in &records {
+                let slot = newest.entry(*id).or_insert(*version);
+                *slot = (*slot).max(*version);
+            }
+            let once: Vec<(u8, i64)> = newest.into_iter().collect();
+            apply(&mut fresh_conn, &once);
+            prop_assert_eq!(replayed, table(&mut fresh_conn));
+        }
+    }
+}

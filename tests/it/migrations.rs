@@ -1,0 +1,209 @@
+//! Migrations against a real PostgreSQL: up, down, up; the `migrate` command; the row types'
+//! columns against the real tables; databases of parallel tests kept apart.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use diesel::sql_types::Text;
+use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use lightsync::db::rows::{
+    CustomerRow, InventoryRow, LineItemRow, OutletRow, PaymentRow, ProductRow, SaleRow, TableRow,
+};
+use lightsync::db::{revert_all_migrations, run_pending_migrations};
+use predicates::prelude::*;
+
+use crate::support::TestDatabase;
+
+const TABLES: [&str; 9] = [
+    "lightspeed_outlets",
+    "lightspeed_products",
+    "lightspeed_customers",
+    "lightspeed_inventory",
+    "lightspeed_sales",
+    "lightspeed_sale_line_items",
+    "lightspeed_sale_payments",
+    "sync_state",
+    "sync_log",
+];
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+fn tables(database: &TestDatabase) -> BTreeSet<String> {
+    let rows: Vec<Name> = sql_query(
+        "SELECT table_name::text AS name FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_name <> '__diesel_schema_migrations'",
+    )
+    .load(&mut database.connect())
+    .unwrap();
+    rows.into_iter().map(|row| row.name).collect()
+}
+
+fn column_description(database: &TestDatabase, table: &str, column: &str) -> String {
+    let rows: Vec<Name> = sql_query(format!(
+        "SELECT data_type || ' ' || is_nullable AS name FROM information_schema.columns \
+         WHERE table_name = '{table}' AND column_name = '{column}'"
+    ))
+    .load(&mut database.connect())
+    .unwrap();
+    rows.into_iter()
+        .next()
+        .map(|row| row.name)
+        .unwrap_or_default()
+}
+
+#[test]
+fn migrations_go_up_down_and_up_again_on_a_fresh_database() {
+    let database = TestDatabase::empty();
+    let mut conn = database.connect();
+    assert_eq!(run_pending_migrations(&mut conn).unwrap().len(), 3);
+    let expected: BTreeSet<String> = TABLES.iter().map(|t| t.to_string()).collect();
+    assert_eq!(tables(&database), expected);
+    assert_eq!(revert_all_migrations(&mut conn).unwrap().len(), 3);
+    assert!(
+        tables(&database).is_empty(),
+        "down.sql leaves nothing behind"
+    );
+    assert_eq!(run_pending_migrations(&mut conn).unwrap().len(), 3);
+    assert_eq!(tables(&database), expected);
+    assert!(run_pending_migrations(&mut conn).unwrap().is_empty());
+}
+
+#[test]
+fn tables_have_the_documented_column_types() {
+    let database = TestDatabase::migrated();
+    assert_eq!(
+        column_description(&database, "lightspeed_sales", "version"),
+        "bigint NO"
+    );
+    assert_eq!(
+        column_description(&database, "lightspeed_sales", "raw"),
+        "jsonb NO"
+    );
+    assert_eq!(
+        column_description(&database, "lightspeed_sales", "deleted_at"),
+        "timestamp with time zone YES"
+    );
+    assert_eq!(
+        column_description(&database, "lightspeed_sales", "total_price"),
+        "numeric YES"
+    );
+    assert_eq!(
+        column_description(&database, "lightspeed_customers", "date_of_birth"),
+        "date YES"
+    );
+    assert_eq!(
+        column_description(&database, "lightspeed_products", "active"),
+        "boolean YES"
+    );
+    assert_eq!(
+        column_description(&database, "lightspeed_sale_line_items", "sale_id"),
+        "text NO"
+    );
+    assert_eq!(
+        column_description(&database, "lightspeed_customers", "synced_at"),
+        "timestamp with time zone NO"
+    );
+}
+
+fn assert_row_columns<R: TableRow>(database: &TestDatabase) {
+    let rows: Vec<Name> = sql_query(format!(
+        "SELECT column_name::text AS name FROM information_schema.columns WHERE table_name = '{}' AND column_name <> 'synced_at'",
+        R::TABLE
+    ))
+    .load(&mut database.connect())
+    .unwrap();
+    let actual: BTreeSet<String> = rows.into_iter().map(|row| row.name).collect();
+    let declared: BTreeSet<String> = R::COLUMNS.iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        declared,
+        actual,
+        "{}: row type and table disagree",
+        R::TABLE
+    );
+}
+
+#[test]
+fn row_types_name_every_column_of_their_table() {
+    let database = TestDatabase::migrated();
+    assert_row_columns::<OutletRow>(&database);
+    assert_row_columns::<ProductRow>(&database);
+    assert_row_columns::<CustomerRow>(&database);
+    assert_row_columns::<InventoryRow>(&database);
+    assert_row_columns::<SaleRow>(&database);
+    assert_row_columns::<LineItemRow>(&database);
+    assert_row_columns::<PaymentRow>(&database);
+}
+
+#[test]
+fn parallel_tests_get_separate_databases() {
+    let handles: Vec<_> = (0..2)
+        .map(|n| {
+            std::thread::spawn(move || {
+                let database = TestDatabase::migrated();
+                sql_query(format!(
+                    "UPDATE sync_state SET last_version = {} WHERE entity = 'sales'",
+                    1000 + n
+                ))
+                .execute(&mut database.connect())
+                .unwrap();
+                std::thread::sleep(Duration::from_millis(50));
+                let version =
+                    lightsync::db::load_last_version(&mut database.connect(), "sales").unwrap();
+                (database.name().to_string(), version, n)
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_ne!(results[0].0, results[1].0);
+    for (_, version, n) in results {
+        assert_eq!(version, 1000 + n);
+    }
+}
+
+#[test]
+fn migrate_command_applies_once_then_says_it_is_up_to_date() {
+    let database = TestDatabase::empty();
+    let run = || {
+        let mut command = assert_cmd::Command::cargo_bin("lightsync").unwrap();
+        command
+            .env_clear()
+            .env("DATABASE_URL", database.url.expose())
+            .arg("migrate")
+            .assert()
+    };
+    run()
+        .success()
+        .stdout(predicate::str::contains("applied 3 migration(s)"));
+    run()
+        .success()
+        .stdout(predicate::str::contains("up to date"));
+    assert_eq!(tables(&database).len(), 9);
+}
+
+#[test]
+fn migrate_against_an_unreachable_server_names_it_and_hides_the_password() {
+    let started = Instant::now();
+    let output = assert_cmd::Command::cargo_bin("lightsync")
+        .unwrap()
+        .env_clear()
+        .env("DATABASE_URL", "postgres://u:secret@127.0.0.1:1/x")
+        .arg("migrate")
+        .assert()
+        .failure()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(started.elapsed() < Duration::from_secs(15));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("127.0.0.1:1"), "{text}");
+    assert!(text.contains("DATABASE_URL"), "{text}");
+    assert!(!text.contains("secret"), "{text}");
+}

@@ -1,0 +1,125 @@
+//! A fresh, migrated PostgreSQL database per test, on the server named by `TEST_DATABASE_URL` or
+//! `DATABASE_URL`, or else on a throwaway local server started once for the whole test binary.
+//! Without either, the test fails with a message saying how to get one.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use diesel::{sql_query, PgConnection, RunQueryDsl};
+use lightsync::config::DatabaseUrl;
+use lightsync::db;
+use lightsync::local_postgres::LocalPostgres;
+
+/// The server every test database lives on.
+enum Server {
+    Given(DatabaseUrl),
+    Local(DatabaseUrl),
+}
+
+static LOCAL: Mutex<Option<LocalPostgres>> = Mutex::new(None);
+
+extern "C" fn stop_local_server() {
+    if let Ok(mut local) = LOCAL.lock() {
+        local.take();
+    }
+}
+
+fn server() -> &'static DatabaseUrl {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    let server = SERVER.get_or_init(|| {
+        for variable in ["TEST_DATABASE_URL", "DATABASE_URL"] {
+            if let Some(value) = std::env::var(variable).ok().filter(|v| !v.trim().is_empty()) {
+                let url = DatabaseUrl::parse(&value, "TEST_DATABASE_URL")
+                    .unwrap_or_else(|err| panic!("{variable} is not usable: {err}"));
+                return Server::Given(url);
+            }
+        }
+        let local = LocalPostgres::start().unwrap_or_else(|err| {
+            panic!(
+                "this test needs PostgreSQL: set TEST_DATABASE_URL to a server where it may create databases \
+                 (e.g. postgres://postgres@127.0.0.1:5432/postgres), or install PostgreSQL's server binaries \
+                 so a throwaway one can be started ({err:#})"
+            )
+        });
+        let url = local.url("postgres");
+        *LOCAL.lock().unwrap() = Some(local);
+        // SAFETY: registering a plain extern "C" function with atexit has no preconditions.
+        unsafe {
+            libc::atexit(stop_local_server);
+        }
+        Server::Local(url)
+    });
+    match server {
+        Server::Given(url) | Server::Local(url) => url,
+    }
+}
+
+/// A database created for one test and dropped after it.
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    name: String,
+}
+
+impl TestDatabase {
+    /// A fresh database with every migration applied.
+    pub fn migrated() -> TestDatabase {
+        let database = TestDatabase::empty();
+        let mut conn = database.connect();
+        db::run_pending_migrations(&mut conn).expect("migrations apply to a fresh database");
+        database
+    }
+
+    /// A fresh database with nothing in it.
+    pub fn empty() -> TestDatabase {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let server = server();
+        let name = format!(
+            "lightsync_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            rand::random::<u32>()
+        );
+        let mut admin = db::connect(server).unwrap_or_else(|err| {
+            panic!("cannot reach the test PostgreSQL server {server}: {err}")
+        });
+        sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap_or_else(|err| panic!("cannot create a test database on {server}: {err}"));
+        TestDatabase {
+            url: server.with_database(&name),
+            name,
+        }
+    }
+
+    /// Takes over a database created elsewhere (its server is not the shared test server, so it
+    /// is not dropped here).
+    pub fn adopt(url: DatabaseUrl) -> TestDatabase {
+        TestDatabase {
+            url,
+            name: String::new(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn connect(&self) -> PgConnection {
+        db::connect(&self.url).expect("connect to the test database")
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if self.name.is_empty() {
+            return;
+        }
+        if let Ok(mut admin) = db::connect(server()) {
+            let _ = sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}

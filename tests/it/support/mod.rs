@@ -1,0 +1,124 @@
+//! Shared helpers for the integration tests: databases, the simulator, the binary, and the
+//! exact comparison of a database with the simulator's ground truth.
+
+pub mod database;
+pub mod simulator;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use lightsync::entity::Entity;
+
+pub use database::TestDatabase;
+pub use simulator::TestSimulator;
+
+/// The real binary, configured for `database`, `simulator` and a checkpoint directory, with
+/// nothing inherited from the caller's environment that could change its behaviour.
+pub fn lightsync(
+    database: &TestDatabase,
+    simulator: &TestSimulator,
+    checkpoint_dir: &Path,
+) -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("lightsync").expect("the lightsync binary");
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info")
+        .env("DATABASE_URL", database.url.expose())
+        .env("LIGHTSPEED_BASE_URL", simulator.base_url())
+        .env("LIGHTSPEED_TOKEN", "simulator")
+        .env("LIGHTSYNC_CHECKPOINT_DIR", checkpoint_dir)
+        .current_dir(checkpoint_dir.parent().unwrap_or(checkpoint_dir));
+    command
+}
+
+#[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord, Clone)]
+struct IdVersion {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+    #[diesel(sql_type = Bool)]
+    deleted: bool,
+}
+
+#[derive(QueryableByName)]
+struct Child {
+    #[diesel(sql_type = Text)]
+    sale_id: String,
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// Asserts the database holds exactly the simulator's records: every id, version and deleted
+/// flag of every entity, and each sale's line item and payment ids. Returns the record count.
+pub fn assert_matches_simulator(database: &TestDatabase, simulator: &TestSimulator) -> usize {
+    let expected = simulator.handle.expected();
+    let mut conn = database.connect();
+    let mut total = 0;
+    for entity in Entity::ALL {
+        let want: BTreeSet<IdVersion> = expected["entities"][entity.name()]
+            .as_array()
+            .expect("expected lists every entity")
+            .iter()
+            .map(|record| IdVersion {
+                id: record["id"].as_str().unwrap().to_string(),
+                version: record["version"].as_i64().unwrap(),
+                deleted: record["deleted"].as_bool().unwrap(),
+            })
+            .collect();
+        let have: Vec<IdVersion> = sql_query(format!(
+            "SELECT id, version, deleted_at IS NOT NULL AS deleted FROM {}",
+            entity.table()
+        ))
+        .load(&mut conn)
+        .unwrap();
+        let have_set: BTreeSet<IdVersion> = have.iter().cloned().collect();
+        assert_eq!(have.len(), have_set.len(), "{entity}: duplicate rows");
+        let missing: Vec<_> = want.difference(&have_set).take(5).collect();
+        let extra: Vec<_> = have_set.difference(&want).take(5).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{entity}: database differs from the simulator: missing {missing:?}, unexpected {extra:?} ({} wanted, {} present)",
+            want.len(),
+            have_set.len()
+        );
+        total += want.len();
+    }
+    for (table, key) in [
+        ("lightspeed_sale_line_items", "line_item_ids"),
+        ("lightspeed_sale_payments", "payment_ids"),
+    ] {
+        let mut want: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for sale in expected["entities"]["sales"].as_array().unwrap() {
+            let ids: BTreeSet<String> = sale[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| id.as_str().unwrap().to_string())
+                .collect();
+            want.insert(sale["id"].as_str().unwrap().to_string(), ids);
+        }
+        let mut have: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let rows: Vec<Child> = sql_query(format!("SELECT sale_id, id FROM {table}"))
+            .load(&mut conn)
+            .unwrap();
+        for row in rows {
+            have.entry(row.sale_id).or_default().insert(row.id);
+        }
+        let differing: Vec<&String> = want
+            .iter()
+            .filter(|(sale, ids)| have.get(*sale) != Some(ids))
+            .map(|(sale, _)| sale)
+            .take(5)
+            .collect();
+        assert!(
+            differing.is_empty(),
+            "{table}: sales whose children differ: {differing:?}"
+        );
+        assert_eq!(have.len(), want.len(), "{table}: children of unknown sales");
+    }
+    total
+}
