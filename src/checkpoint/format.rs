@@ -18,7 +18,6 @@ pub const IDENTITY_KEY: &[u8] = b"store_identity";
 pub const RUN_KEY: &[u8] = b"current_run";
 
 pub const CURSORS_TREE: &str = "cursors";
-pub const BATCHES_TREE: &str = "batches";
 
 /// Leading byte of every stored value: the value's own layout version.
 const VALUE_VERSION: u8 = 1;

@@ -2,6 +2,7 @@
 //! run metadata, versioned and crash-safe. Only this module knows sled; it knows nothing of the
 //! API client or the database.
 
+mod batch_files;
 mod error;
 mod format;
 mod store;

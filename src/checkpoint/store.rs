@@ -1,6 +1,7 @@
-//! The sled-backed checkpoint store: per entity a fetch cursor and the spooled batches not yet
-//! applied, plus run metadata, all behind a format version. Spooling a page and advancing the
-//! cursor is one sled transaction, flushed before it returns.
+//! The sled-backed checkpoint store: per entity a fetch cursor and the index of spooled batches
+//! not yet applied, plus run metadata, all behind a format version. A batch's records live in its
+//! batch file (see `batch_files`), written durably first; recording the batch in the index and
+//! advancing the cursor is then one sled transaction, flushed before `spool_batch` returns.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -9,15 +10,18 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
+use super::batch_files::{
+    list_batch_files, read_batch_file, remove_batch_file, write_batch_file, BATCH_DIR,
+};
 use super::error::CheckpointError;
 use super::format::{
     batch_key, batch_prefix, cursor_key, decode, encode, parse_batch_key, Cursor, RunMeta,
-    SpooledBatch, BATCHES_TREE, CURSORS_TREE, FORMAT_KEY, FORMAT_VERSION, IDENTITY_KEY, RUN_KEY,
+    SpooledBatch, CURSORS_TREE, FORMAT_KEY, FORMAT_VERSION, IDENTITY_KEY, RUN_KEY,
 };
 use crate::entity::Entity;
 
 /// sled's page cache: small, because lightsync streams through batches once.
-const CACHE_CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
+const CACHE_CAPACITY_BYTES: u64 = 4 * 1024 * 1024;
 /// File beside the sled files naming the process that holds the store.
 const HOLDER_FILE: &str = "holder.json";
 const INDEX_TREE: &str = "batch_index";
@@ -33,6 +37,14 @@ pub struct BatchSummary {
     pub fetched_at_ms: i64,
 }
 
+/// One stored key and value, as bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEntry {
+    pub tree: &'static str,
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
 /// Who holds the store (written to `holder.json` while a process has it open).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
@@ -46,7 +58,6 @@ pub struct CheckpointStore {
     path: PathBuf,
     db: sled::Db,
     cursors: sled::Tree,
-    batches: sled::Tree,
     index: sled::Tree,
     holds_holder_file: bool,
 }
@@ -114,7 +125,6 @@ impl CheckpointStore {
         let store = CheckpointStore {
             path: path.to_path_buf(),
             cursors: db.open_tree(CURSORS_TREE).map_err(io_error)?,
-            batches: db.open_tree(BATCHES_TREE).map_err(io_error)?,
             index: db.open_tree(INDEX_TREE).map_err(io_error)?,
             db,
             holds_holder_file: false,
@@ -125,6 +135,7 @@ impl CheckpointStore {
         }
         let mut store = store;
         store.write_holder(command);
+        store.remove_orphan_files()?;
         Ok(store)
     }
 
@@ -155,7 +166,7 @@ impl CheckpointStore {
             }
             None => {
                 let has_data = !self.cursors.is_empty()
-                    || !self.batches.is_empty()
+                    || !self.index.is_empty()
                     || self.db.get(IDENTITY_KEY).map_err(io_error)?.is_some();
                 if has_data {
                     return Err(CheckpointError::UnsupportedFormat {
@@ -239,26 +250,53 @@ impl CheckpointStore {
         self.flush()
     }
 
-    /// Spools a fetched page and advances the cursor to its max version, in one transaction,
+    /// Spools a fetched page and advances the cursor to its max version: the records go to a
+    /// durable batch file, then the index entry and the cursor are written in one transaction,
     /// flushed before returning. Returns the batch's sequence number and encoded size.
     pub fn spool_batch(
         &self,
         entity: Entity,
         batch: &SpooledBatch,
     ) -> Result<(u64, u64), CheckpointError> {
+        let current = self.cursor(entity)?.unwrap_or(Cursor {
+            fetch_cursor: 0,
+            next_seq: 0,
+        });
+        if current.fetch_cursor != batch.after {
+            return Err(CheckpointError::CursorConflict {
+                entity: entity.to_string(),
+                expected: batch.after,
+                found: current.fetch_cursor,
+            });
+        }
+        let seq = current.next_seq;
         let encoded = encode(batch)?;
         let bytes = encoded.len() as u64;
-        let seq = (&self.cursors, &self.batches, &self.index)
-            .transaction(|(cursors, batches, index)| {
-                let current = match cursors.get(cursor_key(entity))? {
-                    Some(bytes) => decode::<Cursor>(&bytes, "cursor")
-                        .map_err(ConflictableTransactionError::Abort)?,
-                    None => Cursor {
-                        fetch_cursor: 0,
-                        next_seq: 0,
-                    },
+        write_batch_file(&self.path, entity, seq, &encoded)?;
+        drop(encoded);
+        let summary = encode(&BatchSummary {
+            seq,
+            after: batch.after,
+            max_version: batch.max_version,
+            records: batch.records.len() as u64,
+            bytes,
+            fetched_at_ms: batch.fetched_at_ms,
+        })?;
+        let next = encode(&Cursor {
+            fetch_cursor: batch.max_version,
+            next_seq: seq + 1,
+        })?;
+        (&self.cursors, &self.index)
+            .transaction(|(cursors, index)| {
+                let unchanged = match cursors.get(cursor_key(entity))? {
+                    Some(bytes) => {
+                        decode::<Cursor>(&bytes, "cursor")
+                            .map_err(ConflictableTransactionError::Abort)?
+                            == current
+                    }
+                    None => current.next_seq == 0 && current.fetch_cursor == 0,
                 };
-                if current.fetch_cursor != batch.after {
+                if !unchanged {
                     return Err(ConflictableTransactionError::Abort(
                         CheckpointError::CursorConflict {
                             entity: entity.to_string(),
@@ -267,25 +305,9 @@ impl CheckpointStore {
                         },
                     ));
                 }
-                let seq = current.next_seq;
-                let summary = BatchSummary {
-                    seq,
-                    after: batch.after,
-                    max_version: batch.max_version,
-                    records: batch.records.len() as u64,
-                    bytes,
-                    fetched_at_ms: batch.fetched_at_ms,
-                };
-                let summary = encode(&summary).map_err(ConflictableTransactionError::Abort)?;
-                let next = Cursor {
-                    fetch_cursor: batch.max_version,
-                    next_seq: seq + 1,
-                };
-                let next = encode(&next).map_err(ConflictableTransactionError::Abort)?;
-                batches.insert(&batch_key(entity, seq), encoded.as_slice())?;
-                index.insert(&batch_key(entity, seq), summary)?;
-                cursors.insert(&cursor_key(entity), next)?;
-                Ok(seq)
+                index.insert(&batch_key(entity, seq), summary.as_slice())?;
+                cursors.insert(&cursor_key(entity), next.as_slice())?;
+                Ok(())
             })
             .map_err(|err| match err {
                 TransactionError::Abort(err) => err,
@@ -297,14 +319,22 @@ impl CheckpointStore {
 
     /// Reads a spooled batch.
     pub fn load_batch(&self, entity: Entity, seq: u64) -> Result<SpooledBatch, CheckpointError> {
-        let bytes = self
-            .batches
-            .get(batch_key(entity, seq))
+        if !self
+            .index
+            .contains_key(batch_key(entity, seq))
             .map_err(io_error)?
-            .ok_or_else(|| {
-                CheckpointError::Corrupt(format!("{entity} batch {seq} is listed but missing"))
-            })?;
+        {
+            return Err(CheckpointError::Corrupt(format!(
+                "{entity} batch {seq} is not in the spool"
+            )));
+        }
+        let bytes = read_batch_file(&self.path, entity, seq)?;
         decode(&bytes, &format!("{entity} batch {seq}"))
+    }
+
+    /// Whether a spooled batch's file is present and intact.
+    pub fn batch_intact(&self, entity: Entity, seq: u64) -> bool {
+        read_batch_file(&self.path, entity, seq).is_ok()
     }
 
     /// The spooled batches of `entity`, in sequence order.
@@ -319,40 +349,54 @@ impl CheckpointStore {
             .collect()
     }
 
-    /// Keys of batches with no summary or summaries with no batch (for `verify`).
+    /// Problems between the index and the batch files (for `verify`): index entries whose file
+    /// is missing or damaged, and files no index entry names.
     pub fn orphans(&self) -> Result<Vec<String>, CheckpointError> {
         let mut problems = Vec::new();
-        for item in self.batches.iter() {
-            let (key, _) = item.map_err(io_error)?;
-            if !self.index.contains_key(&key).map_err(io_error)? {
-                let (entity, seq) = parse_batch_key(&key)?;
-                problems.push(format!("{entity} batch {seq} has no summary"));
-            }
-        }
+        let mut indexed = std::collections::BTreeSet::new();
         for item in self.index.iter() {
             let (key, _) = item.map_err(io_error)?;
-            if !self.batches.contains_key(&key).map_err(io_error)? {
-                let (entity, seq) = parse_batch_key(&key)?;
-                problems.push(format!("{entity} batch {seq} summary has no batch"));
+            let (entity, seq) = parse_batch_key(&key)?;
+            indexed.insert((entity, seq));
+            if let Err(err) = read_batch_file(&self.path, entity, seq) {
+                problems.push(err.to_string());
+            }
+        }
+        for file in list_batch_files(&self.path)? {
+            match file.batch {
+                Some(batch) if indexed.contains(&batch) => {}
+                _ => problems.push(format!("{} is not part of the spool", file.path.display())),
             }
         }
         Ok(problems)
     }
 
+    /// Removes batch files no index entry names (left by a crash between writing the file and
+    /// recording it, or between releasing it and deleting the file).
+    fn remove_orphan_files(&self) -> Result<(), CheckpointError> {
+        for file in list_batch_files(&self.path)? {
+            let indexed = match file.batch {
+                Some((entity, seq)) => self
+                    .index
+                    .contains_key(batch_key(entity, seq))
+                    .map_err(io_error)?,
+                None => false,
+            };
+            if !indexed {
+                log::debug!("removing orphan spool file {}", file.path.display());
+                let _ = std::fs::remove_file(&file.path);
+            }
+        }
+        Ok(())
+    }
+
     /// Removes an applied batch. Not flushed: if the removal is lost in a crash, recovery drops
     /// the batch anyway because PostgreSQL already has its version.
     pub fn release_batch(&self, entity: Entity, seq: u64) -> Result<(), CheckpointError> {
-        let key = batch_key(entity, seq);
-        (&self.batches, &self.index)
-            .transaction(|(batches, index)| {
-                batches.remove(&key)?;
-                index.remove(&key)?;
-                Ok::<_, ConflictableTransactionError<CheckpointError>>(())
-            })
-            .map_err(|err| match err {
-                TransactionError::Abort(err) => err,
-                TransactionError::Storage(err) => io_error(err),
-            })
+        self.index
+            .remove(batch_key(entity, seq))
+            .map_err(io_error)?;
+        remove_batch_file(&self.path, entity, seq)
     }
 
     /// Drops every batch of `entity` at or below `applied_version`; returns how many.
@@ -378,21 +422,23 @@ impl CheckpointStore {
 
     /// Forgets everything about `entity`: cursor and spooled batches. Durable.
     pub fn reset_entity(&self, entity: Entity) -> Result<(), CheckpointError> {
-        for summary in self.batch_summaries(entity)? {
-            self.release_batch(entity, summary.seq)?;
-        }
-        // Batches without summaries (damage) go too.
         let keys: Vec<sled::IVec> = self
-            .batches
+            .index
             .scan_prefix(batch_prefix(entity))
             .keys()
             .collect::<Result<_, _>>()
             .map_err(io_error)?;
         for key in keys {
-            self.batches.remove(key).map_err(io_error)?;
+            self.index.remove(key).map_err(io_error)?;
         }
         self.cursors.remove(cursor_key(entity)).map_err(io_error)?;
-        self.flush()
+        self.flush()?;
+        for file in list_batch_files(&self.path)? {
+            if file.batch.is_some_and(|(owner, _)| owner == entity) {
+                let _ = std::fs::remove_file(&file.path);
+            }
+        }
+        Ok(())
     }
 
     /// Records the run that holds the store.
@@ -410,13 +456,21 @@ impl CheckpointStore {
             .transpose()
     }
 
-    /// Bytes the store occupies on disk.
+    /// Bytes the store occupies on disk (sled files and batch files).
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        let files: u64 = list_batch_files(&self.path)
+            .map(|files| files.iter().map(|file| file.bytes).sum())
+            .unwrap_or(0);
+        self.db.size_on_disk().unwrap_or(0) + files
     }
 
-    /// Every raw entry, for export and verification: (tree, key, value).
-    pub fn raw_entries(&self) -> Result<Vec<(String, Vec<u8>, Vec<u8>)>, CheckpointError> {
+    /// The directory holding batch files.
+    pub fn batch_dir(&self) -> std::path::PathBuf {
+        self.path.join(BATCH_DIR)
+    }
+
+    /// Every raw entry of the metadata, cursor and index trees, for export and verification.
+    pub fn raw_entries(&self) -> Result<Vec<RawEntry>, CheckpointError> {
         let mut entries = Vec::new();
         for (name, tree) in [
             ("meta", &*self.db),
@@ -425,7 +479,11 @@ impl CheckpointStore {
         ] {
             for item in tree.iter() {
                 let (key, value) = item.map_err(io_error)?;
-                entries.push((name.to_string(), key.to_vec(), value.to_vec()));
+                entries.push(RawEntry {
+                    tree: name,
+                    key: key.to_vec(),
+                    value: value.to_vec(),
+                });
             }
         }
         Ok(entries)

@@ -1,335 +1,194 @@
-//! Database row types, one per table, shaped exactly like the table's columns so a batch can be
-//! sent as one JSON array and expanded by `jsonb_populate_recordset`. `COLUMNS` lists every
-//! column a row sets (all but `synced_at`); a database test checks it against the real table.
+//! Database row types, one per table, and how a batch of them is sent: one typed array per
+//! column, expanded by `unnest` on the server (binary-encoded binds, one statement per table, no
+//! per-row SQL and no giant JSON document to parse). `COLUMNS` lists every column a row sets (all
+//! but `synced_at`); a database test checks it against the real table.
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
-use serde_json::value::RawValue;
-use serde_json::Value;
+use diesel::pg::Pg;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, Numeric, Text, Timestamptz};
+
+/// A query being built with one array bind per column.
+pub type ColumnQuery<'a> = BoxedSqlQuery<'a, Pg, SqlQuery>;
 
 /// A row of one of the lightsync entity tables.
-pub trait TableRow: Serialize {
+pub trait TableRow: Sized {
     /// The table the row belongs to.
     const TABLE: &'static str;
     /// Every column the row sets, `id` first.
     const COLUMNS: &'static [&'static str];
+    /// The PostgreSQL type of each column's array parameter, in `COLUMNS` order.
+    const ARRAY_TYPES: &'static [&'static str];
+    /// Whether each column is JSONB (sent as text and cast on the server).
+    const JSONB: &'static [bool];
     fn id(&self) -> &str;
     fn version(&self) -> i64;
+    /// Binds one array per column, in `COLUMNS` order.
+    fn bind_columns(rows: Vec<Self>, query: ColumnQuery<'_>) -> ColumnQuery<'_>;
 }
 
-macro_rules! table_row {
-    ($row:ident, $table:literal, [$($column:ident),* $(,)?]) => {
+macro_rules! sql_kind {
+    (text) => { Array<Text> };
+    (opt_text) => { Array<Nullable<Text>> };
+    (numeric) => { Array<Nullable<Numeric>> };
+    (timestamp) => { Array<Nullable<Timestamptz>> };
+    (date) => { Array<Nullable<Date>> };
+    (flag) => { Array<Nullable<Bool>> };
+    (int) => { Array<BigInt> };
+    (opt_int) => { Array<Nullable<BigInt>> };
+    (jsonb) => { Array<Text> };
+    (opt_jsonb) => { Array<Nullable<Text>> };
+}
+
+macro_rules! pg_array_type {
+    (text) => {
+        "text[]"
+    };
+    (opt_text) => {
+        "text[]"
+    };
+    (numeric) => {
+        "numeric[]"
+    };
+    (timestamp) => {
+        "timestamptz[]"
+    };
+    (date) => {
+        "date[]"
+    };
+    (flag) => {
+        "boolean[]"
+    };
+    (int) => {
+        "bigint[]"
+    };
+    (opt_int) => {
+        "bigint[]"
+    };
+    (jsonb) => {
+        "text[]"
+    };
+    (opt_jsonb) => {
+        "text[]"
+    };
+}
+
+macro_rules! is_jsonb {
+    (jsonb) => {
+        true
+    };
+    (opt_jsonb) => {
+        true
+    };
+    ($other:ident) => {
+        false
+    };
+}
+
+macro_rules! rust_type {
+    (text) => { String };
+    (opt_text) => { Option<String> };
+    (numeric) => { Option<BigDecimal> };
+    (timestamp) => { Option<DateTime<Utc>> };
+    (date) => { Option<NaiveDate> };
+    (flag) => { Option<bool> };
+    (int) => { i64 };
+    (opt_int) => { Option<i64> };
+    (jsonb) => { String };
+    (opt_jsonb) => { Option<String> };
+}
+
+macro_rules! table_rows {
+    ($(#[$meta:meta])* $row:ident, $table:literal, { $($column:ident : $kind:ident),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $row {
+            $(pub $column: rust_type!($kind),)*
+        }
+
         impl TableRow for $row {
             const TABLE: &'static str = $table;
             const COLUMNS: &'static [&'static str] = &[$(stringify!($column)),*];
+            const ARRAY_TYPES: &'static [&'static str] = &[$(pg_array_type!($kind)),*];
+            const JSONB: &'static [bool] = &[$(is_jsonb!($kind)),*];
+
             fn id(&self) -> &str {
                 &self.id
             }
+
             fn version(&self) -> i64 {
                 self.version
+            }
+
+            fn bind_columns(rows: Vec<Self>, query: ColumnQuery<'_>) -> ColumnQuery<'_> {
+                $(let mut $column: Vec<rust_type!($kind)> = Vec::with_capacity(rows.len());)*
+                for row in rows {
+                    $($column.push(row.$column);)*
+                }
+                $(let query = query.bind::<sql_kind!($kind), _>($column);)*
+                query
             }
         }
     };
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct OutletRow {
-    pub id: String,
-    pub name: Option<String>,
-    pub currency: Option<String>,
-    pub time_zone: Option<String>,
-    pub physical_address1: Option<String>,
-    pub physical_address2: Option<String>,
-    pub physical_suburb: Option<String>,
-    pub physical_city: Option<String>,
-    pub physical_postcode: Option<String>,
-    pub physical_state: Option<String>,
-    pub physical_country_id: Option<String>,
-    pub attributes: Option<Value>,
-    pub version: i64,
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub raw: Box<RawValue>,
-}
-table_row!(
-    OutletRow,
-    "lightspeed_outlets",
-    [
-        id,
-        name,
-        currency,
-        time_zone,
-        physical_address1,
-        physical_address2,
-        physical_suburb,
-        physical_city,
-        physical_postcode,
-        physical_state,
-        physical_country_id,
-        attributes,
-        version,
-        deleted_at,
-        raw
-    ]
-);
+table_rows!(OutletRow, "lightspeed_outlets", {
+    id: text, name: opt_text, currency: opt_text, time_zone: opt_text,
+    physical_address1: opt_text, physical_address2: opt_text, physical_suburb: opt_text,
+    physical_city: opt_text, physical_postcode: opt_text, physical_state: opt_text,
+    physical_country_id: opt_text, attributes: opt_jsonb, version: int,
+    deleted_at: timestamp, raw: jsonb,
+});
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ProductRow {
-    pub id: String,
-    pub name: Option<String>,
-    pub variant_name: Option<String>,
-    pub handle: Option<String>,
-    pub sku: Option<String>,
-    pub active: Option<bool>,
-    pub is_active: Option<bool>,
-    pub variant_parent_id: Option<String>,
-    pub supplier_id: Option<String>,
-    pub brand_id: Option<String>,
-    pub product_type_id: Option<String>,
-    pub supply_price: Option<BigDecimal>,
-    pub price_including_tax: Option<BigDecimal>,
-    pub price_excluding_tax: Option<BigDecimal>,
-    pub description: Option<String>,
-    pub created_at: Option<DateTime<Utc>>,
-    pub updated_at: Option<DateTime<Utc>>,
-    pub version: i64,
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub raw: Box<RawValue>,
-}
-table_row!(
-    ProductRow,
-    "lightspeed_products",
-    [
-        id,
-        name,
-        variant_name,
-        handle,
-        sku,
-        active,
-        is_active,
-        variant_parent_id,
-        supplier_id,
-        brand_id,
-        product_type_id,
-        supply_price,
-        price_including_tax,
-        price_excluding_tax,
-        description,
-        created_at,
-        updated_at,
-        version,
-        deleted_at,
-        raw
-    ]
-);
+table_rows!(ProductRow, "lightspeed_products", {
+    id: text, name: opt_text, variant_name: opt_text, handle: opt_text, sku: opt_text,
+    active: flag, is_active: flag, variant_parent_id: opt_text, supplier_id: opt_text,
+    brand_id: opt_text, product_type_id: opt_text, supply_price: numeric,
+    price_including_tax: numeric, price_excluding_tax: numeric, description: opt_text,
+    created_at: timestamp, updated_at: timestamp, version: int, deleted_at: timestamp,
+    raw: jsonb,
+});
 
-#[derive(Debug, Clone, Serialize)]
-pub struct CustomerRow {
-    pub id: String,
-    pub customer_code: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub mobile: Option<String>,
-    pub company_name: Option<String>,
-    pub customer_group_id: Option<String>,
-    pub balance: Option<BigDecimal>,
-    pub loyalty_balance: Option<BigDecimal>,
-    pub year_to_date: Option<BigDecimal>,
-    pub date_of_birth: Option<NaiveDate>,
-    pub created_at: Option<DateTime<Utc>>,
-    pub updated_at: Option<DateTime<Utc>>,
-    pub version: i64,
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub raw: Box<RawValue>,
-}
-table_row!(
-    CustomerRow,
-    "lightspeed_customers",
-    [
-        id,
-        customer_code,
-        first_name,
-        last_name,
-        email,
-        phone,
-        mobile,
-        company_name,
-        customer_group_id,
-        balance,
-        loyalty_balance,
-        year_to_date,
-        date_of_birth,
-        created_at,
-        updated_at,
-        version,
-        deleted_at,
-        raw
-    ]
-);
+table_rows!(CustomerRow, "lightspeed_customers", {
+    id: text, customer_code: opt_text, first_name: opt_text, last_name: opt_text,
+    email: opt_text, phone: opt_text, mobile: opt_text, company_name: opt_text,
+    customer_group_id: opt_text, balance: numeric, loyalty_balance: numeric,
+    year_to_date: numeric, date_of_birth: date, created_at: timestamp, updated_at: timestamp,
+    version: int, deleted_at: timestamp, raw: jsonb,
+});
 
-#[derive(Debug, Clone, Serialize)]
-pub struct InventoryRow {
-    pub id: String,
-    pub product_id: Option<String>,
-    pub outlet_id: Option<String>,
-    pub inventory_level: Option<BigDecimal>,
-    pub current_amount: Option<BigDecimal>,
-    pub average_cost: Option<BigDecimal>,
-    pub reorder_point: Option<BigDecimal>,
-    pub reorder_amount: Option<BigDecimal>,
-    pub version: i64,
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub raw: Box<RawValue>,
-}
-table_row!(
-    InventoryRow,
-    "lightspeed_inventory",
-    [
-        id,
-        product_id,
-        outlet_id,
-        inventory_level,
-        current_amount,
-        average_cost,
-        reorder_point,
-        reorder_amount,
-        version,
-        deleted_at,
-        raw
-    ]
-);
+table_rows!(InventoryRow, "lightspeed_inventory", {
+    id: text, product_id: opt_text, outlet_id: opt_text, inventory_level: numeric,
+    current_amount: numeric, average_cost: numeric, reorder_point: numeric,
+    reorder_amount: numeric, version: int, deleted_at: timestamp, raw: jsonb,
+});
 
-#[derive(Debug, Clone, Serialize)]
-pub struct SaleRow {
-    pub id: String,
-    pub outlet_id: Option<String>,
-    pub register_id: Option<String>,
-    pub user_id: Option<String>,
-    pub customer_id: Option<String>,
-    pub invoice_number: Option<String>,
-    pub receipt_number: Option<String>,
-    pub status: Option<String>,
-    pub total_price: Option<BigDecimal>,
-    pub total_tax: Option<BigDecimal>,
-    pub total_loyalty: Option<BigDecimal>,
-    pub note: Option<String>,
-    pub sale_date: Option<DateTime<Utc>>,
-    pub created_at: Option<DateTime<Utc>>,
-    pub updated_at: Option<DateTime<Utc>>,
-    pub version: i64,
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub raw: Box<RawValue>,
-}
-table_row!(
-    SaleRow,
-    "lightspeed_sales",
-    [
-        id,
-        outlet_id,
-        register_id,
-        user_id,
-        customer_id,
-        invoice_number,
-        receipt_number,
-        status,
-        total_price,
-        total_tax,
-        total_loyalty,
-        note,
-        sale_date,
-        created_at,
-        updated_at,
-        version,
-        deleted_at,
-        raw
-    ]
-);
+table_rows!(SaleRow, "lightspeed_sales", {
+    id: text, outlet_id: opt_text, register_id: opt_text, user_id: opt_text,
+    customer_id: opt_text, invoice_number: opt_text, receipt_number: opt_text,
+    status: opt_text, total_price: numeric, total_tax: numeric, total_loyalty: numeric,
+    note: opt_text, sale_date: timestamp, created_at: timestamp, updated_at: timestamp,
+    version: int, deleted_at: timestamp, raw: jsonb,
+});
 
-/// A line item; `version` is the version of the sale that carried it.
-#[derive(Debug, Clone, Serialize)]
-pub struct LineItemRow {
-    pub id: String,
-    pub sale_id: String,
-    pub product_id: Option<String>,
-    pub tax_id: Option<String>,
-    pub quantity: Option<BigDecimal>,
-    pub price: Option<BigDecimal>,
-    pub price_total: Option<BigDecimal>,
-    pub cost: Option<BigDecimal>,
-    pub cost_total: Option<BigDecimal>,
-    pub tax: Option<BigDecimal>,
-    pub tax_total: Option<BigDecimal>,
-    pub discount: Option<BigDecimal>,
-    pub discount_total: Option<BigDecimal>,
-    pub loyalty_value: Option<BigDecimal>,
-    pub status: Option<String>,
-    pub sequence: Option<i64>,
-    pub is_return: Option<bool>,
-    pub note: Option<String>,
-    pub version: i64,
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub raw: Box<RawValue>,
-}
-table_row!(
-    LineItemRow,
-    "lightspeed_sale_line_items",
-    [
-        id,
-        sale_id,
-        product_id,
-        tax_id,
-        quantity,
-        price,
-        price_total,
-        cost,
-        cost_total,
-        tax,
-        tax_total,
-        discount,
-        discount_total,
-        loyalty_value,
-        status,
-        sequence,
-        is_return,
-        note,
-        version,
-        deleted_at,
-        raw
-    ]
-);
+table_rows!(
+    /// A line item; `version` is the version of the sale that carried it.
+    LineItemRow, "lightspeed_sale_line_items", {
+    id: text, sale_id: text, product_id: opt_text, tax_id: opt_text, quantity: numeric,
+    price: numeric, price_total: numeric, cost: numeric, cost_total: numeric, tax: numeric,
+    tax_total: numeric, discount: numeric, discount_total: numeric, loyalty_value: numeric,
+    status: opt_text, sequence: opt_int, is_return: flag, note: opt_text, version: int,
+    deleted_at: timestamp, raw: jsonb,
+});
 
-/// A payment; `version` is the version of the sale that carried it.
-#[derive(Debug, Clone, Serialize)]
-pub struct PaymentRow {
-    pub id: String,
-    pub sale_id: String,
-    pub retailer_payment_type_id: Option<String>,
-    pub payment_type_id: Option<String>,
-    pub name: Option<String>,
-    pub amount: Option<BigDecimal>,
-    pub payment_date: Option<DateTime<Utc>>,
-    pub version: i64,
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub raw: Box<RawValue>,
-}
-table_row!(
-    PaymentRow,
-    "lightspeed_sale_payments",
-    [
-        id,
-        sale_id,
-        retailer_payment_type_id,
-        payment_type_id,
-        name,
-        amount,
-        payment_date,
-        version,
-        deleted_at,
-        raw
-    ]
-);
+table_rows!(
+    /// A payment; `version` is the version of the sale that carried it.
+    PaymentRow, "lightspeed_sale_payments", {
+    id: text, sale_id: text, retailer_payment_type_id: opt_text, payment_type_id: opt_text,
+    name: opt_text, amount: numeric, payment_date: timestamp, version: int,
+    deleted_at: timestamp, raw: jsonb,
+});
 
 /// The rows one batch writes, by table. Sales carry their line items and payments, which are
 /// written only for the sales whose row the batch actually changed.

@@ -99,6 +99,15 @@ pub fn apply_batch(
         let written_sales = record(upsert_rows(conn, sales, false)?, offered);
 
         if !written_sales.is_empty() {
+            // Sales that were new have no children to replace.
+            let replaced: Vec<&str> = written_sales
+                .iter()
+                .filter(|w| !w.inserted)
+                .map(|w| w.id.as_str())
+                .collect();
+            if !replaced.is_empty() {
+                delete_sale_children(conn, &replaced)?;
+            }
             let written: HashMap<String, i64> = written_sales
                 .into_iter()
                 .map(|w| {
@@ -107,7 +116,7 @@ pub fn apply_batch(
                 })
                 .collect();
             let (line_items, payments) =
-                replace_sale_children(conn, &written, rows.line_items, rows.payments)?;
+                insert_sale_children(conn, &written, rows.line_items, rows.payments)?;
             outcome.line_items_written = line_items;
             outcome.payments_written = payments;
         }
@@ -143,9 +152,26 @@ pub fn dedup_by_id<R: TableRow>(rows: Vec<R>) -> Vec<R> {
         .collect()
 }
 
-/// The upsert statement for a table: rows arrive as one JSON array in `$1`.
-fn upsert_sql(table: &str, columns: &[&str], overwrite_same_version: bool) -> String {
+/// The upsert statement for a table: one array parameter per column, zipped by `unnest`.
+fn upsert_sql<R: TableRow>(overwrite_same_version: bool) -> String {
+    let columns = R::COLUMNS;
     let column_list = columns.join(", ");
+    let arrays: Vec<String> = R::ARRAY_TYPES
+        .iter()
+        .enumerate()
+        .map(|(index, array_type)| format!("${}::{array_type}", index + 1))
+        .collect();
+    let select: Vec<String> = columns
+        .iter()
+        .zip(R::JSONB)
+        .map(|(column, jsonb)| {
+            if *jsonb {
+                format!("s.{column}::jsonb")
+            } else {
+                format!("s.{column}")
+            }
+        })
+        .collect();
     let updates: Vec<String> = columns
         .iter()
         .filter(|column| **column != "id")
@@ -157,11 +183,28 @@ fn upsert_sql(table: &str, columns: &[&str], overwrite_same_version: bool) -> St
     let guard = if overwrite_same_version { "<=" } else { "<" };
     format!(
         "INSERT INTO {table} AS t ({column_list}, synced_at) \
-         SELECT {column_list}, now() FROM jsonb_populate_recordset(NULL::{table}, $1::jsonb) \
-         ON CONFLICT (id) DO UPDATE SET {} WHERE t.version {guard} EXCLUDED.version \
+         SELECT {select}, now() FROM unnest({arrays}) AS s({column_list}) \
+         ON CONFLICT (id) DO UPDATE SET {updates} WHERE t.version {guard} EXCLUDED.version \
          RETURNING t.id, (t.xmax = 0) AS inserted, (t.deleted_at IS NOT NULL) AS deleted",
-        updates.join(", ")
+        table = R::TABLE,
+        select = select.join(", "),
+        arrays = arrays.join(", "),
+        updates = updates.join(", "),
     )
+}
+
+/// Upserts children (line items, payments) and returns how many rows were written.
+fn upsert_children<R: TableRow>(conn: &mut PgConnection, rows: Vec<R>) -> Result<u64, DbError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let sql = upsert_sql::<R>(true);
+    let sql = sql
+        .split(" RETURNING ")
+        .next()
+        .expect("split yields at least one part")
+        .to_string();
+    Ok(R::bind_columns(rows, sql_query(sql).into_boxed()).execute(conn)? as u64)
 }
 
 fn upsert_rows<R: TableRow>(
@@ -172,14 +215,26 @@ fn upsert_rows<R: TableRow>(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let json = serde_json::to_string(&rows)?;
-    let sql = upsert_sql(R::TABLE, R::COLUMNS, overwrite_same_version);
-    Ok(sql_query(sql).bind::<Text, _>(json).load::<Written>(conn)?)
+    let query = R::bind_columns(
+        rows,
+        sql_query(upsert_sql::<R>(overwrite_same_version)).into_boxed(),
+    );
+    Ok(query.load::<Written>(conn)?)
 }
 
-/// Replaces the line items and payments of the sales in `sale_ids` with the ones this batch
-/// carries for them; children of sales the batch did not change are left alone.
-fn replace_sale_children(
+fn delete_sale_children(conn: &mut PgConnection, sale_ids: &[&str]) -> Result<(), DbError> {
+    sql_query("DELETE FROM lightspeed_sale_line_items WHERE sale_id = ANY($1)")
+        .bind::<Array<Text>, _>(sale_ids)
+        .execute(conn)?;
+    sql_query("DELETE FROM lightspeed_sale_payments WHERE sale_id = ANY($1)")
+        .bind::<Array<Text>, _>(sale_ids)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes the line items and payments of the written sales (the version of each sale that was
+/// written); children of sales the batch did not change are left alone.
+fn insert_sale_children(
     conn: &mut PgConnection,
     written: &HashMap<String, i64>,
     line_items: Vec<super::rows::LineItemRow>,
@@ -194,15 +249,8 @@ fn replace_sale_children(
         .into_iter()
         .filter(|row| belongs(&row.sale_id, row.version))
         .collect();
-    let sale_ids: Vec<&str> = written.keys().map(String::as_str).collect();
-    sql_query("DELETE FROM lightspeed_sale_line_items WHERE sale_id = ANY($1)")
-        .bind::<Array<Text>, _>(&sale_ids)
-        .execute(conn)?;
-    sql_query("DELETE FROM lightspeed_sale_payments WHERE sale_id = ANY($1)")
-        .bind::<Array<Text>, _>(&sale_ids)
-        .execute(conn)?;
-    let line_items = upsert_rows(conn, dedup_by_id(line_items), true)?.len() as u64;
-    let payments = upsert_rows(conn, dedup_by_id(payments), true)?.len() as u64;
+    let line_items = upsert_children(conn, dedup_by_id(line_items))?;
+    let payments = upsert_children(conn, dedup_by_id(payments))?;
     Ok((line_items, payments))
 }
 
@@ -266,7 +314,7 @@ mod tests {
             reorder_amount: None,
             version,
             deleted_at: None,
-            raw: serde_json::value::RawValue::from_string("{}".into()).unwrap(),
+            raw: "{}".into(),
         }
     }
 
@@ -288,9 +336,10 @@ mod tests {
 
     #[test]
     fn upsert_is_version_guarded() {
-        let sql = upsert_sql("lightspeed_inventory", InventoryRow::COLUMNS, false);
+        let sql = upsert_sql::<InventoryRow>(false);
         assert!(sql.contains("WHERE t.version < EXCLUDED.version"), "{sql}");
-        assert!(sql.contains("jsonb_populate_recordset(NULL::lightspeed_inventory"));
+        assert!(sql.contains("unnest($1::text[], $2::text[]"), "{sql}");
+        assert!(sql.contains("s.raw::jsonb"), "{sql}");
         assert!(!sql.contains("id = EXCLUDED.id"));
     }
 }

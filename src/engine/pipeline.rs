@@ -13,6 +13,7 @@ use super::failpoint::crash_point;
 use super::mapping::rows_for_records;
 use crate::checkpoint::{CheckpointStore, SpooledBatch};
 use crate::config::DatabaseUrl;
+use crate::db::rows::BatchRows;
 use crate::db::{self, BatchBookkeeping, DbError, PgPool};
 use crate::entity::Entity;
 use crate::lightspeed::{decode_record, Client, RequestCounters};
@@ -127,62 +128,111 @@ pub struct ApplierTarget {
     pub patience: Duration,
 }
 
+/// A spooled batch read back and mapped to rows, ready to write.
+struct PreparedBatch {
+    spooled: SpooledRef,
+    after: i64,
+    max_version: i64,
+    record_count: u64,
+    rows: BatchRows,
+}
+
 /// Applies recovered batches, then every batch the fetcher spools, until the fetcher is done.
-/// Runs on its own thread: diesel is blocking.
+/// Runs on its own thread (diesel is blocking), with a helper thread that reads and decodes the
+/// next batch while the current one is being written.
 pub fn run_applier(
     ctx: Arc<StreamContext>,
     target: ApplierTarget,
     recovered: Vec<u64>,
     mut batches: mpsc::UnboundedReceiver<SpooledRef>,
 ) -> anyhow::Result<()> {
+    let (prepared_tx, prepared_rx) =
+        std::sync::mpsc::sync_channel::<anyhow::Result<PreparedBatch>>(1);
+    let preparer_ctx = ctx.clone();
+    let preparer = std::thread::Builder::new()
+        .name(format!("prepare-{}", ctx.entity))
+        .spawn(move || {
+            let recovered = recovered
+                .into_iter()
+                .map(|seq| SpooledRef { seq, budget_kib: 0 });
+            for spooled in recovered.chain(std::iter::from_fn(|| batches.blocking_recv())) {
+                let prepared = prepare_batch(&preparer_ctx, spooled);
+                let failed = prepared.is_err();
+                if prepared_tx.send(prepared).is_err() || failed {
+                    break;
+                }
+            }
+        })
+        .context("starting a preparer thread")?;
     let result = (|| {
-        for seq in recovered {
-            apply_spooled(&ctx, &target, SpooledRef { seq, budget_kib: 0 })?;
-        }
-        while let Some(spooled) = batches.blocking_recv() {
-            apply_spooled(&ctx, &target, spooled)?;
+        for prepared in prepared_rx {
+            apply_prepared(&ctx, &target, prepared?)?;
         }
         Ok(())
     })();
     if result.is_err() {
         ctx.cancelled.store(true, Ordering::SeqCst);
     }
+    let _ = preparer.join();
     result
 }
 
-fn apply_spooled(
-    ctx: &StreamContext,
-    target: &ApplierTarget,
-    spooled: SpooledRef,
-) -> anyhow::Result<()> {
+/// Reads a spooled batch and maps its records to rows.
+fn prepare_batch(ctx: &StreamContext, spooled: SpooledRef) -> anyhow::Result<PreparedBatch> {
     let entity = ctx.entity;
     let batch = ctx.store.load_batch(entity, spooled.seq)?;
-    let record_count = batch.records.len() as u64;
+    let records = batch
+        .records
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            decode_record(entity, raw).map_err(|err| {
+                anyhow!(
+                    "spooled {entity} batch {} record {index} cannot be decoded: {err}; run `lightsync checkpoint reset --entity {entity} --yes`",
+                    spooled.seq
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(PreparedBatch {
+        spooled,
+        after: batch.after,
+        max_version: batch.max_version,
+        record_count: records.len() as u64,
+        rows: rows_for_records(records),
+    })
+}
+
+fn apply_prepared(
+    ctx: &StreamContext,
+    target: &ApplierTarget,
+    prepared: PreparedBatch,
+) -> anyhow::Result<()> {
+    let entity = ctx.entity;
+    let PreparedBatch {
+        spooled,
+        after,
+        max_version,
+        record_count,
+        rows,
+    } = prepared;
     crash_point("before-apply");
+    let mut rows = Some(rows);
     let mut failures = 0u32;
     let first_failure = Instant::now();
     let outcome = loop {
         let attempt = (|| -> Result<db::ApplyOutcome, anyhow::Error> {
-            let records = batch
-                .records
-                .iter()
-                .enumerate()
-                .map(|(index, raw)| {
-                    decode_record(entity, raw).map_err(|err| {
-                        anyhow!(
-                            "spooled {entity} batch {} record {index} cannot be decoded: {err}; run `lightsync checkpoint reset --entity {entity} --yes`",
-                            spooled.seq
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let rows = rows_for_records(records);
+            // The rows are consumed by a write; a retry after an outage maps them again.
+            let rows = match rows.take() {
+                Some(rows) => rows,
+                None => prepare_batch(ctx, spooled)?.rows,
+            };
             let totals = ctx.counters.totals();
             let bookkeeping = BatchBookkeeping {
                 run_id: &ctx.run_id,
                 entity: entity.name(),
-                after: Some(batch.after),
-                max_version: batch.max_version,
+                after: Some(after),
+                max_version,
                 records_fetched: record_count,
                 requests: totals.requests,
                 retries: totals.retries,
@@ -201,8 +251,8 @@ fn apply_spooled(
                     .is_some_and(DbError::is_transient);
                 if !transient {
                     return Err(err.context(format!(
-                        "applying {entity} batch {} (versions {}..{})",
-                        spooled.seq, batch.after, batch.max_version
+                        "applying {entity} batch {} (versions {after}..{max_version})",
+                        spooled.seq
                     )));
                 }
                 if first_failure.elapsed() >= target.patience {

@@ -29,7 +29,10 @@ pub fn recover_entity(
     }
     let pending = store.batch_summaries(entity)?;
     let cursor = store.cursor(entity)?;
-    let chain_ok = chain_is_contiguous(&pending, applied_version, cursor.map(|c| c.fetch_cursor));
+    let chain_ok = chain_is_contiguous(&pending, applied_version, cursor.map(|c| c.fetch_cursor))
+        && pending
+            .iter()
+            .all(|batch| store.batch_intact(entity, batch.seq));
     let fetch_cursor = match cursor {
         None => {
             if applied_version > 0 {
@@ -55,7 +58,7 @@ pub fn recover_entity(
         }
         Some(cursor) if !chain_ok => {
             log::warn!(
-                "{entity}: local spool does not continue PostgreSQL's applied version {applied_version} (cursor {}); discarding it and fetching again from {applied_version}",
+                "{entity}: local spool does not continue PostgreSQL's applied version {applied_version} or is damaged (cursor {}); discarding it and fetching again from {applied_version}",
                 cursor.fetch_cursor
             );
             store.reset_entity(entity)?;
@@ -154,6 +157,20 @@ mod tests {
         store.set_cursor(Entity::Customers, 5).unwrap();
         let recovered = recover_entity(&store, Entity::Customers, 50).unwrap();
         assert_eq!(recovered.fetch_cursor, 50);
+        assert!(recovered.pending.is_empty());
+    }
+
+    #[test]
+    fn a_damaged_batch_file_is_discarded_and_fetched_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(dir.path(), None, "test").unwrap();
+        spool(&store, Entity::Sales, 0, 10);
+        spool(&store, Entity::Sales, 10, 20);
+        for entry in std::fs::read_dir(store.batch_dir()).unwrap() {
+            std::fs::write(entry.unwrap().path(), b"garbage").unwrap();
+        }
+        let recovered = recover_entity(&store, Entity::Sales, 0).unwrap();
+        assert_eq!(recovered.fetch_cursor, 0);
         assert!(recovered.pending.is_empty());
     }
 

@@ -144,7 +144,7 @@ impl Render {
     fn product(&self, s: &RecordSnapshot) -> Value {
         let h = hash(&[self.seed, 2, s.index as u64, s.revision as u64]);
         let base = hash(&[self.seed, 2, s.index as u64]);
-        let is_variant = s.index % 5 != 0;
+        let is_variant = !s.index.is_multiple_of(5);
         let parent = if is_variant {
             Value::String(record_id(
                 self.seed,
@@ -203,12 +203,12 @@ impl Render {
             "email": email,
             "phone": format!("+64 9 {:03} {:04}", base % 1000, (base >> 16) % 10000),
             "mobile": null,
-            "company_name": if s.index % 10 == 0 { Value::String("Smith & \"Sons\" Ltd".into()) } else { Value::Null },
+            "company_name": if s.index.is_multiple_of(10) { Value::String("Smith & \"Sons\" Ltd".into()) } else { Value::Null },
             "customer_group_id": opaque_id(&[self.seed, 30, base % 3]),
             "balance": self.money(-((h % 1_000_000) as i64)),
             "loyalty_balance": self.money((h % 500_000) as i64),
             "year_to_date": self.money((h % 90_000_000) as i64),
-            "date_of_birth": if s.index % 3 == 0 { Value::Null } else { Value::String(format!("19{:02}-{:02}-{:02}", 50 + base % 50, 1 + base % 12, 1 + base % 28)) },
+            "date_of_birth": if s.index.is_multiple_of(3) { Value::Null } else { Value::String(format!("19{:02}-{:02}-{:02}", 50 + base % 50, 1 + base % 12, 1 + base % 28)) },
             "created_at": timestamp(created),
             "updated_at": timestamp(self.changed_at(s).max(created)),
             "deleted_at": self.deleted_at(s),
@@ -249,7 +249,7 @@ impl Render {
             .enumerate()
             .map(|(position, id)| {
                 let h = hash(&[seed, 51, s.index as u64, s.line_revision as u64, position as u64]);
-                let is_return = h % 17 == 0;
+                let is_return = h.is_multiple_of(17);
                 // Quantities: whole, fractional (weighed goods) or negative (returns).
                 let quantity_thousandths: i64 = match h % 4 {
                     0 => 1_500,
@@ -280,12 +280,12 @@ impl Render {
                     "status": if voided { "VOIDED" } else { "CONFIRMED" },
                     "sequence": position,
                     "is_return": is_return,
-                    "note": if position == 0 && h % 11 == 0 { Value::String("Gift — wrap it \"nicely\"".into()) } else { Value::Null },
+                    "note": if position == 0 && h.is_multiple_of(11) { Value::String("Gift — wrap it \"nicely\"".into()) } else { Value::Null },
                 })
             })
             .collect();
         debug_assert_eq!(line_items.len() as u32, count);
-        let customer = if self.customers == 0 || base % 3 == 0 {
+        let customer = if self.customers == 0 || base.is_multiple_of(3) {
             Value::Null
         } else {
             Value::String(record_id(
@@ -306,7 +306,7 @@ impl Render {
             "total_price": self.money(total),
             "total_tax": self.money(tax_total),
             "total_loyalty": self.money(0),
-            "note": if base % 13 == 0 { Value::String("<b>rush</b> & \"fragile\"".into()) } else { Value::String(String::new()) },
+            "note": if base.is_multiple_of(13) { Value::String("<b>rush</b> & \"fragile\"".into()) } else { Value::String(String::new()) },
             "sale_date": timestamp(sale_date),
             "created_at": timestamp(sale_date),
             "updated_at": timestamp(self.changed_at(s).max(sale_date)),
