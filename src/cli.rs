@@ -75,6 +75,20 @@ pub enum Command {
     Sync(SyncArgs),
     /// Serve a simulated Lightspeed X-Series API for tests, benchmarks and demos
     Simulate(SimulateArgs),
+    /// Serve the password-protected dashboard (needs LIGHTSYNC_DASHBOARD_PASSWORD)
+    Serve(ServeArgs),
+    /// Print an argon2 hash of a password read from stdin, for LIGHTSYNC_DASHBOARD_PASSWORD_HASH
+    HashPassword,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: Rocket.toml, else 127.0.0.1]
+    #[arg(long)]
+    pub address: Option<std::net::IpAddr>,
+    /// Port to listen on [default: Rocket.toml, else 5001]
+    #[arg(long)]
+    pub port: Option<u16>,
 }
 
 #[derive(Debug, Args)]

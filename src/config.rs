@@ -225,6 +225,25 @@ pub struct EngineConfig {
     pub db_patience: Duration,
 }
 
+/// How the dashboard authenticates people and monitors.
+#[derive(Debug, Clone)]
+pub struct DashboardConfig {
+    /// The password (plain) or its argon2 PHC hash.
+    pub password: DashboardPassword,
+    /// Bearer token for `/api/*` (disabled when unset).
+    pub api_token: Option<Secret>,
+    /// Mark the session cookie `Secure` (set when the dashboard is served over https).
+    pub secure_cookies: bool,
+}
+
+/// Where the dashboard password comes from.
+#[derive(Debug, Clone)]
+pub enum DashboardPassword {
+    Plain(Secret),
+    /// An argon2 hash in PHC format (`$argon2id$...`).
+    Hash(String),
+}
+
 /// The whole configuration. Required parts are checked when a command asks for them, so
 /// `lightsync migrate` does not demand an API token.
 #[derive(Debug, Clone)]
@@ -238,6 +257,10 @@ pub struct Config {
     pub max_attempts: u32,
     pub http_timeout: Duration,
     pub engine: EngineConfig,
+    pub health: crate::health::HealthThresholds,
+    dashboard_password: Option<DashboardPassword>,
+    dashboard_api_token: Option<Secret>,
+    secure_cookies: bool,
 }
 
 impl Config {
@@ -335,7 +358,63 @@ impl Config {
             })
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CHECKPOINT_DIR));
 
+        let yellow_hours = parse_hours(
+            env("LIGHTSYNC_HEALTH_YELLOW_HOURS"),
+            "LIGHTSYNC_HEALTH_YELLOW_HOURS",
+            crate::health::DEFAULT_YELLOW_HOURS,
+        )?;
+        let red_hours = parse_hours(
+            env("LIGHTSYNC_HEALTH_RED_HOURS"),
+            "LIGHTSYNC_HEALTH_RED_HOURS",
+            crate::health::DEFAULT_RED_HOURS,
+        )?;
+        if red_hours < yellow_hours {
+            return Err(ConfigError::Invalid {
+                variable: "LIGHTSYNC_HEALTH_RED_HOURS",
+                reason: format!(
+                    "{red_hours} is below LIGHTSYNC_HEALTH_YELLOW_HOURS ({yellow_hours})"
+                ),
+            });
+        }
+        let dashboard_password = match (
+            env("LIGHTSYNC_DASHBOARD_PASSWORD_HASH").filter(|v| !v.trim().is_empty()),
+            env("LIGHTSYNC_DASHBOARD_PASSWORD").filter(|v| !v.is_empty()),
+        ) {
+            (Some(hash), _) => {
+                let hash = hash.trim().to_string();
+                if !hash.starts_with("$argon2") {
+                    return Err(ConfigError::Invalid {
+                        variable: "LIGHTSYNC_DASHBOARD_PASSWORD_HASH",
+                        reason: "expected an argon2 hash in PHC format ($argon2id$...); `lightsync hash-password` prints one".into(),
+                    });
+                }
+                Some(DashboardPassword::Hash(hash))
+            }
+            (None, Some(password)) => Some(DashboardPassword::Plain(Secret::new(password))),
+            (None, None) => None,
+        };
+        let dashboard_api_token = env("LIGHTSYNC_API_TOKEN")
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| Secret::new(v.trim().to_string()));
+        let secure_cookies = match env("LIGHTSYNC_SECURE_COOKIES").as_deref().map(str::trim) {
+            None | Some("") | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    variable: "LIGHTSYNC_SECURE_COOKIES",
+                    reason: format!("`{other}` is not true or false"),
+                })
+            }
+        };
+
         Ok(Config {
+            health: crate::health::HealthThresholds {
+                yellow_after: Duration::from_secs_f64(yellow_hours * 3600.0),
+                red_after: Duration::from_secs_f64(red_hours * 3600.0),
+            },
+            dashboard_password,
+            dashboard_api_token,
+            secure_cookies,
             database_url,
             api_base_url,
             api_token,
@@ -379,6 +458,24 @@ impl Config {
             max_attempts: self.max_attempts,
             timeout: self.http_timeout,
         })
+    }
+
+    /// The dashboard's authentication settings, or an error naming the password variable.
+    pub fn dashboard(&self) -> Result<DashboardConfig, ConfigError> {
+        let password = self.dashboard_password.clone().ok_or(ConfigError::Missing {
+            variable: "LIGHTSYNC_DASHBOARD_PASSWORD",
+            hint: "the dashboard has no built-in password: set LIGHTSYNC_DASHBOARD_PASSWORD (or an argon2 hash in LIGHTSYNC_DASHBOARD_PASSWORD_HASH)",
+        })?;
+        Ok(DashboardConfig {
+            password,
+            api_token: self.dashboard_api_token.clone(),
+            secure_cookies: self.secure_cookies,
+        })
+    }
+
+    /// Sets the dashboard password (used by `demo`, which generates one).
+    pub fn set_dashboard_password(&mut self, password: Secret) {
+        self.dashboard_password = Some(DashboardPassword::Plain(password));
     }
 
     /// Replaces the database URL (used by `demo`, which may start its own server).
@@ -440,6 +537,23 @@ fn base_url_for_prefix(prefix: &str) -> Result<Url, ConfigError> {
             reason: err.to_string(),
         }
     })
+}
+
+fn parse_hours(
+    value: Option<String>,
+    variable: &'static str,
+    default: f64,
+) -> Result<f64, ConfigError> {
+    let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+        return Ok(default);
+    };
+    match value.trim().parse::<f64>() {
+        Ok(hours) if hours > 0.0 && hours.is_finite() => Ok(hours),
+        _ => Err(ConfigError::Invalid {
+            variable,
+            reason: format!("`{value}` is not a positive number of hours"),
+        }),
+    }
 }
 
 fn parse_number<T>(
@@ -625,11 +739,50 @@ mod tests {
             ("LIGHTSYNC_HTTP_TIMEOUT_SECS", "0"),
             ("LIGHTSYNC_SPOOL_MAX_BYTES", "10"),
             ("LIGHTSYNC_DB_PATIENCE_SECS", "x"),
+            ("LIGHTSYNC_HEALTH_YELLOW_HOURS", "-1"),
+            ("LIGHTSYNC_HEALTH_RED_HOURS", "soon"),
+            ("LIGHTSYNC_SECURE_COOKIES", "maybe"),
+            ("LIGHTSYNC_DASHBOARD_PASSWORD_HASH", "plaintext"),
         ] {
             let err = load(&[(variable, bad)]).unwrap_err();
             assert_eq!(invalid_variable(Err(err.clone())), variable);
             assert!(err.to_string().starts_with(variable), "{err}");
         }
+    }
+
+    #[test]
+    fn the_dashboard_has_no_default_password() {
+        let err = load(&[]).unwrap().dashboard().unwrap_err();
+        assert!(
+            err.to_string().contains("LIGHTSYNC_DASHBOARD_PASSWORD"),
+            "{err}"
+        );
+        let config = load(&[
+            ("LIGHTSYNC_DASHBOARD_PASSWORD", "pw"),
+            ("LIGHTSYNC_API_TOKEN", "tok"),
+        ])
+        .unwrap();
+        let dashboard = config.dashboard().unwrap();
+        assert!(matches!(dashboard.password, DashboardPassword::Plain(_)));
+        assert!(!format!("{config:?}").contains("tok\""));
+    }
+
+    #[test]
+    fn health_thresholds_come_from_hours() {
+        let config = load(&[
+            ("LIGHTSYNC_HEALTH_YELLOW_HOURS", "1"),
+            ("LIGHTSYNC_HEALTH_RED_HOURS", "6"),
+        ])
+        .unwrap();
+        assert_eq!(config.health.yellow_after, Duration::from_secs(3600));
+        assert_eq!(config.health.red_after, Duration::from_secs(6 * 3600));
+        assert_eq!(
+            invalid_variable(load(&[
+                ("LIGHTSYNC_HEALTH_YELLOW_HOURS", "8"),
+                ("LIGHTSYNC_HEALTH_RED_HOURS", "4")
+            ])),
+            "LIGHTSYNC_HEALTH_RED_HOURS"
+        );
     }
 
     #[test]

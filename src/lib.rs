@@ -12,6 +12,8 @@ pub mod db;
 pub mod engine;
 pub mod entity;
 pub mod exit;
+pub mod health;
 pub mod lightspeed;
 pub mod local_postgres;
 pub mod simulator;
+pub mod web;

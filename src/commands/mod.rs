@@ -3,6 +3,7 @@
 
 mod migrate;
 mod run;
+mod serve;
 mod simulate;
 
 use crate::cli::{Cli, Command};
@@ -16,6 +17,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Import(args) => run::import(&config, args),
         Command::Sync(args) => run::sync(&config, args),
         Command::Simulate(args) => simulate::simulate(args),
+        Command::Serve(args) => serve::serve(&config, args),
+        Command::HashPassword => serve::hash_password(),
     }
 }
 

@@ -226,3 +226,112 @@ pub fn record_operator_action(
     .execute(conn)?;
     Ok(())
 }
+
+/// Which runs to list.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub entity: Option<String>,
+    pub status: Option<String>,
+    pub mode: Option<String>,
+}
+
+/// A page of runs matching `filter`, newest first, and how many match in all.
+pub fn load_runs(
+    conn: &mut PgConnection,
+    filter: &RunFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<SyncLogRow>, i64), DbError> {
+    let filtered = || {
+        let mut query = sync_log::table.into_boxed();
+        if let Some(entity) = &filter.entity {
+            query = query.filter(sync_log::entity.eq(entity.clone()));
+        }
+        if let Some(status) = &filter.status {
+            query = query.filter(sync_log::status.eq(status.clone()));
+        }
+        if let Some(mode) = &filter.mode {
+            query = query.filter(sync_log::mode.eq(mode.clone()));
+        }
+        query
+    };
+    let total: i64 = filtered().count().get_result(conn)?;
+    let rows = filtered()
+        .select(SyncLogRow::as_select())
+        .order((sync_log::started_at.desc(), sync_log::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// One run by its `sync_log.id`.
+pub fn load_run(conn: &mut PgConnection, id: i64) -> Result<Option<SyncLogRow>, DbError> {
+    Ok(sync_log::table
+        .find(id)
+        .select(SyncLogRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The newest import or incremental run of each entity.
+pub fn load_last_runs(conn: &mut PgConnection) -> Result<Vec<SyncLogRow>, DbError> {
+    Ok(sync_log::table
+        .filter(sync_log::mode.ne("operator"))
+        .select(SyncLogRow::as_select())
+        .distinct_on(sync_log::entity)
+        .order((
+            sync_log::entity,
+            sync_log::started_at.desc(),
+            sync_log::id.desc(),
+        ))
+        .load(conn)?)
+}
+
+/// The last `limit` import or incremental runs of `entity`, oldest first (for charts).
+pub fn load_chart_runs(
+    conn: &mut PgConnection,
+    entity: &str,
+    limit: i64,
+) -> Result<Vec<SyncLogRow>, DbError> {
+    let mut rows: Vec<SyncLogRow> = sync_log::table
+        .filter(sync_log::entity.eq(entity))
+        .filter(sync_log::mode.ne("operator"))
+        .select(SyncLogRow::as_select())
+        .order((sync_log::started_at.desc(), sync_log::id.desc()))
+        .limit(limit)
+        .load(conn)?;
+    rows.reverse();
+    Ok(rows)
+}
+
+#[derive(QueryableByName)]
+struct Estimate {
+    #[diesel(sql_type = BigInt)]
+    rows: i64,
+}
+
+/// The planner's estimate of a table's rows (exact counts of millions of line items are too slow
+/// for a page that refreshes every 30 s); exact for small or never-analysed tables.
+pub fn estimate_rows(conn: &mut PgConnection, table: &str) -> Result<i64, DbError> {
+    let estimate: Estimate = sql_query(
+        "SELECT GREATEST(c.reltuples, 0)::BIGINT AS rows FROM pg_class c \
+         WHERE c.oid = to_regclass($1)",
+    )
+    .bind::<Text, _>(table)
+    .get_result(conn)
+    .optional()?
+    .unwrap_or(Estimate { rows: 0 });
+    if estimate.rows < 100_000 {
+        let exact: Estimate =
+            sql_query(format!("SELECT count(*)::BIGINT AS rows FROM {table}")).get_result(conn)?;
+        return Ok(exact.rows);
+    }
+    Ok(estimate.rows)
+}
+
+/// Whether the database answers a trivial query.
+pub fn ping(conn: &mut PgConnection) -> Result<(), DbError> {
+    sql_query("SELECT 1").execute(conn)?;
+    Ok(())
+}

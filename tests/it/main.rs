@@ -1,11 +1,13 @@
 //! lightsync's integration tests, in one binary: real PostgreSQL, the real `lightsync` binary,
 //! and the simulator over real HTTP.
 
+mod browser;
 mod client;
 mod config_cli;
 mod engine;
 mod migrations;
 mod support;
+mod web;
 
 #[cfg(feature = "failpoints")]
 mod crash;

@@ -1,0 +1,36 @@
+//! `lightsync serve`: the dashboard, and `lightsync hash-password` for its password hash.
+
+use std::io::BufRead;
+
+use crate::cli::ServeArgs;
+use crate::config::Config;
+use crate::exit;
+use crate::web::{self, WebState};
+
+pub fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<i32> {
+    let state = WebState::from_config(config, None)?;
+    let figment = web::figment(args.address, args.port);
+    let rocket = web::build(state, figment)?;
+    rocket::execute(async move {
+        rocket
+            .launch()
+            .await
+            .map(|_| ())
+            .map_err(|err| anyhow::anyhow!("the dashboard stopped: {err}"))
+    })?;
+    Ok(exit::SUCCESS)
+}
+
+/// Reads a password from standard input and prints its argon2 hash for
+/// LIGHTSYNC_DASHBOARD_PASSWORD_HASH.
+pub fn hash_password() -> anyhow::Result<i32> {
+    eprintln!("type the dashboard password and press Enter:");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        return Err(exit::UsageError("the password is empty".into()).into());
+    }
+    println!("{}", web::auth::hash_password(password)?);
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,316 @@
+//! The dashboard's HTML pages: login and logout, the overview, run history and run detail, and
+//! the "Sync now" action. Every form carries a CSRF token; every page needs a session.
+
+use std::net::IpAddr;
+
+use rocket::form::{Form, FromForm};
+use rocket::http::{CookieJar, Status};
+use rocket::request::FlashMessage;
+use rocket::response::{Flash, Redirect};
+use rocket::{get, post, State};
+use rocket_dyn_templates::{context, Template};
+use serde::Serialize;
+
+use super::auth::{
+    constant_time_eq, end_session, login_csrf_token, start_session, ThrottleVerdict, User,
+    LOGIN_CSRF_COOKIE,
+};
+use super::chart::runs_chart;
+use super::views::load_entity_cards;
+use super::{with_db, WebState};
+use crate::db::{self, RunFilter};
+use crate::entity::Entity;
+
+/// Runs per history page.
+const RUNS_PER_PAGE: i64 = 50;
+/// Runs in each entity's chart.
+const CHART_RUNS: i64 = 30;
+
+fn to_login() -> Redirect {
+    Redirect::to("/login")
+}
+
+#[get("/login")]
+pub fn login_page(
+    cookies: &CookieJar<'_>,
+    state: &State<WebState>,
+    flash: Option<FlashMessage<'_>>,
+) -> Template {
+    let csrf = login_csrf_token(cookies, state.secure_cookies);
+    Template::render(
+        "login",
+        context! { csrf, message: flash.map(|f| f.message().to_string()) },
+    )
+}
+
+#[derive(FromForm)]
+pub struct LoginForm {
+    password: String,
+    csrf: String,
+}
+
+#[post("/login", data = "<form>")]
+pub async fn login(
+    form: Form<LoginForm>,
+    cookies: &CookieJar<'_>,
+    client: Option<IpAddr>,
+    state: &State<WebState>,
+) -> Result<Redirect, (Status, Template)> {
+    let csrf = login_csrf_token(cookies, state.secure_cookies);
+    let render = |status: Status, message: String| {
+        (
+            status,
+            Template::render("login", context! { csrf: csrf.clone(), message }),
+        )
+    };
+    if let ThrottleVerdict::LockedOut(wait) = state.throttle.check(client) {
+        log::warn!(
+            "dashboard login refused for {}: locked out after repeated failures",
+            describe(client)
+        );
+        return Err(render(
+            Status::TooManyRequests,
+            format!(
+                "Too many failed attempts. Try again in {} minutes.",
+                wait.as_secs().div_ceil(60)
+            ),
+        ));
+    }
+    let expected_csrf = cookies
+        .get_private(LOGIN_CSRF_COOKIE)
+        .map(|cookie| cookie.value().to_string())
+        .unwrap_or_default();
+    if expected_csrf.is_empty() || !constant_time_eq(expected_csrf.as_bytes(), form.csrf.as_bytes())
+    {
+        return Err(render(
+            Status::Forbidden,
+            "The form expired. Please try again.".into(),
+        ));
+    }
+    if state.password.verify(&form.password) {
+        state.throttle.record_success(client);
+        cookies.remove_private(LOGIN_CSRF_COOKIE);
+        start_session(cookies, state.secure_cookies);
+        log::info!("dashboard login from {}", describe(client));
+        return Ok(Redirect::to("/"));
+    }
+    let (failures, delay) = state.throttle.record_failure(client);
+    log::warn!(
+        "dashboard login failed from {} ({failures} failure(s) in a row)",
+        describe(client)
+    );
+    rocket::tokio::time::sleep(delay).await;
+    Err(render(Status::Unauthorized, "Wrong password.".into()))
+}
+
+fn describe(client: Option<IpAddr>) -> String {
+    client.map_or_else(|| "an unknown address".to_string(), |ip| ip.to_string())
+}
+
+#[derive(FromForm)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+#[post("/logout", data = "<form>")]
+pub fn logout(
+    form: Form<CsrfForm>,
+    user: Option<User>,
+    cookies: &CookieJar<'_>,
+) -> Result<Redirect, Status> {
+    match user {
+        Some(user) if user.csrf_matches(&form.csrf) => {
+            end_session(cookies);
+            Ok(to_login())
+        }
+        Some(_) => Err(Status::Forbidden),
+        None => Ok(to_login()),
+    }
+}
+
+#[get("/")]
+pub async fn overview(
+    user: Option<User>,
+    state: &State<WebState>,
+    flash: Option<FlashMessage<'_>>,
+) -> Result<Template, Result<Redirect, Status>> {
+    let user = user.ok_or(Ok(to_login()))?;
+    let thresholds = state.health;
+    let now = chrono::Utc::now();
+    let (cards, charts, total_runs) = with_db(state, move |conn| {
+        let cards = load_entity_cards(conn, &thresholds, now)?;
+        let mut charts = Vec::new();
+        for entity in Entity::ALL {
+            let runs = db::load_chart_runs(conn, entity.name(), CHART_RUNS)?;
+            charts.push(ChartView {
+                entity: entity.name().to_string(),
+                svg: runs_chart(entity.name(), &runs),
+            });
+        }
+        let (_, total_runs) = db::load_runs(conn, &RunFilter::default(), 1, 0)?;
+        Ok((cards, charts, total_runs))
+    })
+    .await
+    .map_err(Err)?;
+    let flash = flash.map(|f| FlashView {
+        kind: f.kind().to_string(),
+        message: f.message().to_string(),
+    });
+    Ok(Template::render(
+        "overview",
+        context! {
+            signed_in: true,
+            csrf: user.session.csrf,
+            cards,
+            charts,
+            total_runs,
+            flash,
+            refresh: true,
+            yellow_hours: thresholds.yellow_after.as_secs_f64() / 3600.0,
+            red_hours: thresholds.red_after.as_secs_f64() / 3600.0,
+        },
+    ))
+}
+
+#[derive(Serialize)]
+struct ChartView {
+    entity: String,
+    svg: String,
+}
+
+#[derive(Serialize)]
+struct FlashView {
+    kind: String,
+    message: String,
+}
+
+fn clean_filter(value: Option<String>, allowed: &[&str]) -> Option<String> {
+    value.filter(|v| allowed.contains(&v.as_str()))
+}
+
+#[get("/history?<entity>&<status>&<mode>&<page>")]
+pub async fn history(
+    user: Option<User>,
+    state: &State<WebState>,
+    entity: Option<String>,
+    status: Option<String>,
+    mode: Option<String>,
+    page: Option<i64>,
+) -> Result<Template, Result<Redirect, Status>> {
+    let user = user.ok_or(Ok(to_login()))?;
+    let entities: Vec<&str> = Entity::ALL.iter().map(|e| e.name()).collect();
+    let filter = RunFilter {
+        entity: clean_filter(entity, &entities),
+        status: clean_filter(status, &["running", "ok", "failed", "interrupted"]),
+        mode: clean_filter(mode, &["import", "incremental", "operator"]),
+    };
+    let page = page.unwrap_or(1).max(1);
+    let query_filter = filter.clone();
+    let (runs, total) = with_db(state, move |conn| {
+        db::load_runs(
+            conn,
+            &query_filter,
+            RUNS_PER_PAGE,
+            (page - 1) * RUNS_PER_PAGE,
+        )
+    })
+    .await
+    .map_err(Err)?;
+    let pages = (total + RUNS_PER_PAGE - 1) / RUNS_PER_PAGE;
+    let query = |page: i64| {
+        let mut parts = vec![format!("page={page}")];
+        if let Some(e) = &filter.entity {
+            parts.push(format!("entity={e}"));
+        }
+        if let Some(s) = &filter.status {
+            parts.push(format!("status={s}"));
+        }
+        if let Some(m) = &filter.mode {
+            parts.push(format!("mode={m}"));
+        }
+        format!("/history?{}", parts.join("&"))
+    };
+    Ok(Template::render(
+        "history",
+        context! {
+            signed_in: true,
+            csrf: user.session.csrf,
+            runs,
+            total,
+            page,
+            pages: pages.max(1),
+            previous: (page > 1).then(|| query(page - 1)),
+            next: (page < pages).then(|| query(page + 1)),
+            entity: filter.entity.clone(),
+            status: filter.status.clone(),
+            mode: filter.mode.clone(),
+            entities,
+        },
+    ))
+}
+
+#[get("/runs/<id>")]
+pub async fn run_detail(
+    id: i64,
+    user: Option<User>,
+    state: &State<WebState>,
+) -> Result<Template, Result<Redirect, Status>> {
+    let user = user.ok_or(Ok(to_login()))?;
+    let run = with_db(state, move |conn| db::load_run(conn, id))
+        .await
+        .map_err(Err)?
+        .ok_or(Err(Status::NotFound))?;
+    let records_per_sec = match run.duration_ms {
+        Some(ms) if ms > 0 => run.records_fetched as f64 * 1000.0 / ms as f64,
+        _ => 0.0,
+    };
+    Ok(Template::render(
+        "run",
+        context! { signed_in: true, csrf: user.session.csrf, run, records_per_sec },
+    ))
+}
+
+#[post("/sync/<entity>", data = "<form>")]
+pub async fn sync_now(
+    entity: &str,
+    form: Form<CsrfForm>,
+    user: Option<User>,
+    state: &State<WebState>,
+) -> Result<Flash<Redirect>, Result<Redirect, Status>> {
+    let user = user.ok_or(Ok(to_login()))?;
+    if !user.csrf_matches(&form.csrf) {
+        return Err(Err(Status::Forbidden));
+    }
+    let entity: Entity = entity.parse().map_err(|_| Err(Status::NotFound))?;
+    let running = with_db(state, |conn| {
+        Ok(db::load_sync_states(conn)?
+            .into_iter()
+            .filter(|s| s.status == "running")
+            .map(|s| s.entity)
+            .collect::<Vec<_>>())
+    })
+    .await
+    .map_err(Err)?;
+    if !running.is_empty() {
+        return Ok(Flash::error(
+            Redirect::to("/"),
+            format!(
+                "Not started: a run is in progress ({}) and holds the lock. Try again when it finishes.",
+                running.join(", ")
+            ),
+        ));
+    }
+    match state.launcher.start_sync(entity) {
+        Ok(pid) => {
+            log::info!("dashboard started `lightsync sync --entity {entity}` (pid {pid})");
+            Ok(Flash::success(
+                Redirect::to("/"),
+                format!("Started `lightsync sync --entity {entity}` (process {pid}). This page shows its progress."),
+            ))
+        }
+        Err(err) => Ok(Flash::error(
+            Redirect::to("/"),
+            format!("Could not start the sync: {err}"),
+        )),
+    }
+}

@@ -1,0 +1,136 @@
+//! What the pages and the JSON API show, assembled from `sync_state` and `sync_log`: one card
+//! per entity with its health, progress and last run. Reads PostgreSQL only.
+
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use serde::Serialize;
+
+use crate::db::{self, DbError, SyncLogRow};
+use crate::entity::Entity;
+use crate::health::{ago, health_of, Health, HealthThresholds};
+
+/// Live progress of a running entity.
+#[derive(Debug, Clone, Serialize)]
+pub struct Progress {
+    pub pages: i64,
+    pub records: i64,
+    pub records_per_sec: f64,
+    pub running_for: String,
+}
+
+/// The last finished (or running) run of an entity.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastRun {
+    pub id: i64,
+    pub mode: String,
+    pub status: String,
+    pub duration_secs: f64,
+    pub records: i64,
+    pub records_per_sec: f64,
+}
+
+/// One entity as the overview and `/api/status` show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntityCard {
+    pub entity: String,
+    pub status: String,
+    pub health: Health,
+    pub last_version: i64,
+    pub rows: i64,
+    /// Line items and payments, shown with sales.
+    pub line_items: Option<i64>,
+    pub payments: Option<i64>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_success_ago: String,
+    pub last_error: Option<String>,
+    pub progress: Option<Progress>,
+    pub last_run: Option<LastRun>,
+    /// Whether "Sync now" is offered (failed or stale, and nothing running).
+    pub can_sync: bool,
+}
+
+fn last_run_of(row: &SyncLogRow) -> LastRun {
+    let duration_secs = row.duration_ms.unwrap_or(0) as f64 / 1000.0;
+    LastRun {
+        id: row.id,
+        mode: row.mode.clone(),
+        status: row.status.clone(),
+        duration_secs,
+        records: row.records_fetched,
+        records_per_sec: if duration_secs > 0.0 {
+            row.records_fetched as f64 / duration_secs
+        } else {
+            0.0
+        },
+    }
+}
+
+/// Every entity's card, in reporting order.
+pub fn load_entity_cards(
+    conn: &mut PgConnection,
+    thresholds: &HealthThresholds,
+    now: DateTime<Utc>,
+) -> Result<Vec<EntityCard>, DbError> {
+    let states = db::load_sync_states(conn)?;
+    let last_runs = db::load_last_runs(conn)?;
+    let any_running = states.iter().any(|state| state.status == "running");
+    let mut cards = Vec::new();
+    for entity in Entity::ALL {
+        let state = states.iter().find(|s| s.entity == entity.name());
+        let last_run = last_runs
+            .iter()
+            .find(|run| run.entity == entity.name())
+            .map(last_run_of);
+        let (status, last_version, rows, last_success_at, last_error) = match state {
+            Some(s) => (
+                s.status.clone(),
+                s.last_version,
+                s.rows_in_table,
+                s.last_success_at,
+                s.last_error.clone(),
+            ),
+            None => ("idle".to_string(), 0, 0, None, None),
+        };
+        let health = health_of(&status, last_success_at, now, thresholds);
+        let progress = state.filter(|s| s.status == "running").map(|s| {
+            let elapsed = s
+                .run_started_at
+                .map(|start| (now - start).num_milliseconds().max(1) as f64 / 1000.0)
+                .unwrap_or(1.0);
+            Progress {
+                pages: s.run_pages,
+                records: s.run_records,
+                records_per_sec: s.run_records as f64 / elapsed,
+                running_for: if elapsed < 60.0 {
+                    format!("{elapsed:.0} s")
+                } else {
+                    crate::health::duration_in_words(std::time::Duration::from_secs_f64(elapsed))
+                },
+            }
+        });
+        let (line_items, payments) = if entity == Entity::Sales {
+            (
+                Some(db::estimate_rows(conn, "lightspeed_sale_line_items")?),
+                Some(db::estimate_rows(conn, "lightspeed_sale_payments")?),
+            )
+        } else {
+            (None, None)
+        };
+        cards.push(EntityCard {
+            entity: entity.name().to_string(),
+            can_sync: !any_running && health != Health::Green,
+            status,
+            health,
+            last_version,
+            rows,
+            line_items,
+            payments,
+            last_success_ago: ago(last_success_at, now),
+            last_success_at,
+            last_error,
+            progress,
+            last_run,
+        });
+    }
+    Ok(cards)
+}

@@ -1,0 +1,247 @@
+//! The dashboard in a real headless Chromium driven over WebDriver (chromedriver + fantoccini):
+//! sign in through the form, see the five entity cards with their colours, open the history,
+//! and save screenshots to `target/dashboard.png` and `target/dashboard-history.png`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::{sql_query, RunQueryDsl};
+use fantoccini::{ClientBuilder, Locator};
+use lightsync::web;
+
+use crate::support::TestDatabase;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start listening on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn find_program(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")])
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| {
+            panic!("this test needs `{name}`: install Chromium and its driver (Debian: `apt-get install chromium chromium-driver`)")
+        })
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn seed(database: &TestDatabase) {
+    let mut conn = database.connect();
+    for sql in [
+        "UPDATE sync_state SET status = 'ok', last_version = 3000001200, rows_in_table = 3, last_success_at = now() - interval '25 minutes' WHERE entity = 'outlets'",
+        "UPDATE sync_state SET status = 'ok', last_version = 3000004100, rows_in_table = 20000, last_success_at = now() - interval '5 hours' WHERE entity = 'products'",
+        "UPDATE sync_state SET status = 'failed', last_version = 3000009000, rows_in_table = 19876, last_success_at = now() - interval '30 hours', last_error = 'fetching customers after version 3000009000 failed after 8 attempts: HTTP 503: Service Unavailable' WHERE entity = 'customers'",
+        "UPDATE sync_state SET status = 'running', last_version = 3000012000, rows_in_table = 41000, last_success_at = now() - interval '50 minutes', run_pages = 12, run_records = 12000, run_started_at = now() - interval '40 seconds' WHERE entity = 'inventory'",
+        "UPDATE sync_state SET status = 'ok', last_version = 3000090000, rows_in_table = 50000, last_success_at = now() - interval '8 minutes' WHERE entity = 'sales'",
+        "INSERT INTO sync_log (run_id, entity, mode, status, started_at, finished_at, duration_ms, pages, records_fetched, records_inserted, records_updated, requests) \
+         SELECT 'run-' || n || '-' || e, e, CASE WHEN n = 1 THEN 'import' ELSE 'incremental' END, \
+                CASE WHEN e = 'customers' AND n > 28 THEN 'failed' ELSE 'ok' END, \
+                now() - (31 - n) * interval '1 hour', now() - (31 - n) * interval '1 hour' + interval '10 seconds', \
+                CASE WHEN n = 1 THEN 60000 ELSE 800 + (n * 37) % 900 END, 1 + n % 3, \
+                CASE WHEN n = 1 THEN 50000 ELSE 20 + (n * 53) % 400 END, 10, 5, 2 + n % 3 \
+         FROM generate_series(1, 30) AS n, unnest(ARRAY['outlets','products','customers','inventory','sales']) AS e",
+    ] {
+        sql_query(sql).execute(&mut conn).unwrap();
+    }
+}
+
+#[test]
+fn the_dashboard_works_in_headless_chromium() {
+    let chromium = find_program("chromium");
+    let chromedriver = find_program("chromedriver");
+    let database = TestDatabase::migrated();
+    seed(&database);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let port = free_port();
+    let figment = rocket::Config::figment()
+        .merge(("port", port))
+        .merge(("address", "127.0.0.1"))
+        .merge(("secret_key", vec![9u8; 64]))
+        .merge(("log_level", rocket::config::LogLevel::Off));
+    let rocket = web::build(crate::web::test_state(&database), figment).unwrap();
+    runtime.spawn(async move {
+        let _ = rocket.launch().await;
+    });
+    wait_for_port(port, "the dashboard");
+
+    let driver_port = free_port();
+    let _driver = KillOnDrop(
+        Command::new(&chromedriver)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    wait_for_port(driver_port, "chromedriver");
+    let profile = tempfile::tempdir().unwrap();
+    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+    std::fs::create_dir_all(&target).unwrap();
+
+    runtime.block_on(async {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--window-size=1400,2000",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{driver_port}"))
+            .await
+            .expect("a WebDriver session in Chromium");
+        let base = format!("http://127.0.0.1:{port}");
+
+        client.goto(&format!("{base}/")).await.unwrap();
+        assert!(
+            client
+                .current_url()
+                .await
+                .unwrap()
+                .path()
+                .ends_with("/login"),
+            "redirected to the login form"
+        );
+        client
+            .find(Locator::Css("#password"))
+            .await
+            .unwrap()
+            .send_keys("wrong")
+            .await
+            .unwrap();
+        client
+            .find(Locator::Css("#sign-in"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let message = client
+            .wait()
+            .for_element(Locator::Css("#login-message"))
+            .await
+            .unwrap();
+        assert_eq!(message.text().await.unwrap(), "Wrong password.");
+        client
+            .find(Locator::Css("#password"))
+            .await
+            .unwrap()
+            .send_keys(crate::web::PASSWORD)
+            .await
+            .unwrap();
+        client
+            .find(Locator::Css("#sign-in"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        client
+            .wait()
+            .for_element(Locator::Css("#card-sales"))
+            .await
+            .unwrap();
+        assert_eq!(client.current_url().await.unwrap().path(), "/");
+
+        let cards = client.find_all(Locator::Css("section.card")).await.unwrap();
+        assert_eq!(cards.len(), 5, "five entity cards");
+        for (entity, colour) in [
+            ("outlets", "green"),
+            ("products", "yellow"),
+            ("customers", "red"),
+            ("inventory", "green"),
+            ("sales", "green"),
+        ] {
+            let card = client
+                .find(Locator::Id(&format!("card-{entity}")))
+                .await
+                .unwrap();
+            assert_eq!(
+                card.attr("data-health").await.unwrap().as_deref(),
+                Some(colour),
+                "{entity}"
+            );
+        }
+        let inventory = client
+            .find(Locator::Css("#card-inventory .progress"))
+            .await
+            .unwrap();
+        assert!(
+            inventory.text().await.unwrap().contains("12000 records"),
+            "live progress of the running entity"
+        );
+        let customers = client
+            .find(Locator::Css("#card-customers .error"))
+            .await
+            .unwrap();
+        assert!(customers.text().await.unwrap().contains("HTTP 503"));
+        let charts = client
+            .find_all(Locator::Css(".chart-box svg"))
+            .await
+            .unwrap();
+        assert_eq!(charts.len(), 5);
+        let png = client.screenshot().await.unwrap();
+        std::fs::write(target.join("dashboard.png"), &png).unwrap();
+
+        client
+            .find(Locator::LinkText("History"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let table = client
+            .wait()
+            .for_element(Locator::Css("#runs"))
+            .await
+            .unwrap();
+        let rows = table.find_all(Locator::Css("tbody tr")).await.unwrap();
+        assert_eq!(rows.len(), 50, "the first page of 150 runs");
+        let png = client.screenshot().await.unwrap();
+        std::fs::write(target.join("dashboard-history.png"), &png).unwrap();
+        client.close().await.unwrap();
+    });
+    assert!(target.join("dashboard.png").metadata().unwrap().len() > 10_000);
+    runtime.shutdown_background();
+}
