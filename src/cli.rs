@@ -79,6 +79,104 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print an argon2 hash of a password read from stdin, for LIGHTSYNC_DASHBOARD_PASSWORD_HASH
     HashPassword,
+    /// Each entity's health from PostgreSQL; exit 0 when all green, 1 otherwise
+    Status {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect and repair the local checkpoint store
+    Checkpoint(CheckpointArgs),
+    /// Manage the crontab entry that runs `lightsync sync`
+    Cron {
+        #[command(subcommand)]
+        command: CronCommand,
+    },
+    /// The whole system in one command: simulator, database, import and dashboard
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    #[command(subcommand)]
+    pub command: CheckpointCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckpointCommand {
+    /// The store's path, format and size; per entity the cursor, applied version and spool
+    Show {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every spooled batch
+    List {
+        /// Only this entity's batches
+        #[arg(long)]
+        entity: Option<Entity>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the whole store, records included, as JSON
+    Export {
+        /// Where to write it
+        file: PathBuf,
+    },
+    /// Check the store against itself and PostgreSQL; exit 1 if anything is wrong
+    Verify,
+    /// Discard local state (one entity, or all); the next run resumes from PostgreSQL
+    Reset {
+        /// Only this entity
+        #[arg(long)]
+        entity: Option<Entity>,
+        /// Confirm
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Make the next run fetch an entity again from a version
+    Rewind {
+        #[arg(long)]
+        entity: Entity,
+        /// The version to fetch after
+        #[arg(long, value_name = "V")]
+        to_version: i64,
+        /// Confirm
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CronCommand {
+    /// Add (or replace) the entry that runs `lightsync sync`
+    Install {
+        /// When to run, in cron syntax
+        #[arg(long, default_value = crate::cron::DEFAULT_SCHEDULE)]
+        schedule: String,
+        /// Append-only log of each run [default: lightsync-sync.log beside the env file]
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+        // The configuration cron runs with is the global --env-file [default: ./.env].
+    },
+    /// Print the entry
+    Show,
+    /// Remove the entry, leaving every other line alone
+    Remove,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Dashboard port
+    #[arg(long, default_value_t = 5001)]
+    pub port: u16,
+    /// Sales in the simulated store
+    #[arg(long, default_value_t = 20_000)]
+    pub sales: u32,
+    /// Seconds between simulated changes and incremental syncs
+    #[arg(long, default_value_t = 30)]
+    pub every_secs: u64,
 }
 
 #[derive(Debug, Args)]

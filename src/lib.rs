@@ -8,6 +8,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod cron;
 pub mod db;
 pub mod engine;
 pub mod entity;

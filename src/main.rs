@@ -28,9 +28,14 @@ fn main() -> ExitCode {
             other => other.map(|_| ()).map_err(|err| (".env".to_string(), err)),
         },
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_target(false)
-        .init();
+    // Rocket logs through the same logger; its per-request chatter stays out unless RUST_LOG
+    // asks for it.
+    env_logger::Builder::from_env(
+        env_logger::Env::default()
+            .default_filter_or("info,rocket=error,_=error,rocket_dyn_templates=error"),
+    )
+    .format_target(false)
+    .init();
     if let Err((path, err)) = env_loaded {
         // Never echo a line of the file: it may hold a secret.
         let reason = match err {

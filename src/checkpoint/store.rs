@@ -85,6 +85,28 @@ impl CheckpointStore {
         identity: Option<&str>,
         command: &str,
     ) -> Result<CheckpointStore, CheckpointError> {
+        let mut store = CheckpointStore::open_raw(path)?;
+        if let Some(identity) = identity {
+            store.check_identity(identity)?;
+        }
+        store.write_holder(command);
+        store.remove_orphan_files()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store to look at it (operator commands): no identity check, no holder
+    /// file, nothing removed. Fails if the directory does not exist.
+    pub fn inspect(path: &Path) -> Result<CheckpointStore, CheckpointError> {
+        if !path.is_dir() {
+            return Err(CheckpointError::Open {
+                path: path.to_path_buf(),
+                reason: "no checkpoint store here (the first import creates it)".into(),
+            });
+        }
+        CheckpointStore::open_raw(path)
+    }
+
+    fn open_raw(path: &Path) -> Result<CheckpointStore, CheckpointError> {
         fs::create_dir_all(path).map_err(|err| CheckpointError::Open {
             path: path.to_path_buf(),
             reason: err.to_string(),
@@ -130,12 +152,6 @@ impl CheckpointStore {
             holds_holder_file: false,
         };
         store.check_format()?;
-        if let Some(identity) = identity {
-            store.check_identity(identity)?;
-        }
-        let mut store = store;
-        store.write_holder(command);
-        store.remove_orphan_files()?;
         Ok(store)
     }
 

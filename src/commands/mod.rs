@@ -1,10 +1,14 @@
 //! One function per command: builds the configuration it needs, runs it, prints the result and
 //! returns the exit code. `main` only parses and maps errors.
 
+mod checkpoint;
+mod cron;
+mod demo;
 mod migrate;
 mod run;
 mod serve;
 mod simulate;
+mod status;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
@@ -19,6 +23,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Simulate(args) => simulate::simulate(args),
         Command::Serve(args) => serve::serve(&config, args),
         Command::HashPassword => serve::hash_password(),
+        Command::Status { json } => status::status(&config, json),
+        Command::Checkpoint(args) => checkpoint::checkpoint(&config, args),
+        Command::Cron { command } => cron::cron(command, cli.global.env_file.clone()),
+        Command::Demo(args) => demo::demo(config, args),
     }
 }
 

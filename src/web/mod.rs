@@ -161,7 +161,10 @@ fn error_page(status: Status, request: &Request<'_>) -> Template {
 pub fn build(state: WebState, figment: rocket::figment::Figment) -> anyhow::Result<Rocket<Build>> {
     let template_dir = materialize_templates()?;
     let mut figment = figment.merge(("template_dir", template_dir));
-    if figment.find_value("secret_key").is_err() {
+    let has_key = figment
+        .extract_inner::<rocket::config::SecretKey>("secret_key")
+        .is_ok_and(|key| !key.is_zero());
+    if !has_key {
         log::warn!("ROCKET_SECRET_KEY is not set: using a random key, so sessions end when the dashboard restarts");
         let key: [u8; 64] = std::array::from_fn(|_| rand::random::<u8>());
         figment = figment.merge(("secret_key", key.to_vec()));

@@ -6,6 +6,7 @@ mod client;
 mod config_cli;
 mod engine;
 mod migrations;
+mod operations;
 mod support;
 mod web;
 

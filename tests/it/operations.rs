@@ -1,0 +1,576 @@
+//! The operator's commands through the real binary: checkpoint show/list/export/verify/reset/
+//! rewind, status, cron against a fake crontab, demo, and damaged or foreign checkpoint stores.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::sql_types::BigInt;
+use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use lightsync::checkpoint::{CheckpointStore, SpooledBatch};
+use lightsync::entity::Entity;
+use lightsync::simulator::{SimulatorConfig, StoreShape};
+use predicates::prelude::*;
+
+use crate::support::{assert_matches_simulator, lightsync, TestDatabase, TestSimulator};
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn count(database: &TestDatabase, sql: &str) -> i64 {
+    sql_query(sql)
+        .get_result::<Count>(&mut database.connect())
+        .unwrap()
+        .n
+}
+
+fn imported() -> (TestSimulator, TestDatabase, tempfile::TempDir) {
+    let sim = TestSimulator::with_store(2, 30, 30, 120);
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    lightsync(&database, &sim, &dir.path().join("cp"))
+        .args(["--page-size", "40", "import"])
+        .assert()
+        .success();
+    (sim, database, dir)
+}
+
+#[test]
+fn checkpoint_show_list_export_and_verify_on_a_consistent_store() {
+    let (sim, database, dir) = imported();
+    let checkpoint = dir.path().join("cp");
+    lightsync(&database, &sim, &checkpoint)
+        .args(["checkpoint", "show"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("format version 1"))
+        .stdout(predicate::str::contains("sales"));
+    let shown = lightsync(&database, &sim, &checkpoint)
+        .args(["checkpoint", "show", "--json"])
+        .output()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let sales = shown["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["entity"] == "sales")
+        .unwrap();
+    assert_eq!(
+        sales["fetch_cursor"], sales["applied_version"],
+        "cursor and PostgreSQL agree"
+    );
+    assert_eq!(sales["unfinished_import"], false);
+
+    // Spool one more page by hand, as a run that stopped before applying it would leave it.
+    {
+        let store = CheckpointStore::open(&checkpoint, None, "test").unwrap();
+        let cursor = store.cursor(Entity::Sales).unwrap().unwrap().fetch_cursor;
+        store
+            .spool_batch(
+                Entity::Sales,
+                &SpooledBatch {
+                    after: cursor,
+                    max_version: cursor + 10,
+                    fetched_at_ms: 0,
+                    records: vec![format!(r#"{{"id":"manual","version":{}}}"#, cursor + 10)],
+                },
+            )
+            .unwrap();
+    }
+    lightsync(&database, &sim, &checkpoint)
+        .args(["checkpoint", "list", "--entity", "sales"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sales"));
+    let export = dir.path().join("export.json");
+    lightsync(&database, &sim, &checkpoint)
+        .args(["checkpoint", "export"])
+        .arg(&export)
+        .assert()
+        .success();
+    let exported: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    assert_eq!(
+        exported["entities"]["sales"]["batches"][0]["records"][0]["id"],
+        "manual"
+    );
+    lightsync(&database, &sim, &checkpoint)
+        .args(["checkpoint", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("is consistent"));
+
+    // Damage the batch file: verify names the problem and exits 1.
+    let batch = std::fs::read_dir(checkpoint.join("batches"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&batch).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&batch, bytes).unwrap();
+    lightsync(&database, &sim, &checkpoint)
+        .args(["checkpoint", "verify"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("checksum"))
+        .stdout(predicate::str::contains("checkpoint reset"));
+}
+
+#[test]
+fn checkpoint_show_while_a_sync_holds_the_store_reports_the_holder_and_postgres() {
+    let sim = TestSimulator::start(SimulatorConfig {
+        shape: StoreShape {
+            sales: 200,
+            ..StoreShape::default()
+        },
+        page_cap: 10,
+        slow: Duration::from_millis(100),
+        rate_limited: false,
+        control: true,
+        ..SimulatorConfig::default()
+    });
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("cp");
+    let mut running = Command::new(assert_cmd::cargo::cargo_bin("lightsync"))
+        .env_clear()
+        .env("DATABASE_URL", database.url.expose())
+        .env("LIGHTSPEED_BASE_URL", sim.base_url())
+        .env("LIGHTSPEED_TOKEN", "simulator")
+        .env("LIGHTSYNC_CHECKPOINT_DIR", &checkpoint)
+        .arg("import")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(
+        &database,
+        "SELECT count(*) AS n FROM sync_state WHERE status = 'running'",
+    ) == 0
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    lightsync(&database, &sim, &checkpoint)
+        .args(["checkpoint", "show"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("pid {}", running.id())))
+        .stdout(predicate::str::contains("`lightsync import`"))
+        .stdout(predicate::str::contains("applied version"));
+    for args in [
+        vec!["checkpoint", "reset", "--yes"],
+        vec![
+            "checkpoint",
+            "rewind",
+            "--entity",
+            "sales",
+            "--to-version",
+            "0",
+            "--yes",
+        ],
+    ] {
+        lightsync(&database, &sim, &checkpoint)
+            .args(&args)
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("in use"));
+    }
+    assert!(running.wait().unwrap().success());
+}
+
+#[test]
+fn reset_and_rewind_need_yes_and_then_the_next_sync_fetches_from_the_right_version() {
+    let (sim, database, dir) = imported();
+    let checkpoint = dir.path().join("cp");
+    let applied = |database: &TestDatabase| {
+        lightsync::db::load_last_version(&mut database.connect(), "sales").unwrap()
+    };
+    let before = applied(&database);
+    for args in [
+        vec!["checkpoint", "reset"],
+        vec!["checkpoint", "reset", "--entity", "sales"],
+        vec![
+            "checkpoint",
+            "rewind",
+            "--entity",
+            "sales",
+            "--to-version",
+            "0",
+        ],
+    ] {
+        lightsync(&database, &sim, &checkpoint)
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--yes"));
+    }
+    assert_eq!(applied(&database), before, "nothing changed without --yes");
+    assert!(checkpoint.join("db").exists());
+
+    // Rewind sales to the version of the 60th sale: the next sync fetches the 60 after it again.
+    let expected = sim.handle.expected();
+    let versions: Vec<i64> = expected["entities"]["sales"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["version"].as_i64().unwrap())
+        .collect();
+    let rewind_to = versions[59];
+    lightsync(&database, &sim, &checkpoint)
+        .args([
+            "checkpoint",
+            "rewind",
+            "--entity",
+            "sales",
+            "--to-version",
+            &rewind_to.to_string(),
+            "--yes",
+        ])
+        .assert()
+        .success();
+    assert_eq!(applied(&database), rewind_to);
+    lightsync(&database, &sim, &checkpoint)
+        .arg("sync")
+        .assert()
+        .success();
+    let refetched = count(
+        &database,
+        "SELECT records_fetched AS n FROM sync_log WHERE entity = 'sales' AND mode = 'incremental' ORDER BY id DESC LIMIT 1",
+    );
+    assert_eq!(refetched, 60);
+    assert_matches_simulator(&database, &sim);
+    assert_eq!(
+        count(
+            &database,
+            "SELECT count(*) AS n FROM sync_log WHERE mode = 'operator'"
+        ),
+        1
+    );
+
+    // A full reset: the next sync resumes from PostgreSQL and fetches only what changed.
+    lightsync(&database, &sim, &checkpoint)
+        .args(["checkpoint", "reset", "--yes"])
+        .assert()
+        .success();
+    assert!(!checkpoint.join("db").exists());
+    sim.handle.mutate(30);
+    lightsync(&database, &sim, &checkpoint)
+        .arg("sync")
+        .assert()
+        .success();
+    assert_matches_simulator(&database, &sim);
+    assert_eq!(
+        count(
+            &database,
+            "SELECT count(*) AS n FROM sync_log WHERE mode = 'operator'"
+        ),
+        6
+    );
+}
+
+#[test]
+fn status_exits_0_when_all_green_and_1_otherwise() {
+    let (sim, database, dir) = imported();
+    let checkpoint = dir.path().join("cp");
+    lightsync(&database, &sim, &checkpoint)
+        .arg("status")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("green"));
+    sql_query("UPDATE sync_state SET status = 'failed', last_error = 'HTTP 503' WHERE entity = 'inventory'")
+        .execute(&mut database.connect())
+        .unwrap();
+    let output = lightsync(&database, &sim, &checkpoint)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status["all_green"], false);
+    let inventory = status["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["entity"] == "inventory")
+        .unwrap();
+    assert_eq!(inventory["health"], "red");
+    assert_eq!(inventory["last_error"], "HTTP 503");
+}
+
+fn fake_crontab(dir: &Path) -> std::path::PathBuf {
+    let script = dir.join("crontab");
+    let table = dir.join("table");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = \"-l\" ]; then\n  if [ -f '{0}' ]; then cat '{0}'; else echo 'no crontab for tester' >&2; exit 1; fi\nelif [ \"$1\" = \"-\" ]; then\n  cat > '{0}'\nfi\n",
+            table.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn cron_install_twice_show_and_remove_keep_other_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let crontab = fake_crontab(dir.path());
+    let env_file = dir.path().join("lightsync.env");
+    std::fs::write(&env_file, "LIGHTSPEED_DOMAIN_PREFIX=shop\n").unwrap();
+    let others = "MAILTO=ops@example.com\n15 * * * * /usr/local/bin/backup --all\n";
+    std::fs::write(dir.path().join("table"), others).unwrap();
+    let cron = |args: &[&str]| {
+        let mut command = assert_cmd::Command::cargo_bin("lightsync").unwrap();
+        command
+            .env_clear()
+            .env("LIGHTSYNC_CRONTAB", &crontab)
+            .current_dir(dir.path())
+            .args(args);
+        command
+    };
+    let env_arg = env_file.display().to_string();
+    cron(&["cron", "install", "--env-file", &env_arg])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("installed"));
+    cron(&[
+        "cron",
+        "install",
+        "--env-file",
+        &env_arg,
+        "--schedule",
+        "*/30 * * * *",
+    ])
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("replaced"));
+    let table = std::fs::read_to_string(dir.path().join("table")).unwrap();
+    assert_eq!(table.matches("lightsync-managed").count(), 1);
+    assert!(table.starts_with(others));
+    assert!(table.contains("*/30 * * * *"));
+    assert!(table.contains(" sync >> "), "appends to a log");
+    assert!(table.contains(&format!("--env-file '{env_arg}'")));
+    let binary = assert_cmd::cargo::cargo_bin("lightsync")
+        .canonicalize()
+        .unwrap();
+    assert!(
+        table.contains(&binary.display().to_string()),
+        "absolute path of the binary"
+    );
+    cron(&["cron", "show"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("*/30 * * * *"));
+    cron(&[
+        "cron",
+        "install",
+        "--env-file",
+        &env_arg,
+        "--schedule",
+        "61 * * * *",
+    ])
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("outside 0-59"));
+    cron(&["--env-file", "/nonexistent.env", "cron", "install"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent.env"));
+    std::fs::remove_file(&env_file).unwrap();
+    cron(&["cron", "install"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--env-file"));
+    std::fs::write(&env_file, "LIGHTSPEED_DOMAIN_PREFIX=shop\n").unwrap();
+    cron(&["cron", "remove"]).assert().success();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("table")).unwrap(),
+        others
+    );
+    cron(&["cron", "show"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no lightsync entry"));
+}
+
+#[test]
+fn a_corrupt_or_newer_checkpoint_store_is_refused_and_postgres_is_untouched() {
+    let sim = TestSimulator::with_store(2, 10, 10, 20);
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+
+    let garbage = dir.path().join("garbage");
+    std::fs::create_dir_all(&garbage).unwrap();
+    let noise: Vec<u8> = (0..65_536u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(garbage.join("db"), &noise).unwrap();
+    std::fs::write(garbage.join("conf"), &noise[..512]).unwrap();
+    lightsync(&database, &sim, &garbage)
+        .arg("sync")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("lightsync checkpoint reset"));
+
+    let newer = dir.path().join("newer");
+    drop(CheckpointStore::open(&newer, None, "test").unwrap());
+    {
+        let db = sled::open(&newer).unwrap();
+        db.insert("format_version", &7u32.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    lightsync(&database, &sim, &newer)
+        .arg("import")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("newer or unknown format"))
+        .stderr(predicate::str::contains("lightsync checkpoint reset"));
+    assert_eq!(
+        count(&database, "SELECT count(*) AS n FROM sync_log"),
+        0,
+        "no run was recorded"
+    );
+    assert_eq!(
+        count(&database, "SELECT count(*) AS n FROM lightspeed_sales"),
+        0
+    );
+
+    lightsync(&database, &sim, &garbage)
+        .args(["checkpoint", "reset", "--yes"])
+        .assert()
+        .success();
+    lightsync(&database, &sim, &garbage)
+        .arg("import")
+        .assert()
+        .success();
+    assert_matches_simulator(&database, &sim);
+}
+
+fn cookie_from(response: &reqwest::blocking::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")) && !v.starts_with(&format!("{name}=;")))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+#[test]
+fn demo_imports_serves_the_dashboard_and_cleans_up_on_sigint() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut demo = Command::new(assert_cmd::cargo::cargo_bin("lightsync"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn")
+        .args([
+            "demo",
+            "--port",
+            &port.to_string(),
+            "--sales",
+            "300",
+            "--every-secs",
+            "3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
+    let mut password = None;
+    let mut data_dir = None;
+    let mut transcript = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        transcript.push_str(&line);
+        transcript.push('\n');
+        if let Some(rest) = line
+            .split(" in ")
+            .nth(1)
+            .filter(|_| line.starts_with("throwaway PostgreSQL"))
+        {
+            data_dir = Some(rest.split(" (").next().unwrap().to_string());
+        }
+        if let Some(rest) = line.strip_prefix("password:") {
+            password = Some(rest.trim().to_string());
+            break;
+        }
+    }
+    let password =
+        password.unwrap_or_else(|| panic!("the demo printed no password:\n{transcript}"));
+    let data_dir =
+        data_dir.unwrap_or_else(|| panic!("the demo started no throwaway database:\n{transcript}"));
+    assert!(Path::new(&data_dir).exists());
+    assert!(
+        transcript.contains("sales") && transcript.contains("ok"),
+        "{transcript}"
+    );
+
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let login_page = http.get(format!("{base}/login")).send().unwrap();
+    let csrf_cookie = cookie_from(&login_page, "lightsync_login_csrf").unwrap();
+    let html = login_page.text().unwrap();
+    let marker = r#"name="csrf" value=""#;
+    let start = html.find(marker).unwrap() + marker.len();
+    let csrf = &html[start..start + 48];
+    let signed_in = http
+        .post(format!("{base}/login"))
+        .header("cookie", &csrf_cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("password={password}&csrf={csrf}"))
+        .send()
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let session = cookie_from(&signed_in, "lightsync_session").expect("a session cookie");
+    let status: serde_json::Value = serde_json::from_str(
+        &http
+            .get(format!("{base}/api/status"))
+            .header("cookie", &session)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+    )
+    .unwrap();
+    let entities = status["entities"].as_array().unwrap();
+    assert_eq!(entities.len(), 5);
+    assert!(entities.iter().all(|e| e["health"] == "green"), "{status}");
+
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe {
+        libc::kill(demo.id() as i32, libc::SIGINT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = demo.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "the demo did not stop on SIGINT");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        !Path::new(&data_dir).exists(),
+        "the throwaway database was removed"
+    );
+}
