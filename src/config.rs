@@ -99,6 +99,35 @@ impl DatabaseUrl {
         Ok(DatabaseUrl { url })
     }
 
+    /// The same URL with `schema` first on the search path (libpq's `options` parameter), so
+    /// every table lightsync creates and reads lives there.
+    pub fn with_search_path(&self, schema: &str) -> DatabaseUrl {
+        let mut url = self.url.clone();
+        let mut pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        let setting = format!("-c search_path={schema}");
+        match pairs.iter_mut().find(|(key, _)| key == "options") {
+            Some((_, value)) => {
+                value.push(' ');
+                value.push_str(&setting);
+            }
+            None => pairs.push(("options".into(), setting)),
+        }
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+        // Form encoding writes spaces as `+`, which libpq does not decode (a literal `+` is
+        // `%2B`, so every `+` here is a space).
+        let query = url.query().map(|query| query.replace('+', "%20"));
+        url.set_query(query.as_deref());
+        DatabaseUrl { url }
+    }
+
+    /// The port the URL names (PostgreSQL's default when it names none).
+    pub fn port(&self) -> u16 {
+        self.url.port().unwrap_or(5432)
+    }
+
     /// The full URL with its password, for opening connections only.
     pub fn expose(&self) -> &str {
         self.url.as_str()
@@ -281,9 +310,24 @@ impl Config {
                 .filter(|value| !value.trim().is_empty())
         };
 
-        let database_url = lookup(&flags.database_url, "DATABASE_URL")
+        let mut database_url = lookup(&flags.database_url, "DATABASE_URL")
             .map(|value| DatabaseUrl::parse(&value, "DATABASE_URL"))
             .transpose()?;
+        if let Some(schema) = env("LIGHTSYNC_DB_SCHEMA").filter(|v| !v.trim().is_empty()) {
+            let schema = schema.trim().to_string();
+            let valid = schema.len() <= 63
+                && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && schema
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !valid {
+                return Err(ConfigError::Invalid {
+                    variable: "LIGHTSYNC_DB_SCHEMA",
+                    reason: format!("`{schema}` is not a plain schema name (lowercase letters, digits, underscores)"),
+                });
+            }
+            database_url = database_url.map(|url| url.with_search_path(&schema));
+        }
 
         let api_base_url = match (
             lookup(&flags.base_url, "LIGHTSPEED_BASE_URL"),
@@ -655,6 +699,28 @@ mod tests {
         assert!(url.expose().contains("connect_timeout=10"));
         let scrubbed = url.scrub("failed for s3cr%40t and s3cr@t");
         assert!(!scrubbed.contains("s3cr"), "{scrubbed}");
+    }
+
+    #[test]
+    fn a_schema_goes_onto_the_search_path() {
+        let config = load(&[
+            ("DATABASE_URL", "postgres://u@h/db?sslmode=require"),
+            ("LIGHTSYNC_DB_SCHEMA", "lightsync"),
+        ])
+        .unwrap();
+        let url = config.database_url().unwrap().expose().to_string();
+        assert!(url.contains("sslmode=require"), "{url}");
+        assert!(
+            url.contains("options=-c%20search_path%3Dlightsync"),
+            "{url}"
+        );
+        assert_eq!(
+            invalid_variable(load(&[
+                ("DATABASE_URL", "postgres://u@h/db"),
+                ("LIGHTSYNC_DB_SCHEMA", "Robert'); DROP")
+            ])),
+            "LIGHTSYNC_DB_SCHEMA"
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub struct LocalPostgres {
     bin_dir: PathBuf,
     port: u16,
     run_as: Option<(u32, u32)>,
+    extra_settings: String,
     stopped: bool,
 }
 
@@ -57,6 +58,29 @@ impl LocalPostgres {
 
     /// Creates and starts a server; waits until it accepts connections.
     pub fn start() -> anyhow::Result<LocalPostgres> {
+        LocalPostgres::start_with(&[], &[])
+    }
+
+    /// Starts a server with TLS on, using this certificate and key (PEM files).
+    pub fn start_with_tls(certificate: &Path, key: &Path) -> anyhow::Result<LocalPostgres> {
+        let certificate = std::fs::read(certificate)?;
+        let key = std::fs::read(key)?;
+        LocalPostgres::start_with(
+            &[
+                "ssl=on",
+                "ssl_cert_file=server.crt",
+                "ssl_key_file=server.key",
+            ],
+            &[("server.crt", certificate), ("server.key", key)],
+        )
+    }
+
+    /// Starts a server with extra `-c` settings and extra files in its data directory (owned by
+    /// the server's user, private).
+    pub fn start_with(
+        settings: &[&str],
+        files: &[(&str, Vec<u8>)],
+    ) -> anyhow::Result<LocalPostgres> {
         let bin_dir = LocalPostgres::find_binaries()?;
         let run_as = if is_root() {
             Some(lookup_user(SERVER_USER).with_context(|| {
@@ -83,6 +107,7 @@ impl LocalPostgres {
             bin_dir,
             port: 0,
             run_as,
+            extra_settings: String::new(),
             stopped: true,
         };
         server.run_tool(
@@ -97,12 +122,23 @@ impl LocalPostgres {
                 "--no-sync",
             ],
         )?;
+        for (name, bytes) in files {
+            let path = server.data_dir.join(name);
+            std::fs::write(&path, bytes)?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            if let Some((uid, gid)) = server.run_as {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid))?;
+            }
+        }
+        let extra: String = settings.iter().map(|s| format!(" -c {s}")).collect();
+        server.extra_settings = extra.clone();
         // A free port can be taken between choosing and binding it: try a few.
         let mut last_error = None;
         for _ in 0..5 {
             server.port = free_port()?;
             let options = format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200",
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200{extra}",
                 server.port,
                 path_str(server.root.path())?
             );
@@ -135,6 +171,11 @@ impl LocalPostgres {
     /// The server's port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The account the server runs as (uid, gid) when started by root.
+    pub fn run_as(&self) -> Option<(u32, u32)> {
+        self.run_as
     }
 
     /// The data directory (tests stop and start the server to simulate outages).
@@ -173,9 +214,10 @@ impl LocalPostgres {
     /// Starts a stopped server again on the same port.
     pub fn restart(&mut self) -> anyhow::Result<()> {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200{}",
             self.port,
-            path_str(self.root.path())?
+            path_str(self.root.path())?,
+            self.extra_settings
         );
         let log_file = self.root.path().join("server.log");
         self.run_tool(
@@ -246,6 +288,11 @@ fn free_port() -> anyhow::Result<u16> {
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
+}
+
+/// The (uid, gid) of the unprivileged account root hands servers to (`postgres`).
+pub fn unprivileged_user() -> anyhow::Result<(u32, u32)> {
+    lookup_user(SERVER_USER)
 }
 
 fn lookup_user(name: &str) -> anyhow::Result<(u32, u32)> {

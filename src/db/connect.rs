@@ -16,8 +16,20 @@ pub type PooledPg = PooledConnection<ConnectionManager<PgConnection>>;
 pub fn connect(url: &DatabaseUrl) -> Result<PgConnection, DbError> {
     PgConnection::establish(url.expose()).map_err(|err| DbError::Connect {
         host_port: url.host_port(),
-        reason: url.scrub(err.to_string().trim()),
+        reason: explain(url, &err.to_string()),
     })
+}
+
+/// A driver message without the password, with a hint when TLS is the problem.
+fn explain(url: &DatabaseUrl, message: &str) -> String {
+    let scrubbed = url.scrub(message.trim());
+    if scrubbed.contains("SSL") || scrubbed.contains("ssl") {
+        format!(
+            "{scrubbed} (check sslmode, sslrootcert and the server's TLS setup in DATABASE_URL)"
+        )
+    } else {
+        scrubbed
+    }
 }
 
 /// Logs pool connection failures once, as warnings, without the password.
@@ -51,7 +63,7 @@ pub fn pool(url: &DatabaseUrl, max_size: u32) -> Result<PgPool, DbError> {
         .test_on_check_out(true)
         .error_handler(Box::new(ScrubbingErrorHandler { url: url.clone() }))
         .build(ConnectionManager::new(url.expose()))
-        .map_err(|err| DbError::Pool(url.scrub(&err.to_string())))
+        .map_err(|err| DbError::Pool(explain(url, &err.to_string())))
 }
 
 /// Takes a connection from the pool.

@@ -32,6 +32,21 @@ pub fn try_lock_store(conn: &mut PgConnection, key: i64) -> Result<bool, DbError
     Ok(row.acquired)
 }
 
+/// Whether this session visibly holds the store's advisory lock, checked by a separate
+/// statement. Through a transaction-mode pooler consecutive statements may run on different
+/// server sessions, so the lock is not where it was taken: such a connection cannot protect a
+/// run and lightsync refuses it.
+pub fn session_holds_lock(conn: &mut PgConnection, key: i64) -> Result<bool, DbError> {
+    let row: Acquired = sql_query(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+         AND pid = pg_backend_pid() AND objsubid = 1 \
+         AND ((classid::bigint << 32) | objid::bigint) = $1) AS acquired",
+    )
+    .bind::<BigInt, _>(key)
+    .get_result(conn)?;
+    Ok(row.acquired)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

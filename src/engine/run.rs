@@ -131,6 +131,9 @@ pub fn new_run_id() -> String {
     )
 }
 
+/// Supabase's transaction-mode pooler port: a session lock cannot live there.
+const TRANSACTION_POOLER_PORT: u16 = 6543;
+
 /// What the blocking preparation hands to the async part of the run.
 struct Prepared {
     store: Arc<CheckpointStore>,
@@ -292,6 +295,15 @@ fn prepare(
         RunMode::Import => "import",
         RunMode::Incremental => "sync",
     };
+    if url.port() == TRANSACTION_POOLER_PORT {
+        return Err(crate::config::ConfigError::Invalid {
+            variable: "DATABASE_URL",
+            reason: format!(
+                "port {TRANSACTION_POOLER_PORT} is Supabase's transaction-mode pooler, which cannot hold the run's session lock; use the direct connection or the session-mode pooler (port 5432) connection string"
+            ),
+        }
+        .into());
+    }
     let store = match CheckpointStore::open(&config.engine.checkpoint_dir, Some(identity), command)
     {
         Ok(store) => store,
@@ -308,6 +320,13 @@ fn prepare(
         return Err(LockHeld(format!(
             "another lightsync run is syncing {identity} into this database (its PostgreSQL advisory lock is held); wait for it to finish"
         ))
+        .into());
+    }
+    if !db::session_holds_lock(&mut lock_connection, db::store_lock_key(identity))? {
+        return Err(crate::config::ConfigError::Invalid {
+            variable: "DATABASE_URL",
+            reason: "it goes through a transaction-mode pooler (the run's session lock vanished between two statements); use the direct connection or a session-mode pooler connection string".into(),
+        }
         .into());
     }
     let interrupted = db::mark_interrupted_runs(&mut lock_connection)?;

@@ -7,6 +7,7 @@ mod config_cli;
 mod engine;
 mod migrations;
 mod operations;
+mod supabase;
 mod support;
 mod web;
 

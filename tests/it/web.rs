@@ -73,6 +73,11 @@ fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
+/// Signs in (for other test modules).
+pub fn sign_in(client: &Client) {
+    login(client);
+}
+
 /// Signs in and returns the session's CSRF token.
 fn login(client: &Client) -> String {
     let (status, _) = try_login(client, PASSWORD);

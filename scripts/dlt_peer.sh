@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the dlt peer of BENCHMARKS.md against a lightsync simulator with workload W1, in a fresh
+# database, and prints dlt's wall time and peak RSS. Not part of CI: it installs dlt from PyPI
+# into target/dlt-venv. Needs TEST_DATABASE_URL (a server where it may create databases) and a
+# release build (`cargo build --release`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${TEST_DATABASE_URL:?set TEST_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/postgres}"
+SALES="${SALES:-50000}"
+venv=target/dlt-venv
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "dlt[postgres]==1.31.*" || "$venv/bin/pip" install -q "dlt[postgres]"
+fi
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+RUST_LOG=warn target/release/lightsync simulate --port "$port" --no-rate-limit --seed 1 \
+    --outlets 3 --products 20000 --customers 20000 --sales "$SALES" --page-cap 1000 >/dev/null &
+sim=$!
+trap 'kill $sim 2>/dev/null || true' EXIT
+sleep 1
+db="dlt_peer_$RANDOM"
+admin="$TEST_DATABASE_URL"
+psql "$admin" -qc "CREATE DATABASE $db"
+target="${admin%/*}/$db"
+rm -rf /tmp/dlt-pipelines
+DLT_BASE_URL="http://127.0.0.1:$port/api/2.0" DLT_POSTGRES="$target" \
+    /usr/bin/time -v "$venv/bin/python" scripts/dlt_peer.py 2>target/dlt-peer.log | tail -1 | sed 's/^/dlt seconds: /'
+grep -E "Maximum resident" target/dlt-peer.log | sed 's/^\s*/dlt /'
+psql "$admin" -qc "DROP DATABASE $db WITH (FORCE)"
