@@ -131,33 +131,12 @@ impl LocalPostgres {
                 std::os::unix::fs::chown(&path, Some(uid), Some(gid))?;
             }
         }
-        let extra: String = settings.iter().map(|s| format!(" -c {s}")).collect();
-        server.extra_settings = extra.clone();
+        server.extra_settings = settings.iter().map(|s| format!(" -c {s}")).collect();
         // A free port can be taken between choosing and binding it: try a few.
         let mut last_error = None;
         for _ in 0..5 {
             server.port = free_port()?;
-            let options = format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200{extra}",
-                server.port,
-                path_str(server.root.path())?
-            );
-            let log_file = server.root.path().join("server.log");
-            match server.run_tool(
-                "pg_ctl",
-                &[
-                    "-D",
-                    path_str(&server.data_dir)?,
-                    "-o",
-                    &options,
-                    "-l",
-                    path_str(&log_file)?,
-                    "-w",
-                    "-t",
-                    "60",
-                    "start",
-                ],
-            ) {
+            match server.pg_ctl_start() {
                 Ok(()) => {
                     server.stopped = false;
                     return Ok(server);
@@ -213,6 +192,13 @@ impl LocalPostgres {
 
     /// Starts a stopped server again on the same port.
     pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.pg_ctl_start()?;
+        self.stopped = false;
+        Ok(())
+    }
+
+    /// `pg_ctl start` on this server's port, socket directory and settings; waits until ready.
+    fn pg_ctl_start(&self) -> anyhow::Result<()> {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200{}",
             self.port,
@@ -234,9 +220,7 @@ impl LocalPostgres {
                 "60",
                 "start",
             ],
-        )?;
-        self.stopped = false;
-        Ok(())
+        )
     }
 
     fn run_tool(&self, tool: &str, args: &[&str]) -> anyhow::Result<()> {

@@ -33,6 +33,9 @@ struct Args {
     /// Measure only the rate budget
     #[arg(long)]
     rate_only: bool,
+    /// Measure only the simulator's serving rate and the client's decode rate
+    #[arg(long)]
+    micro: bool,
     /// Where to write the report
     #[arg(long, default_value = "target/bench-report.md")]
     out: PathBuf,
@@ -485,6 +488,11 @@ fn main() -> anyhow::Result<()> {
     line(format!("- workload: seed 1, {W1_OUTLETS} outlets, {W1_PRODUCTS} products, {W1_CUSTOMERS} customers, {} sales, page cap 1000; simulator in its own process without rate limit", args.sales));
     line(String::new());
 
+    if args.micro {
+        micro(&mut line)?;
+        std::fs::write(&args.out, &report)?;
+        return Ok(());
+    }
     if args.rate_only {
         rate_budget(&admin, &mut line)?;
         std::fs::write(&args.out, &report)?;
@@ -671,6 +679,55 @@ fn main() -> anyhow::Result<()> {
     }
     std::fs::write(&args.out, &report)?;
     eprintln!("report written to {}", args.out.display());
+    Ok(())
+}
+
+/// The simulator's serving rate (one client thread paging sales without decoding) and the
+/// client's page decode rate (records per second on one core).
+fn micro(line: &mut impl FnMut(String)) -> anyhow::Result<()> {
+    let simulator = Simulator::start(100_000, &["--no-rate-limit"])?;
+    let http = reqwest::blocking::Client::new();
+    let mut after = 0i64;
+    let mut records = 0u64;
+    let mut bodies = Vec::new();
+    let started = Instant::now();
+    loop {
+        let body = http
+            .get(format!(
+                "{}/sales?after={after}&page_size=1000",
+                simulator.base_url
+            ))
+            .bearer_auth("simulator")
+            .send()?
+            .bytes()?;
+        let envelope: serde_json::Value = serde_json::from_slice(&body)?;
+        let Some(max) = envelope["version"]["max"].as_i64() else {
+            break;
+        };
+        records += envelope["data"].as_array().map_or(0, |d| d.len() as u64);
+        after = max;
+        if bodies.len() < 10 {
+            bodies.push(body);
+        }
+    }
+    let serving = records as f64 / started.elapsed().as_secs_f64();
+    line("## Simulator and client".into());
+    line(String::new());
+    line(format!("- simulator serving rate: {serving:.0} sales/s ({records} sales with their line items, one client connection, no decoding)"));
+    let started = Instant::now();
+    let mut decoded = 0u64;
+    for _ in 0..5 {
+        for body in &bodies {
+            decoded += lightsync::lightspeed::decode_page(Entity::Sales, 0, body)?
+                .records
+                .len() as u64;
+        }
+    }
+    line(format!(
+        "- client decode rate: {:.0} sales/s on one core (full typed decoding with line items and payments)",
+        decoded as f64 / started.elapsed().as_secs_f64()
+    ));
+    line(String::new());
     Ok(())
 }
 

@@ -48,26 +48,14 @@ pub fn recover_entity(
                 "{entity}: local cursor {} is behind PostgreSQL ({applied_version}); resuming from PostgreSQL",
                 cursor.fetch_cursor
             );
-            store.reset_entity(entity)?;
-            store.set_cursor(entity, applied_version)?;
-            return Ok(Recovered {
-                fetch_cursor: applied_version,
-                pending: Vec::new(),
-                dropped,
-            });
+            return restart_from_postgres(store, entity, applied_version, dropped);
         }
         Some(cursor) if !chain_ok => {
             log::warn!(
                 "{entity}: local spool does not continue PostgreSQL's applied version {applied_version} or is damaged (cursor {}); discarding it and fetching again from {applied_version}",
                 cursor.fetch_cursor
             );
-            store.reset_entity(entity)?;
-            store.set_cursor(entity, applied_version)?;
-            return Ok(Recovered {
-                fetch_cursor: applied_version,
-                pending: Vec::new(),
-                dropped,
-            });
+            return restart_from_postgres(store, entity, applied_version, dropped);
         }
         Some(cursor) => cursor.fetch_cursor,
     };
@@ -82,6 +70,22 @@ pub fn recover_entity(
     Ok(Recovered {
         fetch_cursor,
         pending,
+        dropped,
+    })
+}
+
+/// Discards the entity's local state and resumes fetching from PostgreSQL's applied version.
+fn restart_from_postgres(
+    store: &CheckpointStore,
+    entity: Entity,
+    applied_version: i64,
+    dropped: usize,
+) -> Result<Recovered, CheckpointError> {
+    store.reset_entity(entity)?;
+    store.set_cursor(entity, applied_version)?;
+    Ok(Recovered {
+        fetch_cursor: applied_version,
+        pending: Vec::new(),
         dropped,
     })
 }

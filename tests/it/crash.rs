@@ -3,15 +3,23 @@
 //! simulator's ground truth exactly, and almost nothing may be fetched twice.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use diesel::RunQueryDsl;
 use lightsync::engine::failpoint::CRASH_POINTS;
 use lightsync::entity::Entity;
 use lightsync::simulator::{SimulatorConfig, StoreShape};
 use rand::Rng;
 
-use crate::support::{assert_matches_simulator, lightsync, TestDatabase, TestSimulator};
+use crate::support::{
+    assert_matches_simulator, lightsync, spawn_import, TestDatabase, TestSimulator,
+};
+
+#[derive(diesel::QueryableByName)]
+struct Interrupted {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
 
 fn requests(sim: &TestSimulator) -> BTreeMap<Entity, u64> {
     Entity::ALL
@@ -76,6 +84,14 @@ fn crash_at(point: &str) {
         String::from_utf8_lossy(&finished.stderr)
     );
     assert_matches_simulator(&database, &sim);
+    let interrupted: Interrupted =
+        diesel::sql_query("SELECT count(*) AS n FROM sync_log WHERE status = 'interrupted'")
+            .get_result(&mut database.connect())
+            .unwrap();
+    assert!(
+        interrupted.n >= 1,
+        "{point}: the killed run is marked interrupted"
+    );
     let clean = clean_requests(&sim, 10);
     for (entity, made) in requests(&sim) {
         assert!(
@@ -136,17 +152,7 @@ fn sigkill_at_five_random_moments_of_a_100k_record_import() {
     let mut rng = rand::rng();
     let mut kills = 0;
     while kills < 5 {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("lightsync"))
-            .env_clear()
-            .env("DATABASE_URL", database.url.expose())
-            .env("LIGHTSPEED_BASE_URL", sim.base_url())
-            .env("LIGHTSPEED_TOKEN", "simulator")
-            .env("LIGHTSYNC_CHECKPOINT_DIR", &checkpoint)
-            .arg("import")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_import(&database.url, &sim, &checkpoint, false);
         let wait = Duration::from_millis(rng.random_range(300..2500));
         let started = Instant::now();
         while started.elapsed() < wait {

@@ -2,7 +2,6 @@
 //! a PostgreSQL outage, and replay-safety of the batch writer.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use diesel::sql_types::{BigInt, Text};
@@ -11,7 +10,10 @@ use lightsync::entity::Entity;
 use lightsync::simulator::{SimulatorConfig, StoreShape};
 use predicates::prelude::*;
 
-use crate::support::{assert_matches_simulator, lightsync, TestDatabase, TestSimulator};
+use crate::support::{
+    assert_matches_simulator, lightsync, spawn_import, wait_until_running, TestDatabase,
+    TestSimulator,
+};
 
 #[derive(QueryableByName)]
 struct Count {
@@ -135,26 +137,8 @@ fn a_second_run_exits_3_and_names_the_lock() {
     let database = TestDatabase::migrated();
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("checkpoint");
-    let mut first = Command::new(assert_cmd::cargo::cargo_bin("lightsync"));
-    first
-        .env_clear()
-        .env("DATABASE_URL", database.url.expose())
-        .env("LIGHTSPEED_BASE_URL", sim.base_url())
-        .env("LIGHTSPEED_TOKEN", "simulator")
-        .env("LIGHTSYNC_CHECKPOINT_DIR", &checkpoint)
-        .arg("import")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut first = first.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while count(
-        &database,
-        "SELECT count(*) AS n FROM sync_state WHERE status = 'running'",
-    ) == 0
-    {
-        assert!(Instant::now() < deadline, "the first import never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut first = spawn_import(&database.url, &sim, &checkpoint, false);
+    wait_until_running(&database);
     // Same checkpoint directory: sled's lock.
     lightsync(&database, &sim, &checkpoint)
         .arg("import")
@@ -198,18 +182,7 @@ fn a_postgres_outage_during_an_import_pauses_the_writer_and_the_run_completes() 
         ..SimulatorConfig::default()
     });
     let dir = tempfile::tempdir().unwrap();
-    let import = Command::new(assert_cmd::cargo::cargo_bin("lightsync"))
-        .env_clear()
-        .env("DATABASE_URL", database_url.expose())
-        .env("LIGHTSPEED_BASE_URL", sim.base_url())
-        .env("LIGHTSPEED_TOKEN", "simulator")
-        .env("LIGHTSYNC_CHECKPOINT_DIR", dir.path().join("checkpoint"))
-        .env("RUST_LOG", "warn")
-        .arg("import")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let import = spawn_import(&database_url, &sim, &dir.path().join("checkpoint"), true);
     std::thread::sleep(Duration::from_millis(1500));
     server.stop().unwrap();
     std::thread::sleep(Duration::from_secs(3));

@@ -13,7 +13,10 @@ use lightsync::entity::Entity;
 use lightsync::simulator::{SimulatorConfig, StoreShape};
 use predicates::prelude::*;
 
-use crate::support::{assert_matches_simulator, lightsync, TestDatabase, TestSimulator};
+use crate::support::{
+    assert_matches_simulator, lightsync, spawn_import, wait_until_running, TestDatabase,
+    TestSimulator,
+};
 
 #[derive(QueryableByName)]
 struct Count {
@@ -140,26 +143,8 @@ fn checkpoint_show_while_a_sync_holds_the_store_reports_the_holder_and_postgres(
     let database = TestDatabase::migrated();
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("cp");
-    let mut running = Command::new(assert_cmd::cargo::cargo_bin("lightsync"))
-        .env_clear()
-        .env("DATABASE_URL", database.url.expose())
-        .env("LIGHTSPEED_BASE_URL", sim.base_url())
-        .env("LIGHTSPEED_TOKEN", "simulator")
-        .env("LIGHTSYNC_CHECKPOINT_DIR", &checkpoint)
-        .arg("import")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while count(
-        &database,
-        "SELECT count(*) AS n FROM sync_state WHERE status = 'running'",
-    ) == 0
-    {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut running = spawn_import(&database.url, &sim, &checkpoint, false);
+    wait_until_running(&database);
     lightsync(&database, &sim, &checkpoint)
         .args(["checkpoint", "show"])
         .assert()

@@ -34,6 +34,56 @@ pub fn lightsync(
     command
 }
 
+/// `lightsync import` as a child process (for tests that kill it or run a second one beside it),
+/// with stdout discarded and stderr piped when `capture_stderr`.
+pub fn spawn_import(
+    database_url: &lightsync::config::DatabaseUrl,
+    simulator: &TestSimulator,
+    checkpoint_dir: &Path,
+    capture_stderr: bool,
+) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("lightsync"))
+        .env_clear()
+        .env("DATABASE_URL", database_url.expose())
+        .env("LIGHTSPEED_BASE_URL", simulator.base_url())
+        .env("LIGHTSPEED_TOKEN", "simulator")
+        .env("LIGHTSYNC_CHECKPOINT_DIR", checkpoint_dir)
+        .env("RUST_LOG", "warn")
+        .arg("import")
+        .stdout(std::process::Stdio::null())
+        .stderr(if capture_stderr {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .spawn()
+        .expect("the lightsync binary starts")
+}
+
+/// Waits until some entity of `database` shows a running import.
+pub fn wait_until_running(database: &TestDatabase) {
+    #[derive(QueryableByName)]
+    struct Running {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let running: Running =
+            sql_query("SELECT count(*) AS n FROM sync_state WHERE status = 'running'")
+                .get_result(&mut database.connect())
+                .unwrap();
+        if running.n > 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 #[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord, Clone)]
 struct IdVersion {
     #[diesel(sql_type = Text)]
