@@ -16,7 +16,7 @@ use axum::Router;
 use serde_json::json;
 
 use super::faults::{FaultKind, FaultPlan};
-use super::render::{render_record, RenderQuirks};
+use super::render::{render_record_into, RenderContext, RenderQuirks};
 use super::store::Store;
 use super::SimulatorConfig;
 use crate::entity::Entity;
@@ -287,8 +287,15 @@ fn render_page(shared: &Shared, entity: Entity, params: &HashMap<String, String>
         .stats
         .records_served
         .fetch_add(snapshots.len() as u64, Ordering::Relaxed);
-    let quirks = RenderQuirks {
-        money_as_strings: config.quirk_money_as_strings,
+    let context = RenderContext {
+        seed: shape.seed,
+        outlets: shape.outlets,
+        products: shape.products,
+        customers: shape.customers,
+        registers: shape.registers,
+        quirks: RenderQuirks {
+            money_as_strings: config.quirk_money_as_strings,
+        },
     };
     let mut body = String::with_capacity(snapshots.len() * 1200 + 64);
     body.push_str("{\"data\":[");
@@ -296,15 +303,7 @@ fn render_page(shared: &Shared, entity: Entity, params: &HashMap<String, String>
         if position > 0 {
             body.push(',');
         }
-        body.push_str(&render_record(
-            snapshot,
-            shape.seed,
-            shape.outlets,
-            shape.products,
-            shape.customers,
-            shape.registers,
-            quirks,
-        ));
+        render_record_into(&mut body, snapshot, &context);
     }
     body.push(']');
     if !config.quirk_no_version_member {

@@ -3,7 +3,7 @@
 //! (version, revision, soft delete, void) and a version index for paging. No I/O.
 
 use serde::Serialize;
-use serde_json::{Number, Value};
+use serde_json::Value;
 
 use crate::entity::Entity;
 
@@ -357,9 +357,18 @@ pub(crate) fn hash(parts: &[u64]) -> u64 {
 /// An id that looks like a Lightspeed id: UUID-shaped, but not a valid RFC 4122 UUID (its
 /// variant nibble is outside 8-b), as many real ones are.
 pub fn opaque_id(parts: &[u64]) -> String {
+    let mut id = String::with_capacity(36);
+    write_opaque_id(&mut id, parts);
+    id
+}
+
+/// Appends the id `opaque_id` would return, without allocating.
+pub(crate) fn write_opaque_id(out: &mut String, parts: &[u64]) {
+    use std::fmt::Write;
     let a = hash(parts);
     let b = mix(a);
-    format!(
+    let _ = write!(
+        out,
         "{:08x}-{:04x}-11e{:01x}-{:01x}{:03x}-{:012x}",
         (a >> 32) as u32,
         (a >> 16) as u16,
@@ -367,7 +376,7 @@ pub fn opaque_id(parts: &[u64]) -> String {
         0xc + (b & 0x3),
         (b >> 4) & 0xfff,
         (b >> 16) & 0xffff_ffff_ffff
-    )
+    );
 }
 
 pub(crate) fn record_id(seed: u64, entity: Entity, index: u32) -> String {
@@ -415,17 +424,6 @@ pub(crate) fn line_item_ids(seed: u64, snapshot: &RecordSnapshot) -> Vec<String>
 
 pub(crate) fn payment_id(seed: u64, snapshot: &RecordSnapshot) -> String {
     opaque_id(&[seed, 60, snapshot.index as u64])
-}
-
-/// A money amount with five decimals as an exact JSON number.
-pub(crate) fn money(units_100000: i64) -> Value {
-    let sign = if units_100000 < 0 { "-" } else { "" };
-    let magnitude = units_100000.unsigned_abs();
-    let text = format!("{sign}{}.{:05}", magnitude / 100_000, magnitude % 100_000);
-    Value::Number(
-        text.parse::<Number>()
-            .expect("a decimal literal is a JSON number"),
-    )
 }
 
 #[cfg(test)]
@@ -500,11 +498,5 @@ mod tests {
         assert_eq!(id.len(), 36);
         let variant = id.as_bytes()[19];
         assert!(matches!(variant, b'c' | b'd' | b'e' | b'f'), "{id}");
-    }
-
-    #[test]
-    fn money_keeps_five_decimals() {
-        assert_eq!(money(1_234_567).to_string(), "12.34567");
-        assert_eq!(money(-5).to_string(), "-0.00005");
     }
 }
