@@ -147,7 +147,7 @@ pub fn run_applier(
     mut batches: mpsc::UnboundedReceiver<SpooledRef>,
 ) -> anyhow::Result<()> {
     let (prepared_tx, prepared_rx) =
-        std::sync::mpsc::sync_channel::<anyhow::Result<PreparedBatch>>(1);
+        std::sync::mpsc::sync_channel::<anyhow::Result<PreparedBatch>>(0);
     let preparer_ctx = ctx.clone();
     let preparer = std::thread::Builder::new()
         .name(format!("prepare-{}", ctx.entity))
