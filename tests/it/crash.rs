@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use diesel::RunQueryDsl;
 use lightsync::engine::failpoint::CRASH_POINTS;
 use lightsync::entity::Entity;
-use lightsync::simulator::{SimulatorConfig, StoreShape};
+use lightsync::simulator::StoreShape;
 use rand::Rng;
 
 use crate::support::{
@@ -41,8 +41,8 @@ fn clean_requests(sim: &TestSimulator, page_cap: usize) -> BTreeMap<Entity, u64>
 }
 
 fn crash_at(point: &str) {
-    let sim = TestSimulator::start(SimulatorConfig {
-        shape: StoreShape {
+    let sim = TestSimulator::paged(
+        StoreShape {
             seed: 11,
             outlets: 2,
             products: 45,
@@ -50,11 +50,9 @@ fn crash_at(point: &str) {
             sales: 120,
             registers: 1,
         },
-        page_cap: 10,
-        rate_limited: false,
-        control: true,
-        ..SimulatorConfig::default()
-    });
+        10,
+        Duration::ZERO,
+    );
     let database = TestDatabase::migrated();
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("checkpoint");
@@ -132,8 +130,8 @@ crash_tests! {
 
 #[test]
 fn sigkill_at_five_random_moments_of_a_100k_record_import() {
-    let sim = TestSimulator::start(SimulatorConfig {
-        shape: StoreShape {
+    let sim = TestSimulator::paged(
+        StoreShape {
             seed: 5,
             outlets: 3,
             products: 10_000,
@@ -141,11 +139,9 @@ fn sigkill_at_five_random_moments_of_a_100k_record_import() {
             sales: 40_000,
             registers: 1,
         },
-        page_cap: 1000,
-        rate_limited: false,
-        control: true,
-        ..SimulatorConfig::default()
-    });
+        1000,
+        Duration::ZERO,
+    );
     let database = TestDatabase::migrated();
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("checkpoint");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use diesel::sql_types::{BigInt, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use lightsync::entity::Entity;
-use lightsync::simulator::{SimulatorConfig, StoreShape};
+use lightsync::simulator::StoreShape;
 use predicates::prelude::*;
 
 use crate::support::{
@@ -123,17 +123,14 @@ fn a_missing_checkpoint_store_resumes_from_postgres() {
 
 #[test]
 fn a_second_run_exits_3_and_names_the_lock() {
-    let sim = TestSimulator::start(SimulatorConfig {
-        shape: StoreShape {
+    let sim = TestSimulator::paged(
+        StoreShape {
             sales: 200,
             ..StoreShape::default()
         },
-        page_cap: 10,
-        slow: Duration::from_millis(100),
-        rate_limited: false,
-        control: true,
-        ..SimulatorConfig::default()
-    });
+        10,
+        Duration::from_millis(100),
+    );
     let database = TestDatabase::migrated();
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("checkpoint");
@@ -170,17 +167,14 @@ fn a_postgres_outage_during_an_import_pauses_the_writer_and_the_run_completes() 
         .unwrap();
     drop(admin);
     let database_url = server.url("outage");
-    let sim = TestSimulator::start(SimulatorConfig {
-        shape: StoreShape {
+    let sim = TestSimulator::paged(
+        StoreShape {
             sales: 1000,
             ..StoreShape::default()
         },
-        page_cap: 20,
-        slow: Duration::from_millis(100),
-        rate_limited: false,
-        control: true,
-        ..SimulatorConfig::default()
-    });
+        20,
+        Duration::from_millis(100),
+    );
     let dir = tempfile::tempdir().unwrap();
     let import = spawn_import(&database_url, &sim, &dir.path().join("checkpoint"), true);
     std::thread::sleep(Duration::from_millis(1500));

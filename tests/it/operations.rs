@@ -10,7 +10,7 @@ use diesel::sql_types::BigInt;
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use lightsync::checkpoint::{CheckpointStore, SpooledBatch};
 use lightsync::entity::Entity;
-use lightsync::simulator::{SimulatorConfig, StoreShape};
+use lightsync::simulator::StoreShape;
 use predicates::prelude::*;
 
 use crate::support::{
@@ -129,17 +129,14 @@ fn checkpoint_show_list_export_and_verify_on_a_consistent_store() {
 
 #[test]
 fn checkpoint_show_while_a_sync_holds_the_store_reports_the_holder_and_postgres() {
-    let sim = TestSimulator::start(SimulatorConfig {
-        shape: StoreShape {
+    let sim = TestSimulator::paged(
+        StoreShape {
             sales: 200,
             ..StoreShape::default()
         },
-        page_cap: 10,
-        slow: Duration::from_millis(100),
-        rate_limited: false,
-        control: true,
-        ..SimulatorConfig::default()
-    });
+        10,
+        Duration::from_millis(100),
+    );
     let database = TestDatabase::migrated();
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("cp");

@@ -45,6 +45,19 @@ impl TestSimulator {
         })
     }
 
+    /// A store of `shape` served `page_cap` records per page, each request delayed by `slow`,
+    /// with no rate limit and control endpoints on.
+    pub fn paged(shape: StoreShape, page_cap: u32, slow: std::time::Duration) -> TestSimulator {
+        TestSimulator::start(SimulatorConfig {
+            shape,
+            page_cap,
+            slow,
+            rate_limited: false,
+            control: true,
+            ..SimulatorConfig::default()
+        })
+    }
+
     pub fn base_url(&self) -> String {
         self.handle.base_url()
     }
