@@ -37,14 +37,6 @@ pub struct BatchSummary {
     pub fetched_at_ms: i64,
 }
 
-/// One stored key and value, as bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawEntry {
-    pub tree: &'static str,
-    pub key: Vec<u8>,
-    pub value: Vec<u8>,
-}
-
 /// Who holds the store (written to `holder.json` while a process has it open).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
@@ -483,26 +475,6 @@ impl CheckpointStore {
     /// The directory holding batch files.
     pub fn batch_dir(&self) -> std::path::PathBuf {
         self.path.join(BATCH_DIR)
-    }
-
-    /// Every raw entry of the metadata, cursor and index trees, for export and verification.
-    pub fn raw_entries(&self) -> Result<Vec<RawEntry>, CheckpointError> {
-        let mut entries = Vec::new();
-        for (name, tree) in [
-            ("meta", &*self.db),
-            (CURSORS_TREE, &self.cursors),
-            (INDEX_TREE, &self.index),
-        ] {
-            for item in tree.iter() {
-                let (key, value) = item.map_err(io_error)?;
-                entries.push(RawEntry {
-                    tree: name,
-                    key: key.to_vec(),
-                    value: value.to_vec(),
-                });
-            }
-        }
-        Ok(entries)
     }
 }
 

@@ -17,8 +17,7 @@ pub use lock::{session_holds_lock, store_lock_key, try_lock_store};
 pub use migrate::{revert_all_migrations, run_pending_migrations, MIGRATIONS};
 pub use state::{
     begin_entity_run, estimate_rows, finish_entity_run, load_chart_runs, load_last_runs,
-    load_last_version, load_recent_runs, load_run, load_runs, load_sync_states,
-    mark_interrupted_runs, ping, record_operator_action, rewind_entity, EntityRunEnd, RunFilter,
-    SyncLogRow, SyncStateRow,
+    load_last_version, load_run, load_runs, load_sync_states, mark_interrupted_runs, ping,
+    record_operator_action, rewind_entity, EntityRunEnd, RunFilter, SyncLogRow, SyncStateRow,
 };
 pub use write::{apply_batch, dedup_by_id, ApplyOutcome, BatchBookkeeping};

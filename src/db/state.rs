@@ -68,23 +68,6 @@ pub fn load_last_version(conn: &mut PgConnection, entity: &str) -> Result<i64, D
         .unwrap_or(0))
 }
 
-/// The newest runs, optionally of one entity.
-pub fn load_recent_runs(
-    conn: &mut PgConnection,
-    entity: Option<&str>,
-    limit: i64,
-) -> Result<Vec<SyncLogRow>, DbError> {
-    let mut query = sync_log::table
-        .select(SyncLogRow::as_select())
-        .order((sync_log::started_at.desc(), sync_log::id.desc()))
-        .limit(limit)
-        .into_boxed();
-    if let Some(entity) = entity {
-        query = query.filter(sync_log::entity.eq(entity.to_string()));
-    }
-    Ok(query.load(conn)?)
-}
-
 /// Marks runs a dead process left `running` as `interrupted`; returns how many. Call only while
 /// holding the run lock, so no live run is touched.
 pub fn mark_interrupted_runs(conn: &mut PgConnection) -> Result<usize, DbError> {

@@ -61,42 +61,18 @@ pub fn apply_batch(
 ) -> Result<ApplyOutcome, DbError> {
     conn.transaction::<_, DbError, _>(|conn| {
         let mut outcome = ApplyOutcome::default();
-        let mut record = |written: Vec<Written>, offered: usize| {
-            outcome.inserted += written.iter().filter(|w| w.inserted).count() as u64;
-            outcome.updated += written.iter().filter(|w| !w.inserted).count() as u64;
-            outcome.deleted += written.iter().filter(|w| w.deleted).count() as u64;
-            outcome.unchanged += (offered - written.len()) as u64;
-            written
-        };
-        let offered = rows.outlets.len();
-        record(
-            upsert_rows(conn, dedup_by_id(rows.outlets), false)?,
-            offered,
-        );
-        let offered = rows.products.len();
-        record(
-            upsert_rows(conn, dedup_by_id(rows.products), false)?,
-            offered,
-        );
-        let offered = rows.customers.len();
-        record(
-            upsert_rows(conn, dedup_by_id(rows.customers), false)?,
-            offered,
-        );
-        let offered = rows.inventory.len();
-        record(
-            upsert_rows(conn, dedup_by_id(rows.inventory), false)?,
-            offered,
-        );
-        let offered = rows.sales.len();
-        let sales = dedup_by_id(rows.sales);
+        upsert_counted(conn, rows.outlets, &mut outcome)?;
+        upsert_counted(conn, rows.products, &mut outcome)?;
+        upsert_counted(conn, rows.customers, &mut outcome)?;
+        upsert_counted(conn, rows.inventory, &mut outcome)?;
         // A sale may appear in several versions in one batch: only the children of the
-        // version that is kept belong to it.
-        let kept_versions: HashMap<String, i64> = sales
-            .iter()
-            .map(|sale| (sale.id.clone(), sale.version))
-            .collect();
-        let written_sales = record(upsert_rows(conn, sales, false)?, offered);
+        // version that is kept (the highest, as `dedup_by_id` keeps) belong to it.
+        let mut kept_versions: HashMap<String, i64> = HashMap::with_capacity(rows.sales.len());
+        for sale in &rows.sales {
+            let kept = kept_versions.entry(sale.id.clone()).or_insert(sale.version);
+            *kept = (*kept).max(sale.version);
+        }
+        let written_sales = upsert_counted(conn, rows.sales, &mut outcome)?;
 
         if !written_sales.is_empty() {
             // Sales that were new have no children to replace.
@@ -153,7 +129,7 @@ pub fn dedup_by_id<R: TableRow>(rows: Vec<R>) -> Vec<R> {
 }
 
 /// The upsert statement for a table: one array parameter per column, zipped by `unnest`.
-fn upsert_sql<R: TableRow>(overwrite_same_version: bool) -> String {
+fn upsert_sql<R: TableRow>(overwrite_same_version: bool, returning: bool) -> String {
     let columns = R::COLUMNS;
     let column_list = columns.join(", ");
     let arrays: Vec<String> = R::ARRAY_TYPES
@@ -184,12 +160,16 @@ fn upsert_sql<R: TableRow>(overwrite_same_version: bool) -> String {
     format!(
         "INSERT INTO {table} AS t ({column_list}, synced_at) \
          SELECT {select}, now() FROM unnest({arrays}) AS s({column_list}) \
-         ON CONFLICT (id) DO UPDATE SET {updates} WHERE t.version {guard} EXCLUDED.version \
-         RETURNING t.id, (t.xmax = 0) AS inserted, (t.deleted_at IS NOT NULL) AS deleted",
+         ON CONFLICT (id) DO UPDATE SET {updates} WHERE t.version {guard} EXCLUDED.version{returning}",
         table = R::TABLE,
         select = select.join(", "),
         arrays = arrays.join(", "),
         updates = updates.join(", "),
+        returning = if returning {
+            " RETURNING t.id, (t.xmax = 0) AS inserted, (t.deleted_at IS NOT NULL) AS deleted"
+        } else {
+            ""
+        },
     )
 }
 
@@ -198,27 +178,34 @@ fn upsert_children<R: TableRow>(conn: &mut PgConnection, rows: Vec<R>) -> Result
     if rows.is_empty() {
         return Ok(0);
     }
-    let sql = upsert_sql::<R>(true);
-    let sql = sql
-        .split(" RETURNING ")
-        .next()
-        .expect("split yields at least one part")
-        .to_string();
+    let sql = upsert_sql::<R>(true, false);
     Ok(R::bind_columns(rows, sql_query(sql).into_boxed()).execute(conn)? as u64)
 }
 
+/// Deduplicates and upserts entity rows, adds them to `outcome`, and returns the rows written.
+fn upsert_counted<R: TableRow>(
+    conn: &mut PgConnection,
+    rows: Vec<R>,
+    outcome: &mut ApplyOutcome,
+) -> Result<Vec<Written>, DbError> {
+    let offered = rows.len();
+    let written = upsert_rows(conn, dedup_by_id(rows))?;
+    outcome.inserted += written.iter().filter(|w| w.inserted).count() as u64;
+    outcome.updated += written.iter().filter(|w| !w.inserted).count() as u64;
+    outcome.deleted += written.iter().filter(|w| w.deleted).count() as u64;
+    outcome.unchanged += (offered - written.len()) as u64;
+    Ok(written)
+}
+
+/// Upserts entity rows (guarded by a strictly newer version) and returns the rows written.
 fn upsert_rows<R: TableRow>(
     conn: &mut PgConnection,
     rows: Vec<R>,
-    overwrite_same_version: bool,
 ) -> Result<Vec<Written>, DbError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let query = R::bind_columns(
-        rows,
-        sql_query(upsert_sql::<R>(overwrite_same_version)).into_boxed(),
-    );
+    let query = R::bind_columns(rows, sql_query(upsert_sql::<R>(false, true)).into_boxed());
     Ok(query.load::<Written>(conn)?)
 }
 
@@ -336,7 +323,7 @@ mod tests {
 
     #[test]
     fn upsert_is_version_guarded() {
-        let sql = upsert_sql::<InventoryRow>(false);
+        let sql = upsert_sql::<InventoryRow>(false, true);
         assert!(sql.contains("WHERE t.version < EXCLUDED.version"), "{sql}");
         assert!(sql.contains("unnest($1::text[], $2::text[]"), "{sql}");
         assert!(sql.contains("s.raw::jsonb"), "{sql}");

@@ -98,15 +98,6 @@ impl RateGovernor {
         state.tokens = state.tokens.min(1.0);
     }
 
-    /// The quota last reported by the server, if any.
-    pub fn reported_limit(&self) -> Option<u32> {
-        self.inner
-            .state
-            .lock()
-            .expect("governor lock poisoned")
-            .limit
-    }
-
     /// `None` when a request may go now; otherwise the instant to look again.
     fn next_allowed(&self, state: &mut State, now: Instant) -> Option<Instant> {
         if let Some(until) = state.blocked_until {

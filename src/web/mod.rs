@@ -143,7 +143,7 @@ fn unauthorized(request: &Request<'_>) -> (ContentType, String) {
 }
 
 #[catch(default)]
-fn error_page(status: Status, request: &Request<'_>) -> Template {
+fn error_page(status: Status, _request: &Request<'_>) -> Template {
     let message = match status.code {
         403 => {
             "The form expired or did not come from this dashboard. Go back, reload and try again."
@@ -152,7 +152,6 @@ fn error_page(status: Status, request: &Request<'_>) -> Template {
         503 => "The database does not answer. The dashboard shows data again as soon as it does.",
         _ => "Something went wrong.",
     };
-    let _ = request;
     Template::render("error", context! { status: status.to_string(), message })
 }
 
