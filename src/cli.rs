@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::FlagOverrides;
+use crate::config::ConfigFlags;
 use crate::entity::Entity;
 
 /// Copies a Lightspeed Retail X-Series store into PostgreSQL and keeps it current.
@@ -29,40 +29,11 @@ pub struct Cli {
 /// Flags every command accepts.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// PostgreSQL URL [env: DATABASE_URL]
-    #[arg(long, global = true, value_name = "URL")]
-    pub database_url: Option<String>,
-    /// Full API base URL, e.g. https://NAME.retail.lightspeed.app/api/2.0 [env: LIGHTSPEED_BASE_URL]
-    #[arg(long, global = true, value_name = "URL")]
-    pub base_url: Option<String>,
-    /// Store name in https://NAME.retail.lightspeed.app [env: LIGHTSPEED_DOMAIN_PREFIX]
-    #[arg(long, global = true, value_name = "NAME")]
-    pub domain_prefix: Option<String>,
-    /// API token; prefer the environment, since flags are visible to other users [env: LIGHTSPEED_TOKEN]
-    #[arg(long, global = true, value_name = "TOKEN", hide = true)]
-    pub token: Option<String>,
-    /// Checkpoint store directory [env: LIGHTSYNC_CHECKPOINT_DIR] [default: ./.lightsync]
-    #[arg(long, global = true, value_name = "DIR")]
-    pub checkpoint_dir: Option<PathBuf>,
-    /// Records per API page [env: LIGHTSYNC_PAGE_SIZE] [default: 1000]
-    #[arg(long, global = true, value_name = "N")]
-    pub page_size: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigFlags,
     /// Environment file to read instead of ./.env
     #[arg(long, global = true, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
-}
-
-impl GlobalArgs {
-    pub fn overrides(&self) -> FlagOverrides {
-        FlagOverrides {
-            database_url: self.database_url.clone(),
-            base_url: self.base_url.clone(),
-            domain_prefix: self.domain_prefix.clone(),
-            token: self.token.clone(),
-            checkpoint_dir: self.checkpoint_dir.clone(),
-            page_size: self.page_size.clone(),
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,7 @@
 //! The documented exit codes and which errors map to them.
 
+use crate::checkpoint::CheckpointError;
 use crate::config::ConfigError;
-use crate::engine::LockHeld;
 
 /// The run finished and everything succeeded.
 pub const SUCCESS: i32 = 0;
@@ -17,10 +17,20 @@ pub const LOCKED: i32 = 3;
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// Another run holds the checkpoint store or the database lock (exit code 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LockHeld(pub String);
+
 /// The exit code for an error that ended a command.
 pub fn code_for(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
-        if cause.downcast_ref::<LockHeld>().is_some() {
+        if cause.downcast_ref::<LockHeld>().is_some()
+            || matches!(
+                cause.downcast_ref::<CheckpointError>(),
+                Some(CheckpointError::Locked { .. })
+            )
+        {
             return LOCKED;
         }
         if cause.downcast_ref::<ConfigError>().is_some()

@@ -20,8 +20,10 @@ fn limit_malloc_arenas() {
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
-    let cli = Cli::parse();
-    let env_loaded = match &cli.global.env_file {
+    // The environment file must be loaded before the command line is read for real, because
+    // clap fills absent flags from the environment; a first pass only finds `--env-file`.
+    let env_file = Cli::parse().global.env_file;
+    let env_loaded = match &env_file {
         Some(path) => dotenvy::from_path(path).map_err(|err| (path.display().to_string(), err)),
         None => match dotenvy::dotenv() {
             Err(err) if err.not_found() => Ok(()),
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         eprintln!("error: cannot read the environment file {path}: {reason}");
         return ExitCode::from(exit::USAGE as u8);
     }
+    let cli = Cli::parse();
     match commands::dispatch(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {

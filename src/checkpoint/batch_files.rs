@@ -31,11 +31,10 @@ pub fn write_batch_file(
     body: &[u8],
 ) -> Result<(), CheckpointError> {
     let dir = root.join(BATCH_DIR);
-    let io = |err: std::io::Error| {
-        CheckpointError::Io(format!(
-            "writing a spooled batch in {}: {err}",
-            dir.display()
-        ))
+    let doing = format!("writing a spooled batch in {}", dir.display());
+    let io = |source: std::io::Error| CheckpointError::Io {
+        doing: doing.clone(),
+        source,
     };
     fs::create_dir_all(&dir).map_err(io)?;
     let path = batch_path(root, entity, seq);
@@ -89,9 +88,10 @@ pub fn remove_batch_file(root: &Path, entity: Entity, seq: u64) -> Result<(), Ch
     match fs::remove_file(batch_path(root, entity, seq)) {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(err) => Err(CheckpointError::Io(format!(
-            "removing a released batch: {err}"
-        ))),
+        Err(source) => Err(CheckpointError::Io {
+            doing: "removing a released batch".into(),
+            source,
+        }),
     }
 }
 
@@ -101,16 +101,16 @@ pub fn list_batch_files(root: &Path) -> Result<Vec<BatchFile>, CheckpointError> 
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(err) => {
-            return Err(CheckpointError::Io(format!(
-                "listing {}: {err}",
-                dir.display()
-            )))
+        Err(source) => {
+            return Err(CheckpointError::Io {
+                doing: format!("listing {}", dir.display()),
+                source,
+            })
         }
     };
     let mut files = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|err| CheckpointError::Io(err.to_string()))?;
+        let entry = entry.map_err(CheckpointError::io(format!("listing {}", dir.display())))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let bytes = entry.metadata().map(|m| m.len()).unwrap_or(0);
         files.push(BatchFile {

@@ -1,5 +1,6 @@
 //! `CheckpointError`: what can go wrong with the local checkpoint store. Every message says what
-//! to do, usually `lightsync checkpoint reset`.
+//! to do, usually `lightsync checkpoint reset`; the underlying I/O or storage error stays in the
+//! source chain.
 
 use std::path::PathBuf;
 
@@ -22,12 +23,30 @@ pub enum CheckpointError {
     },
     #[error("the checkpoint store is damaged: {0}; run `lightsync checkpoint reset --yes` (the next run resumes from PostgreSQL)")]
     Corrupt(String),
-    #[error("cannot open the checkpoint store {}: {reason}; if it is damaged, run `lightsync checkpoint reset --yes`", path.display())]
-    Open { path: PathBuf, reason: String },
-    #[error("checkpoint store I/O failed: {0}")]
-    Io(String),
-    #[error("cannot encode a checkpoint value: {0}")]
-    Encode(String),
+    #[error("there is no checkpoint store in {} (the first import creates it)", path.display())]
+    Missing { path: PathBuf },
+    #[error("cannot open the checkpoint store {}; if it is damaged, run `lightsync checkpoint reset --yes`", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open the checkpoint store {}; if it is damaged, run `lightsync checkpoint reset --yes`", path.display())]
+    OpenStorage {
+        path: PathBuf,
+        #[source]
+        source: sled::Error,
+    },
+    #[error("checkpoint store I/O failed while {doing}")]
+    Io {
+        doing: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the checkpoint store's database failed")]
+    Storage(#[from] sled::Error),
+    #[error("cannot encode a checkpoint value")]
+    Encode(#[from] bincode::error::EncodeError),
     #[error(
         "the {entity} cursor moved from {expected} to {found} under this run (another writer?)"
     )]
@@ -36,4 +55,12 @@ pub enum CheckpointError {
         expected: i64,
         found: i64,
     },
+}
+
+impl CheckpointError {
+    /// An I/O failure while `doing` something (said in the message).
+    pub(crate) fn io(doing: impl Into<String>) -> impl FnOnce(std::io::Error) -> CheckpointError {
+        let doing = doing.into();
+        move |source| CheckpointError::Io { doing, source }
+    }
 }

@@ -86,8 +86,7 @@ pub fn batch_prefix(entity: Entity) -> [u8; 1] {
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CheckpointError> {
     let mut bytes = vec![VALUE_VERSION];
     bytes.extend(
-        bincode::serde::encode_to_vec(value, bincode::config::standard())
-            .map_err(|err| CheckpointError::Encode(err.to_string()))?,
+        bincode::serde::encode_to_vec(value, bincode::config::standard())?,
     );
     Ok(bytes)
 }

@@ -3,10 +3,17 @@
 //! API client or the database.
 
 mod batch_files;
+mod chain;
 mod error;
 mod format;
+mod layout;
 mod store;
 
+pub use chain::{judge_spool, ChainProblem, SpoolVerdict};
 pub use error::CheckpointError;
 pub use format::{Cursor, RunMeta, SpooledBatch, FORMAT_VERSION};
-pub use store::{read_holder, BatchSummary, CheckpointStore, Holder};
+pub use layout::{destroy, read_holder, Holder};
+pub use store::{BatchSummary, CheckpointStore};
+
+#[cfg(test)]
+pub(crate) use chain::cases as chain_cases;

@@ -14,6 +14,7 @@ use super::batch_files::{
     list_batch_files, read_batch_file, remove_batch_file, write_batch_file, BATCH_DIR,
 };
 use super::error::CheckpointError;
+use super::layout;
 use super::format::{
     batch_key, batch_prefix, cursor_key, decode, encode, parse_batch_key, Cursor, RunMeta,
     SpooledBatch, CURSORS_TREE, FORMAT_KEY, FORMAT_VERSION, IDENTITY_KEY, RUN_KEY,
@@ -22,8 +23,6 @@ use crate::entity::Entity;
 
 /// sled's page cache: small, because lightsync streams through batches once.
 const CACHE_CAPACITY_BYTES: u64 = 4 * 1024 * 1024;
-/// File beside the sled files naming the process that holds the store.
-const HOLDER_FILE: &str = "holder.json";
 const INDEX_TREE: &str = "batch_index";
 
 /// A batch's metadata, stored beside it so listing the spool never decodes records.
@@ -37,21 +36,15 @@ pub struct BatchSummary {
     pub fetched_at_ms: i64,
 }
 
-/// Who holds the store (written to `holder.json` while a process has it open).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Holder {
-    pub pid: u32,
-    pub command: String,
-    pub since: String,
-}
-
-/// An open checkpoint store. Only one process at a time can hold it (sled's file lock).
+/// An open checkpoint store. Only one process at a time can hold it (its lock file).
 pub struct CheckpointStore {
     path: PathBuf,
     db: sled::Db,
     cursors: sled::Tree,
     index: sled::Tree,
     holds_holder_file: bool,
+    /// The exclusive lock on the directory, released when the store is dropped.
+    _lock: fs::File,
 }
 
 impl std::fmt::Debug for CheckpointStore {
@@ -65,7 +58,7 @@ impl std::fmt::Debug for CheckpointStore {
 fn io_error(err: sled::Error) -> CheckpointError {
     match err {
         sled::Error::Corruption { .. } => CheckpointError::Corrupt(err.to_string()),
-        other => CheckpointError::Io(other.to_string()),
+        other => CheckpointError::Storage(other),
     }
 }
 
@@ -81,7 +74,7 @@ impl CheckpointStore {
         if let Some(identity) = identity {
             store.check_identity(identity)?;
         }
-        store.write_holder(command);
+        store.holds_holder_file = layout::write_holder(path, command);
         store.remove_orphan_files()?;
         Ok(store)
     }
@@ -90,19 +83,19 @@ impl CheckpointStore {
     /// file, nothing removed. Fails if the directory does not exist.
     pub fn inspect(path: &Path) -> Result<CheckpointStore, CheckpointError> {
         if !path.is_dir() {
-            return Err(CheckpointError::Open {
+            return Err(CheckpointError::Missing {
                 path: path.to_path_buf(),
-                reason: "no checkpoint store here (the first import creates it)".into(),
             });
         }
         CheckpointStore::open_raw(path)
     }
 
     fn open_raw(path: &Path) -> Result<CheckpointStore, CheckpointError> {
-        fs::create_dir_all(path).map_err(|err| CheckpointError::Open {
+        fs::create_dir_all(path).map_err(|source| CheckpointError::Open {
             path: path.to_path_buf(),
-            reason: err.to_string(),
+            source,
         })?;
+        let lock = layout::acquire_lock(path)?;
         let config = sled::Config::new()
             .path(path)
             .cache_capacity(CACHE_CAPACITY_BYTES)
@@ -111,23 +104,14 @@ impl CheckpointStore {
         let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
         let db = match opened {
             Ok(Ok(db)) => db,
-            Ok(Err(err)) => {
-                let text = err.to_string();
-                if text.contains("lock") {
-                    return Err(CheckpointError::Locked {
-                        path: path.to_path_buf(),
-                        holder: describe_holder(read_holder(path).as_ref()),
-                    });
-                }
-                return Err(match err {
-                    sled::Error::Corruption { .. } | sled::Error::Unsupported(_) => {
-                        CheckpointError::Corrupt(format!("{} ({text})", path.display()))
-                    }
-                    _ => CheckpointError::Open {
-                        path: path.to_path_buf(),
-                        reason: text,
-                    },
-                });
+            Ok(Err(err @ (sled::Error::Corruption { .. } | sled::Error::Unsupported(_)))) => {
+                return Err(CheckpointError::Corrupt(format!("{} ({err})", path.display())))
+            }
+            Ok(Err(source)) => {
+                return Err(CheckpointError::OpenStorage {
+                    path: path.to_path_buf(),
+                    source,
+                })
             }
             Err(_) => {
                 return Err(CheckpointError::Corrupt(format!(
@@ -142,6 +126,7 @@ impl CheckpointStore {
             index: db.open_tree(INDEX_TREE).map_err(io_error)?,
             db,
             holds_holder_file: false,
+            _lock: lock,
         };
         store.check_format()?;
         Ok(store)
@@ -217,17 +202,6 @@ impl CheckpointStore {
             .get(IDENTITY_KEY)
             .map_err(io_error)?
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
-    }
-
-    fn write_holder(&mut self, command: &str) {
-        let holder = Holder {
-            pid: std::process::id(),
-            command: command.to_string(),
-            since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        };
-        if let Ok(text) = serde_json::to_string(&holder) {
-            self.holds_holder_file = fs::write(self.path.join(HOLDER_FILE), text).is_ok();
-        }
     }
 
     /// Makes every write so far durable.
@@ -357,26 +331,22 @@ impl CheckpointStore {
             .collect()
     }
 
-    /// Problems between the index and the batch files (for `verify`): index entries whose file
-    /// is missing or damaged, and files no index entry names.
-    pub fn orphans(&self) -> Result<Vec<String>, CheckpointError> {
-        let mut problems = Vec::new();
-        let mut indexed = std::collections::BTreeSet::new();
-        for item in self.index.iter() {
-            let (key, _) = item.map_err(io_error)?;
-            let (entity, seq) = parse_batch_key(&key)?;
-            indexed.insert((entity, seq));
-            if let Err(err) = read_batch_file(&self.path, entity, seq) {
-                problems.push(err.to_string());
-            }
-        }
+    /// Batch files that no index entry names (for `verify`; the next run removes them).
+    pub fn unindexed_files(&self) -> Result<Vec<PathBuf>, CheckpointError> {
+        let mut unindexed = Vec::new();
         for file in list_batch_files(&self.path)? {
-            match file.batch {
-                Some(batch) if indexed.contains(&batch) => {}
-                _ => problems.push(format!("{} is not part of the spool", file.path.display())),
+            let indexed = match file.batch {
+                Some((entity, seq)) => self
+                    .index
+                    .contains_key(batch_key(entity, seq))
+                    .map_err(io_error)?,
+                None => false,
+            };
+            if !indexed {
+                unindexed.push(file.path);
             }
         }
-        Ok(problems)
+        Ok(unindexed)
     }
 
     /// Removes batch files no index entry names (left by a crash between writing the file and
@@ -405,27 +375,6 @@ impl CheckpointStore {
             .remove(batch_key(entity, seq))
             .map_err(io_error)?;
         remove_batch_file(&self.path, entity, seq)
-    }
-
-    /// Drops every batch of `entity` at or below `applied_version`; returns how many.
-    pub fn drop_batches_through(
-        &self,
-        entity: Entity,
-        applied_version: i64,
-    ) -> Result<usize, CheckpointError> {
-        let stale: Vec<u64> = self
-            .batch_summaries(entity)?
-            .into_iter()
-            .filter(|summary| summary.max_version <= applied_version)
-            .map(|summary| summary.seq)
-            .collect();
-        for seq in &stale {
-            self.release_batch(entity, *seq)?;
-        }
-        if !stale.is_empty() {
-            self.flush()?;
-        }
-        Ok(stale.len())
     }
 
     /// Forgets everything about `entity`: cursor and spooled batches. Durable.
@@ -476,30 +425,20 @@ impl CheckpointStore {
     pub fn batch_dir(&self) -> std::path::PathBuf {
         self.path.join(BATCH_DIR)
     }
+
+    /// Overwrites a batch file with garbage (tests of damage handling).
+    #[cfg(test)]
+    pub fn damage_batch_for_tests(&self, entity: Entity, seq: u64) {
+        fs::write(super::batch_files::batch_path(&self.path, entity, seq), b"garbage").unwrap();
+    }
 }
 
 impl Drop for CheckpointStore {
     fn drop(&mut self) {
         let _ = self.db.flush();
         if self.holds_holder_file {
-            let _ = fs::remove_file(self.path.join(HOLDER_FILE));
+            layout::remove_holder(&self.path);
         }
-    }
-}
-
-/// The holder recorded in `path`, if a process wrote one.
-pub fn read_holder(path: &Path) -> Option<Holder> {
-    let text = fs::read_to_string(path.join(HOLDER_FILE)).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-fn describe_holder(holder: Option<&Holder>) -> String {
-    match holder {
-        Some(holder) => format!(
-            " (pid {}, `lightsync {}`, since {})",
-            holder.pid, holder.command, holder.since
-        ),
-        None => String::new(),
     }
 }
 
@@ -538,7 +477,7 @@ mod tests {
         let summaries = store.batch_summaries(Entity::Sales).unwrap();
         assert_eq!(summaries.len(), 2);
         assert_eq!(store.load_batch(Entity::Sales, 1).unwrap(), batch(10, 20));
-        assert_eq!(store.drop_batches_through(Entity::Sales, 10).unwrap(), 1);
+        store.release_batch(Entity::Sales, 0).unwrap();
         assert_eq!(store.batch_summaries(Entity::Sales).unwrap()[0].seq, 1);
         assert!(store.batch_summaries(Entity::Products).unwrap().is_empty());
     }

@@ -15,7 +15,7 @@ use crate::config::Config;
 
 /// Runs the parsed command; `Ok` carries the exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
-    let config = Config::from_env(&cli.global.overrides())?;
+    let config = Config::from_env(&cli.global.config)?;
     match cli.command {
         Command::Migrate => migrate::migrate(&config),
         Command::Import(args) => run::import(&config, args),

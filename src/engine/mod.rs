@@ -13,4 +13,4 @@ mod run;
 
 pub use pipeline::EntityProgress;
 pub use recovery::{recover_entity, Recovered};
-pub use run::{new_run_id, run, EntityReport, LockHeld, RunMode, RunReport, RunRequest};
+pub use run::{new_run_id, run, EntityReport, RunMode, RunReport, RunRequest};

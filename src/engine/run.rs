@@ -13,10 +13,11 @@ use tokio::sync::{mpsc, Semaphore};
 use super::pipeline::{run_applier, run_fetcher, ApplierTarget, EntityProgress, StreamContext};
 use super::progress::{ProgressDisplay, Watched};
 use super::recovery::{recover_entity, Recovered};
-use crate::checkpoint::{CheckpointError, CheckpointStore, RunMeta};
+use crate::checkpoint::{CheckpointStore, RunMeta};
 use crate::config::Config;
 use crate::db::{self, EntityRunEnd};
 use crate::entity::Entity;
+use crate::exit::LockHeld;
 use crate::lightspeed::{Client, RequestCounters, RequestTotals};
 
 /// Which kind of run.
@@ -46,11 +47,6 @@ pub struct RunRequest {
     /// The entities to run; all when empty.
     pub entities: Vec<Entity>,
 }
-
-/// Another run holds the checkpoint store or the database lock (exit code 3).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct LockHeld(pub String);
 
 /// How one entity's run ended.
 #[derive(Debug, Clone)]
@@ -304,12 +300,7 @@ fn prepare(
         }
         .into());
     }
-    let store = match CheckpointStore::open(&config.engine.checkpoint_dir, Some(identity), command)
-    {
-        Ok(store) => store,
-        Err(err @ CheckpointError::Locked { .. }) => return Err(LockHeld(err.to_string()).into()),
-        Err(err) => return Err(err.into()),
-    };
+    let store = CheckpointStore::open(&config.engine.checkpoint_dir, Some(identity), command)?;
     let pool = db::pool(url, entities.len() as u32 + 2)?;
     let mut lock_connection = db::connect(url)?;
     let applied = db::run_pending_migrations(&mut lock_connection)?;
