@@ -12,11 +12,18 @@ pub fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<i32> {
     let figment = web::figment(args.address, args.port);
     let rocket = web::build(state, figment)?;
     rocket::execute(async move {
+        let rocket = rocket
+            .ignite()
+            .await
+            .map_err(|err| anyhow::anyhow!("the dashboard's web settings are invalid: {err}"))?;
+        // Named before binding, so a port in use is reported with the address that was tried.
+        let listen = format!("{}:{}", rocket.config().address, rocket.config().port);
+        log::info!("starting the dashboard on http://{listen}");
         rocket
             .launch()
             .await
             .map(|_| ())
-            .map_err(|err| anyhow::anyhow!("the dashboard stopped: {err}"))
+            .map_err(|err| anyhow::anyhow!("the dashboard on {listen} stopped: {err}"))
     })?;
     Ok(exit::SUCCESS)
 }

@@ -20,7 +20,9 @@ pub use api::{
     ApiConfig, DEFAULT_HTTP_TIMEOUT_SECS, DEFAULT_MAX_ATTEMPTS, DEFAULT_PAGE_SIZE,
     DEFAULT_RATE_SHARE, DEFAULT_RATE_WINDOW_SECS,
 };
-pub use dashboard::{DashboardConfig, DashboardPassword};
+pub use dashboard::{
+    DashboardConfig, DashboardPassword, TrustedProxy, MIN_API_TOKEN_CHARS, MIN_PASSWORD_CHARS,
+};
 pub use database::DatabaseUrl;
 pub use engine::{
     EngineConfig, DEFAULT_CHECKPOINT_DIR, DEFAULT_DB_PATIENCE_SECS, DEFAULT_SPOOL_MAX_BYTES,
@@ -160,10 +162,7 @@ mod tests {
         load_with_flags(&ConfigFlags::default(), vars)
     }
 
-    fn load_with_flags(
-        flags: &ConfigFlags,
-        vars: &[(&str, &str)],
-    ) -> Result<Config, ConfigError> {
+    fn load_with_flags(flags: &ConfigFlags, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -345,14 +344,84 @@ mod tests {
             err.to_string().contains("LIGHTSYNC_DASHBOARD_PASSWORD"),
             "{err}"
         );
+        let token = "tok-0123456789abcdef0123456789abcdef";
         let config = load(&[
-            ("LIGHTSYNC_DASHBOARD_PASSWORD", "pw"),
-            ("LIGHTSYNC_API_TOKEN", "tok"),
+            ("LIGHTSYNC_DASHBOARD_PASSWORD", "twelve chars"),
+            ("LIGHTSYNC_API_TOKEN", token),
         ])
         .unwrap();
         let dashboard = config.dashboard().unwrap();
         assert!(matches!(dashboard.password, DashboardPassword::Plain(_)));
-        assert!(!format!("{config:?}").contains("tok\""));
+        assert!(dashboard.trusted_proxy.is_none());
+        assert!(!format!("{config:?}").contains(token));
+    }
+
+    #[test]
+    fn short_dashboard_secrets_are_configuration_errors_naming_their_variable() {
+        let long_token = "x".repeat(MIN_API_TOKEN_CHARS);
+        for (password, token, variable) in [
+            (
+                "eleven char",
+                long_token.as_str(),
+                "LIGHTSYNC_DASHBOARD_PASSWORD",
+            ),
+            ("x", long_token.as_str(), "LIGHTSYNC_DASHBOARD_PASSWORD"),
+            ("long enough pw", &long_token[1..], "LIGHTSYNC_API_TOKEN"),
+        ] {
+            let err = load(&[
+                ("LIGHTSYNC_DASHBOARD_PASSWORD", password),
+                ("LIGHTSYNC_API_TOKEN", token),
+            ])
+            .unwrap()
+            .dashboard()
+            .unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { variable: v, .. } if *v == variable),
+                "{err}"
+            );
+            assert!(!err.to_string().contains(password), "{err}");
+        }
+        // Twelve characters, not bytes: "pässwörd" style passwords count what people typed.
+        assert!(load(&[("LIGHTSYNC_DASHBOARD_PASSWORD", "ääääääääääää")])
+            .unwrap()
+            .dashboard()
+            .is_ok());
+    }
+
+    #[test]
+    fn a_trusted_proxy_names_its_addresses_and_header() {
+        let config = load(&[("LIGHTSYNC_TRUSTED_PROXY", "127.0.0.1, ::1")]).unwrap();
+        let proxy = config.dashboard.trusted_proxy.clone().unwrap();
+        assert_eq!(
+            proxy.addresses,
+            [
+                "127.0.0.1".parse::<std::net::IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        assert_eq!(proxy.header, "X-Forwarded-For");
+        let config = load(&[
+            ("LIGHTSYNC_TRUSTED_PROXY", "10.0.0.2"),
+            ("LIGHTSYNC_TRUSTED_PROXY_HEADER", "X-Real-IP"),
+        ])
+        .unwrap();
+        assert_eq!(config.dashboard.trusted_proxy.unwrap().header, "X-Real-IP");
+        assert_eq!(
+            invalid_variable(load(&[("LIGHTSYNC_TRUSTED_PROXY", "proxy.local")])),
+            "LIGHTSYNC_TRUSTED_PROXY"
+        );
+        assert_eq!(
+            invalid_variable(load(&[("LIGHTSYNC_TRUSTED_PROXY_HEADER", "X-Real-IP")])),
+            "LIGHTSYNC_TRUSTED_PROXY_HEADER",
+            "a header without a proxy would be trusted from anyone"
+        );
+        assert_eq!(
+            invalid_variable(load(&[
+                ("LIGHTSYNC_TRUSTED_PROXY", "10.0.0.2"),
+                ("LIGHTSYNC_TRUSTED_PROXY_HEADER", "X Real: IP")
+            ])),
+            "LIGHTSYNC_TRUSTED_PROXY_HEADER"
+        );
     }
 
     #[test]
@@ -405,7 +474,10 @@ mod tests {
             page_size: Some("lots".into()),
             ..ConfigFlags::default()
         };
-        assert_eq!(invalid_variable(load_with_flags(&flags, &[])), "--page-size");
+        assert_eq!(
+            invalid_variable(load_with_flags(&flags, &[])),
+            "--page-size"
+        );
         assert_eq!(
             invalid_variable(load_with_flags(&flags, &[("LIGHTSYNC_PAGE_SIZE", "7")])),
             "--page-size"

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, Semaphore};
 use super::pipeline::{run_applier, run_fetcher, ApplierTarget, EntityProgress, StreamContext};
 use super::progress::{ProgressDisplay, Watched};
 use super::recovery::{recover_entity, Recovered};
+use super::run_failure::{abandon, close_opened};
 use crate::checkpoint::{CheckpointStore, RunMeta};
 use crate::config::Config;
 use crate::db::{self, EntityRunEnd};
@@ -154,6 +155,9 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
     };
     let run_id = new_run_id();
     let identity = api.base_url.as_str().trim_end_matches('/').to_string();
+    // Everything that can be refused without touching the database is checked before the run
+    // is opened: from `prepare` on, a failure must close the run (see `abandon`).
+    let client = Client::new(&api).context("building the API client")?;
 
     let prepared = {
         let config = config.clone();
@@ -168,10 +172,9 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
         .context("the preparation task panicked")??
     };
 
-    let client = Client::new(&api).context("building the API client")?;
     let spool_budget_kib = (config.engine.spool_max_bytes / 1024).min(u32::MAX as u64) as u32;
     let spool_budget = Arc::new(Semaphore::new(spool_budget_kib as usize));
-    let mut streams = Vec::new();
+    let mut streams: Vec<(Arc<StreamContext>, _, std::thread::JoinHandle<_>, _, _)> = Vec::new();
     let mut watched = Vec::new();
     for entity in &entities {
         let recovered = prepared.recovered[entity].clone();
@@ -200,10 +203,23 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
         };
         let pending: Vec<u64> = recovered.pending.iter().map(|batch| batch.seq).collect();
         let applier_ctx = ctx.clone();
-        let applier = std::thread::Builder::new()
+        let applier = match std::thread::Builder::new()
             .name(format!("apply-{entity}"))
             .spawn(move || run_applier(applier_ctx, target, pending, receiver))
-            .context("starting an applier thread")?;
+        {
+            Ok(applier) => applier,
+            Err(err) => {
+                let err = anyhow::Error::new(err).context("starting an applier thread");
+                for (ctx, fetcher, applier, ..) in streams {
+                    ctx.cancelled.store(true, Ordering::SeqCst);
+                    tokio::task::JoinHandle::abort(&fetcher);
+                    let _ =
+                        tokio::task::spawn_blocking(move || std::thread::JoinHandle::join(applier))
+                            .await;
+                }
+                return Err(abandon(prepared.pool, &url, &run_id, &entities, err).await);
+            }
+        };
         let fetcher = tokio::spawn(run_fetcher(ctx.clone(), recovered.fetch_cursor, sender));
         streams.push((
             ctx,
@@ -240,7 +256,7 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
                 .and_then(|result| result)
         })
         .await
-        .context("joining the applier")?;
+        .unwrap_or_else(|err| Err(anyhow!("joining the applier failed: {err}")));
         ctx.progress.finished.store(true, Ordering::SeqCst);
         let error = match (applied, fetched) {
             (Err(err), _) | (Ok(()), Err(err)) => Some(format!("{err:#}")),
@@ -341,12 +357,6 @@ fn prepare(
         }
         let applied_version = db::load_last_version(&mut lock_connection, entity.name())?;
         recovered.insert(*entity, recover_entity(&store, *entity, applied_version)?);
-        db::begin_entity_run(
-            &mut lock_connection,
-            run_id,
-            entity.name(),
-            request.mode.name(),
-        )?;
     }
     let mut unfinished: Vec<String> = store
         .run()?
@@ -357,13 +367,33 @@ fn prepare(
         unfinished.sort();
         unfinished.dedup();
     }
-    store.set_run(&RunMeta {
+    // The run is opened last; a failure from here on closes what was opened.
+    for (opened, entity) in entities.iter().enumerate() {
+        let mode = request.mode.name();
+        if let Err(err) = db::begin_entity_run(&mut lock_connection, run_id, entity.name(), mode) {
+            let opened = &entities[..opened];
+            return Err(close_opened(
+                &mut lock_connection,
+                run_id,
+                opened,
+                err.into(),
+            ));
+        }
+    }
+    if let Err(err) = store.set_run(&RunMeta {
         run_id: run_id.to_string(),
         mode: request.mode.name().to_string(),
         pid: std::process::id(),
         started_at_ms: chrono::Utc::now().timestamp_millis(),
         unfinished_import: unfinished,
-    })?;
+    }) {
+        return Err(close_opened(
+            &mut lock_connection,
+            run_id,
+            entities,
+            err.into(),
+        ));
+    }
     Ok(Prepared {
         store: Arc::new(store),
         pool,

@@ -1,41 +1,43 @@
-//! Dashboard authentication: the password check (argon2, constant time), the session and CSRF
-//! tokens in a private cookie, per-client throttling of failed logins, and the request guards
-//! that protect pages (`User`) and the JSON API (`ApiUser`).
+//! Dashboard authentication: the password check (argon2 on a blocking thread, a few at a time),
+//! constant-time comparisons, the login form's CSRF cookie, and the request guards that protect
+//! pages (`User`) and the JSON API (`ApiUser`). Every password or token attempt goes through the
+//! throttle first (`throttle`); sessions live in `session`; the client's address in `client_addr`.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::request::{FromRequest, Outcome, Request};
-use serde::{Deserialize, Serialize};
+use rocket::tokio::sync::Semaphore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
+use super::client_addr::ClientAddr;
+use super::session::Session;
+use super::throttle::Attempt;
 use super::WebState;
 use crate::config::{DashboardPassword, Secret};
 
-/// Name of the private session cookie.
-pub const SESSION_COOKIE: &str = "lightsync_session";
+pub use super::session::SESSION_COOKIE;
+
 /// Name of the private cookie holding the login form's CSRF token.
 pub const LOGIN_CSRF_COOKIE: &str = "lightsync_login_csrf";
-/// How long a session lasts.
-const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
-/// Failures after which a client is locked out for `LOCKOUT`.
-const FAILURES_BEFORE_LOCKOUT: u32 = 8;
-const LOCKOUT: Duration = Duration::from_secs(15 * 60);
-/// Failures are forgotten after this long without another.
-const FAILURE_MEMORY: Duration = Duration::from_secs(30 * 60);
-/// Delay before answering the n-th consecutive failure: 250 ms doubling, capped.
-const FAILURE_DELAY_BASE: Duration = Duration::from_millis(250);
-const FAILURE_DELAY_CAP: Duration = Duration::from_secs(4);
+/// argon2 verifications running at once. Each takes ~20 ms of one core and 19 MiB in a release
+/// build; two keep a login flood from taking every core (and memory) from the dashboard.
+pub const VERIFY_CONCURRENCY: usize = 2;
+/// Salt for hashing a plain-text password at startup. The hash never leaves memory; a fixed
+/// salt makes it, and so the session epoch, the same across restarts.
+const PLAIN_PASSWORD_SALT: &[u8] = b"lightsync-dashboard-password";
 
 /// Checks passwords against the configured one. Both configurations end up as an argon2 hash,
-/// so every check costs the same and compares in constant time.
+/// so every check costs the same; checks run on blocking threads, `VERIFY_CONCURRENCY` at a time.
+#[derive(Clone)]
 pub struct PasswordCheck {
-    phc: String,
+    phc: Arc<str>,
+    permits: Arc<Semaphore>,
 }
 
 impl PasswordCheck {
@@ -54,12 +56,20 @@ impl PasswordCheck {
                 }
                 hash.clone()
             }
-            DashboardPassword::Plain(secret) => hash_password(secret.expose())?,
+            DashboardPassword::Plain(secret) => {
+                let salt = SaltString::encode_b64(PLAIN_PASSWORD_SALT)
+                    .map_err(|err| anyhow::anyhow!("the fixed salt is invalid: {err}"))?;
+                hash_with_salt(secret.expose(), &salt)?
+            }
         };
-        Ok(PasswordCheck { phc })
+        Ok(PasswordCheck {
+            phc: phc.into(),
+            permits: Arc::new(Semaphore::new(VERIFY_CONCURRENCY)),
+        })
     }
 
-    pub fn verify(&self, attempt: &str) -> bool {
+    /// Whether `attempt` is the password (blocking: argon2 takes a while).
+    pub fn verify_now(&self, attempt: &str) -> bool {
         let Ok(hash) = PasswordHash::new(&self.phc) else {
             return false;
         };
@@ -67,26 +77,61 @@ impl PasswordCheck {
             .verify_password(attempt.as_bytes(), &hash)
             .is_ok()
     }
+
+    /// Whether `attempt` is the password, checked on a blocking thread once a permit is free.
+    pub async fn verify(&self, attempt: String) -> bool {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
+        let check = self.clone();
+        rocket::tokio::task::spawn_blocking(move || check.verify_now(&attempt))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Verifications running right now.
+    pub fn verifications_in_flight(&self) -> usize {
+        VERIFY_CONCURRENCY - self.permits.available_permits()
+    }
+
+    /// A digest of the password hash: it changes when the password (or its hash) changes, and
+    /// every session carries the one it was issued under.
+    pub fn epoch(&self) -> String {
+        let digest = Sha256::new()
+            .chain_update(b"lightsync session epoch\0")
+            .chain_update(self.phc.as_bytes())
+            .finalize();
+        hex(&digest[..16])
+    }
 }
 
 /// An argon2id PHC hash of `password` with a random salt.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
+    hash_with_salt(password, &SaltString::generate(&mut OsRng))
+}
+
+fn hash_with_salt(password: &str, salt: &SaltString) -> anyhow::Result<String> {
     Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
+        .hash_password(password.as_bytes(), salt)
         .map(|hash| hash.to_string())
         .map_err(|err| anyhow::anyhow!("hashing the password failed: {err}"))
 }
 
-/// Constant-time equality of two byte strings (lengths may differ).
+/// Constant-time equality of two byte strings (only the lengths may show in the timing).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut difference = (a.len() ^ b.len()) as u8 | ((a.len() ^ b.len()) >> 8) as u8;
-    for index in 0..a.len().max(b.len()) {
-        let x = a.get(index).copied().unwrap_or(0);
-        let y = b.get(index).copied().unwrap_or(0);
-        difference |= x ^ y;
-    }
-    difference == 0
+    a.ct_eq(b).into()
+}
+
+/// Whether a bearer token is the configured one. Both sides are hashed first, so not even the
+/// token's length shows in the timing.
+fn bearer_matches(token: &Secret, given: &str) -> bool {
+    let expected = Sha256::digest(token.expose().as_bytes());
+    let given = Sha256::digest(given.trim().as_bytes());
+    constant_time_eq(&expected, &given)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A random token for sessions and CSRF.
@@ -94,48 +139,24 @@ pub fn random_token() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&bytes)
 }
 
-/// What the session cookie holds (encrypted and authenticated by Rocket's private cookies).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Session {
-    pub csrf: String,
-    pub issued_at: i64,
-}
-
-/// Starts a session: sets the private, HttpOnly, SameSite=Strict cookie.
-pub fn start_session(cookies: &CookieJar<'_>, secure: bool) {
-    let session = Session {
-        csrf: random_token(),
-        issued_at: chrono::Utc::now().timestamp(),
-    };
-    let value = serde_json::to_string(&session).expect("a session serialises");
-    cookies.add_private(
-        Cookie::build((SESSION_COOKIE, value))
-            .http_only(true)
-            .same_site(SameSite::Strict)
-            .secure(secure)
-            .max_age(rocket::time::Duration::seconds(
-                SESSION_LIFETIME.as_secs() as i64
-            ))
-            .path("/"),
-    );
-}
-
-/// Ends the session.
-pub fn end_session(cookies: &CookieJar<'_>) {
-    cookies.remove_private(Cookie::build(SESSION_COOKIE).path("/"));
-}
-
-/// The current session, if the cookie is present, authentic and not expired.
-pub fn current_session(cookies: &CookieJar<'_>) -> Option<Session> {
-    let cookie = cookies.get_private(SESSION_COOKIE)?;
-    let session: Session = serde_json::from_str(cookie.value()).ok()?;
-    let age = chrono::Utc::now().timestamp() - session.issued_at;
-    (0..SESSION_LIFETIME.as_secs() as i64)
-        .contains(&age)
-        .then_some(session)
+/// Counts an attempt by `client` with the throttle, waits its delay, then runs `check`;
+/// a success is forgiven. Returns the verdict and the counted attempt.
+pub async fn throttled_check<F>(state: &WebState, client: ClientAddr, check: F) -> (bool, Attempt)
+where
+    F: std::future::Future<Output = bool>,
+{
+    let attempt = state.throttle.begin(client.key());
+    if attempt.delay > Duration::ZERO {
+        rocket::tokio::time::sleep(attempt.delay).await;
+    }
+    let ok = check.await;
+    if ok {
+        state.throttle.succeeded(&attempt);
+    }
+    (ok, attempt)
 }
 
 /// The CSRF token of the login form: reused while its cookie lives, created otherwise.
@@ -164,7 +185,10 @@ impl<'r> FromRequest<'r> for User {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
-        match current_session(request.cookies()) {
+        let Some(state) = request.rocket().state::<WebState>() else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        match state.sessions.current(request.cookies()) {
             Some(session) => Outcome::Success(User { session }),
             None => Outcome::Forward(Status::Unauthorized),
         }
@@ -178,7 +202,8 @@ impl User {
     }
 }
 
-/// A caller of the JSON API: a session or `Authorization: Bearer <LIGHTSYNC_API_TOKEN>`.
+/// A caller of the JSON API: a session or `Authorization: Bearer <LIGHTSYNC_API_TOKEN>`. A
+/// bearer token is throttled like a password, and a wrong one is logged (never the token).
 pub struct ApiUser;
 
 #[rocket::async_trait]
@@ -186,109 +211,39 @@ impl<'r> FromRequest<'r> for ApiUser {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
-        if current_session(request.cookies()).is_some() {
-            return Outcome::Success(ApiUser);
-        }
         let Some(state) = request.rocket().state::<WebState>() else {
             return Outcome::Error((Status::InternalServerError, ()));
         };
-        let bearer = request
+        if state.sessions.current(request.cookies()).is_some() {
+            return Outcome::Success(ApiUser);
+        }
+        let Some(bearer) = request
             .headers()
             .get_one("Authorization")
-            .and_then(|value| value.strip_prefix("Bearer "));
-        match (&state.api_token, bearer) {
-            (Some(token), Some(given)) if bearer_matches(token, given) => Outcome::Success(ApiUser),
-            _ => Outcome::Error((Status::Unauthorized, ())),
+            .and_then(|value| value.strip_prefix("Bearer "))
+        else {
+            return Outcome::Error((Status::Unauthorized, ()));
+        };
+        let client = request
+            .guard::<ClientAddr>()
+            .await
+            .succeeded()
+            .unwrap_or(ClientAddr(None));
+        let token = state.api_token.as_ref();
+        let (ok, attempt) = throttled_check(state, client, async {
+            token.is_some_and(|token| bearer_matches(token, bearer))
+        })
+        .await;
+        if ok {
+            return Outcome::Success(ApiUser);
         }
-    }
-}
-
-fn bearer_matches(token: &Secret, given: &str) -> bool {
-    constant_time_eq(token.expose().as_bytes(), given.trim().as_bytes())
-}
-
-/// Failed-login bookkeeping per client address.
-pub struct LoginThrottle {
-    clients: Mutex<HashMap<Option<IpAddr>, Failures>>,
-    delay_base: Duration,
-    delay_cap: Duration,
-}
-
-impl Default for LoginThrottle {
-    fn default() -> Self {
-        LoginThrottle::with_delays(FAILURE_DELAY_BASE, FAILURE_DELAY_CAP)
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    last: Instant,
-    locked_until: Option<Instant>,
-}
-
-/// What the throttle says about a login attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ThrottleVerdict {
-    Allowed,
-    /// Locked out for this long.
-    LockedOut(Duration),
-}
-
-impl LoginThrottle {
-    /// A throttle whose answer to the n-th failure waits `base * 2^(n-1)`, at most `cap`.
-    pub fn with_delays(delay_base: Duration, delay_cap: Duration) -> Self {
-        LoginThrottle {
-            clients: Mutex::new(HashMap::new()),
-            delay_base,
-            delay_cap,
-        }
-    }
-
-    /// Whether `client` may try now.
-    pub fn check(&self, client: Option<IpAddr>) -> ThrottleVerdict {
-        let mut clients = self.clients.lock().expect("throttle lock");
-        let now = Instant::now();
-        match clients.get(&client).copied() {
-            Some(failures)
-                if now.duration_since(failures.last) > FAILURE_MEMORY
-                    && failures.locked_until.is_none_or(|until| until <= now) =>
-            {
-                clients.remove(&client);
-                ThrottleVerdict::Allowed
-            }
-            Some(Failures {
-                locked_until: Some(until),
-                ..
-            }) if until > now => ThrottleVerdict::LockedOut(until - now),
-            _ => ThrottleVerdict::Allowed,
-        }
-    }
-
-    /// Records a failure; returns how many in a row and how long to delay the answer.
-    pub fn record_failure(&self, client: Option<IpAddr>) -> (u32, Duration) {
-        let mut clients = self.clients.lock().expect("throttle lock");
-        let now = Instant::now();
-        let entry = clients.entry(client).or_insert(Failures {
-            count: 0,
-            last: now,
-            locked_until: None,
-        });
-        entry.count += 1;
-        entry.last = now;
-        if entry.count >= FAILURES_BEFORE_LOCKOUT {
-            entry.locked_until = Some(now + LOCKOUT);
-        }
-        let delay = self
-            .delay_base
-            .saturating_mul(1 << (entry.count - 1).min(8))
-            .min(self.delay_cap);
-        (entry.count, delay)
-    }
-
-    /// Forgets a client's failures after a successful login.
-    pub fn record_success(&self, client: Option<IpAddr>) {
-        self.clients.lock().expect("throttle lock").remove(&client);
+        log::warn!(
+            "API request to {} with a wrong bearer token from {client} ({} failure(s) counted; the next waits {} ms)",
+            request.uri().path(),
+            attempt.failures_before + 1,
+            state.throttle.delay_after(attempt.failures_before + 1).as_millis()
+        );
+        Outcome::Error((Status::Unauthorized, ()))
     }
 }
 
@@ -300,44 +255,47 @@ mod tests {
     fn passwords_verify_in_either_configuration() {
         let plain =
             PasswordCheck::new(&DashboardPassword::Plain(Secret::new("correct horse"))).unwrap();
-        assert!(plain.verify("correct horse"));
-        assert!(!plain.verify("correct horsE"));
-        assert!(!plain.verify(""));
+        assert!(plain.verify_now("correct horse"));
+        assert!(!plain.verify_now("correct horsE"));
+        assert!(!plain.verify_now(""));
         let hashed =
             PasswordCheck::new(&DashboardPassword::Hash(hash_password("s3cret").unwrap())).unwrap();
-        assert!(hashed.verify("s3cret"));
-        assert!(!hashed.verify("s3cret "));
+        assert!(hashed.verify_now("s3cret"));
+        assert!(!hashed.verify_now("s3cret "));
         assert!(PasswordCheck::new(&DashboardPassword::Hash("$argon2id$nonsense".into())).is_err());
     }
 
     #[test]
-    fn constant_time_eq_compares_exactly() {
+    fn the_epoch_follows_the_password_and_survives_a_restart() {
+        let plain = |pw: &str| {
+            PasswordCheck::new(&DashboardPassword::Plain(Secret::new(pw)))
+                .unwrap()
+                .epoch()
+        };
+        assert_eq!(plain("correct horse"), plain("correct horse"));
+        assert_ne!(plain("correct horse"), plain("correct horse 2"));
+        assert!(!plain("correct horse").contains("correct"));
+        let hash = hash_password("s3cret").unwrap();
+        let hashed = |h: &str| {
+            PasswordCheck::new(&DashboardPassword::Hash(h.to_string()))
+                .unwrap()
+                .epoch()
+        };
+        assert_eq!(hashed(&hash), hashed(&hash));
+        assert_ne!(hashed(&hash), hashed(&hash_password("s3cret").unwrap()));
+    }
+
+    #[test]
+    fn constant_time_comparisons_compare_exactly() {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"abcd"));
         assert!(!constant_time_eq(b"", b"a"));
         assert!(constant_time_eq(b"", b""));
-    }
-
-    #[test]
-    fn failures_slow_down_then_lock_out() {
-        let throttle = LoginThrottle::default();
-        let client = Some("10.0.0.1".parse().unwrap());
-        let (_, first) = throttle.record_failure(client);
-        let (_, second) = throttle.record_failure(client);
-        assert!(second > first);
-        for _ in 2..FAILURES_BEFORE_LOCKOUT {
-            throttle.record_failure(client);
-        }
-        assert!(matches!(
-            throttle.check(client),
-            ThrottleVerdict::LockedOut(_)
-        ));
-        assert_eq!(
-            throttle.check(Some("10.0.0.2".parse().unwrap())),
-            ThrottleVerdict::Allowed
-        );
-        throttle.record_success(client);
-        assert_eq!(throttle.check(client), ThrottleVerdict::Allowed);
+        let token = Secret::new("0123456789abcdef0123456789abcdef");
+        assert!(bearer_matches(&token, "0123456789abcdef0123456789abcdef"));
+        assert!(bearer_matches(&token, " 0123456789abcdef0123456789abcdef "));
+        assert!(!bearer_matches(&token, "0123456789abcdef0123456789abcdeF"));
+        assert!(!bearer_matches(&token, ""));
     }
 }

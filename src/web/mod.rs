@@ -5,9 +5,12 @@
 mod api;
 pub mod auth;
 mod chart;
+pub mod client_addr;
 mod headers;
 mod launcher;
 mod pages;
+pub mod session;
+pub mod throttle;
 mod views;
 
 use std::path::PathBuf;
@@ -16,20 +19,27 @@ use rocket::http::{ContentType, Status};
 use rocket::{catch, catchers, get, routes, Build, Request, Rocket};
 use rocket_dyn_templates::{context, Template};
 
-pub use launcher::SyncLauncher;
+pub use launcher::{sync_environment, SyncLauncher};
 
-use crate::config::{Config, DatabaseUrl, Secret};
+use crate::config::{Config, DatabaseUrl, Secret, TrustedProxy};
 use crate::db::{self, DbError, PgPool};
 use crate::health::HealthThresholds;
-use auth::{LoginThrottle, PasswordCheck};
+use auth::PasswordCheck;
+use session::Sessions;
+use throttle::Throttle;
 
 /// Everything the routes share.
 pub struct WebState {
     pub pool: PgPool,
     pub url: DatabaseUrl,
     pub password: PasswordCheck,
+    /// Sessions of the current password epoch, and the ones logged out.
+    pub sessions: Sessions,
     pub api_token: Option<Secret>,
-    pub throttle: LoginThrottle,
+    /// Counts failed logins and bearer tokens.
+    pub throttle: Throttle,
+    /// The proxy allowed to name the client in a header (none: the socket peer is the client).
+    pub trusted_proxy: Option<TrustedProxy>,
     pub health: HealthThresholds,
     pub secure_cookies: bool,
     pub launcher: SyncLauncher,
@@ -46,10 +56,13 @@ impl WebState {
             let mut conn = db::checkout(&pool, &url)?;
             db::run_pending_migrations(&mut conn)?;
         }
+        let password = PasswordCheck::new(&dashboard.password)?;
         Ok(WebState {
-            password: PasswordCheck::new(&dashboard.password)?,
+            sessions: Sessions::new(password.epoch()),
+            password,
             api_token: dashboard.api_token,
-            throttle: LoginThrottle::default(),
+            throttle: Throttle::default(),
+            trusted_proxy: dashboard.trusted_proxy,
             health: config.health,
             secure_cookies: dashboard.secure_cookies,
             launcher: SyncLauncher::new(url.clone(), sync_log)?,
@@ -168,13 +181,14 @@ pub fn build(state: WebState, figment: rocket::figment::Figment) -> anyhow::Resu
         let key: [u8; 64] = std::array::from_fn(|_| rand::random::<u8>());
         figment = figment.merge(("secret_key", key.to_vec()));
     }
+    let hsts = state.secure_cookies;
     Ok(rocket::custom(figment)
         .manage(state)
         .attach(Template::custom(|engines| {
             // Escape everything: template names carry no extension for Tera to go by.
             engines.tera.autoescape_on(vec![""]);
         }))
-        .attach(headers::SecurityHeaders)
+        .attach(headers::SecurityHeaders { hsts })
         .attach(rocket::fairing::AdHoc::on_liftoff("announce", |rocket| {
             Box::pin(async move {
                 let config = rocket.config();
@@ -205,11 +219,45 @@ pub fn build(state: WebState, figment: rocket::figment::Figment) -> anyhow::Resu
         .register("/", catchers![unauthorized, error_page]))
 }
 
-/// Rocket's configuration sources with `address` and `port` from the command line, if given.
+/// The web settings lightsync uses unless `Rocket.toml` or `ROCKET_*` say otherwise, so `serve`
+/// behaves the same from any directory (cron, systemd, after `cargo install`).
+pub fn web_defaults() -> rocket::Config {
+    rocket::Config {
+        address: std::net::Ipv4Addr::LOCALHOST.into(),
+        port: DEFAULT_PORT,
+        limits: rocket::data::Limits::default().limit("form", FORM_LIMIT),
+        // The client's address comes from the socket or a trusted proxy (see client_addr),
+        // never from a header anyone can send.
+        ip_header: None,
+        ..rocket::Config::default()
+    }
+}
+
+/// The documented port of the dashboard.
+pub const DEFAULT_PORT: u16 = 5001;
+/// Largest form accepted: the login and CSRF forms are a few hundred bytes.
+pub const FORM_LIMIT: rocket::data::ByteUnit = rocket::data::ByteUnit::Kibibyte(16);
+
+/// lightsync's defaults, then `rocket_toml` (if it exists), then `ROCKET_*` variables.
+pub fn web_sources(rocket_toml: &str) -> rocket::figment::Figment {
+    use rocket::figment::providers::{Env, Format, Toml};
+    use rocket::figment::{Figment, Profile};
+    Figment::from(web_defaults())
+        .merge(Toml::file(rocket_toml).nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+        .select(Profile::from_env_or(
+            "ROCKET_PROFILE",
+            rocket::Config::DEFAULT_PROFILE,
+        ))
+}
+
+/// Rocket's configuration sources (lightsync's defaults, `Rocket.toml` or ROCKET_CONFIG,
+/// `ROCKET_*`) with `address` and `port` from the command line, if given.
 pub fn figment(address: Option<std::net::IpAddr>, port: Option<u16>) -> rocket::figment::Figment {
+    let rocket_toml = std::env::var("ROCKET_CONFIG").unwrap_or_else(|_| "Rocket.toml".into());
     // Rocket's own request logging is off unless asked for (ROCKET_LOG_LEVEL); lightsync logs
     // what matters (logins, failures) itself.
-    let mut figment = rocket::Config::figment();
+    let mut figment = web_sources(&rocket_toml);
     if std::env::var_os("ROCKET_LOG_LEVEL").is_none() {
         figment = figment.merge(("log_level", rocket::config::LogLevel::Critical));
     }
@@ -220,4 +268,43 @@ pub fn figment(address: Option<std::net::IpAddr>, port: Option<u16>) -> rocket::
         figment = figment.merge(("port", port));
     }
     figment
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_hold_without_rocket_toml_and_rocket_toml_overrides_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("Rocket.toml");
+        let config: rocket::Config = web_sources(missing.to_str().unwrap()).extract().unwrap();
+        if std::env::var_os("ROCKET_PORT").is_none() {
+            assert_eq!(config.port, 5001);
+        }
+        if std::env::var_os("ROCKET_ADDRESS").is_none() {
+            assert_eq!(config.address.to_string(), "127.0.0.1");
+        }
+        assert_eq!(config.limits.get("form"), Some(FORM_LIMIT));
+        assert_eq!(config.ip_header, None, "X-Real-IP is not believed");
+
+        std::fs::write(
+            &missing,
+            "[default]\nport = 6123\n[default.limits]\njson = \"1 MiB\"\n",
+        )
+        .unwrap();
+        let config: rocket::Config = web_sources(missing.to_str().unwrap()).extract().unwrap();
+        if std::env::var_os("ROCKET_PORT").is_none() {
+            assert_eq!(config.port, 6123);
+        }
+        assert_eq!(
+            config.limits.get("form"),
+            Some(FORM_LIMIT),
+            "a partial limits table keeps the form limit"
+        );
+        assert_eq!(
+            config.limits.get("json"),
+            Some(rocket::data::ByteUnit::Mebibyte(1))
+        );
+    }
 }

@@ -1,8 +1,6 @@
 //! The dashboard's HTML pages: login and logout, the overview, run history and run detail, and
 //! the "Sync now" action. Every form carries a CSRF token; every page needs a session.
 
-use std::net::IpAddr;
-
 use rocket::form::{Form, FromForm};
 use rocket::http::{CookieJar, Status};
 use rocket::request::FlashMessage;
@@ -11,11 +9,10 @@ use rocket::{get, post, State};
 use rocket_dyn_templates::{context, Template};
 use serde::Serialize;
 
-use super::auth::{
-    constant_time_eq, end_session, login_csrf_token, start_session, ThrottleVerdict, User,
-    LOGIN_CSRF_COOKIE,
-};
+use super::auth::{constant_time_eq, login_csrf_token, throttled_check, User, LOGIN_CSRF_COOKIE};
 use super::chart::runs_chart;
+use super::client_addr::ClientAddr;
+use super::launcher::LaunchError;
 use super::views::load_entity_cards;
 use super::{with_db, WebState};
 use crate::db::{self, RunFilter};
@@ -23,6 +20,8 @@ use crate::entity::Entity;
 
 /// Runs per history page.
 const RUNS_PER_PAGE: i64 = 50;
+/// Highest history page served (50 million runs); beyond it the offset would overflow.
+const MAX_HISTORY_PAGE: i64 = 1_000_000;
 /// Runs in each entity's chart.
 const CHART_RUNS: i64 = 30;
 
@@ -53,7 +52,7 @@ pub struct LoginForm {
 pub async fn login(
     form: Form<LoginForm>,
     cookies: &CookieJar<'_>,
-    client: Option<IpAddr>,
+    client: ClientAddr,
     state: &State<WebState>,
 ) -> Result<Redirect, (Status, Template)> {
     let csrf = login_csrf_token(cookies, state.secure_cookies);
@@ -63,19 +62,6 @@ pub async fn login(
             Template::render("login", context! { csrf: csrf.clone(), message }),
         )
     };
-    if let ThrottleVerdict::LockedOut(wait) = state.throttle.check(client) {
-        log::warn!(
-            "dashboard login refused for {}: locked out after repeated failures",
-            describe(client)
-        );
-        return Err(render(
-            Status::TooManyRequests,
-            format!(
-                "Too many failed attempts. Try again in {} minutes.",
-                wait.as_secs().div_ceil(60)
-            ),
-        ));
-    }
     let expected_csrf = cookies
         .get_private(LOGIN_CSRF_COOKIE)
         .map(|cookie| cookie.value().to_string())
@@ -87,24 +73,26 @@ pub async fn login(
             "The form expired. Please try again.".into(),
         ));
     }
-    if state.password.verify(&form.password) {
-        state.throttle.record_success(client);
+    let form = form.into_inner();
+    let (ok, attempt) = throttled_check(state, client, state.password.verify(form.password)).await;
+    if ok {
         cookies.remove_private(LOGIN_CSRF_COOKIE);
-        start_session(cookies, state.secure_cookies);
-        log::info!("dashboard login from {}", describe(client));
+        state.sessions.start(cookies, state.secure_cookies);
+        log::info!("dashboard login from {client}");
         return Ok(Redirect::to("/"));
     }
-    let (failures, delay) = state.throttle.record_failure(client);
-    log::warn!(
-        "dashboard login failed from {} ({failures} failure(s) in a row)",
-        describe(client)
-    );
-    rocket::tokio::time::sleep(delay).await;
-    Err(render(Status::Unauthorized, "Wrong password.".into()))
-}
-
-fn describe(client: Option<IpAddr>) -> String {
-    client.map_or_else(|| "an unknown address".to_string(), |ip| ip.to_string())
+    let failures = attempt.failures_before + 1;
+    let next = state.throttle.delay_after(failures);
+    log::warn!("dashboard login failed from {client} ({failures} failure(s) in a row)");
+    let message = if next.is_zero() {
+        "Wrong password.".to_string()
+    } else {
+        format!(
+            "Wrong password. The next attempt from this address waits {:.1} s.",
+            next.as_secs_f64()
+        )
+    };
+    Err(render(Status::Unauthorized, message))
 }
 
 #[derive(FromForm)]
@@ -117,10 +105,11 @@ pub fn logout(
     form: Form<CsrfForm>,
     user: Option<User>,
     cookies: &CookieJar<'_>,
+    state: &State<WebState>,
 ) -> Result<Redirect, Status> {
     match user {
         Some(user) if user.csrf_matches(&form.csrf) => {
-            end_session(cookies);
+            state.sessions.end(cookies, &user.session);
             Ok(to_login())
         }
         Some(_) => Err(Status::Forbidden),
@@ -204,7 +193,7 @@ pub async fn history(
         status: clean_filter(status, &["running", "ok", "failed", "interrupted"]),
         mode: clean_filter(mode, &["import", "incremental", "operator"]),
     };
-    let page = page.unwrap_or(1).max(1);
+    let page = page.unwrap_or(1).clamp(1, MAX_HISTORY_PAGE);
     let query_filter = filter.clone();
     let (runs, total) = with_db(state, move |conn| {
         db::load_runs(
@@ -300,6 +289,9 @@ pub async fn sync_now(
             ),
         ));
     }
+    // The database shows runs started anywhere; a sync this dashboard just started may not have
+    // opened its run yet, so the launcher also refuses while its last child lives. Concurrent
+    // posts therefore start at most one.
     match state.launcher.start_sync(entity) {
         Ok(pid) => {
             log::info!("dashboard started `lightsync sync --entity {entity}` (pid {pid})");
@@ -308,6 +300,10 @@ pub async fn sync_now(
                 format!("Started `lightsync sync --entity {entity}` (process {pid}). This page shows its progress."),
             ))
         }
+        Err(LaunchError::Busy(pid)) => Ok(Flash::error(
+            Redirect::to("/"),
+            format!("Not started: the sync started from here (process {pid}) is still running. Try again when it finishes."),
+        )),
         Err(err) => Ok(Flash::error(
             Redirect::to("/"),
             format!("Could not start the sync: {err}"),

@@ -10,6 +10,7 @@ mod operations;
 mod supabase;
 mod support;
 mod web;
+mod web_security;
 
 #[cfg(feature = "failpoints")]
 mod crash;

@@ -1,0 +1,715 @@
+//! Issue 14, attacked as before: forged client addresses, floods of wrong passwords and bearer
+//! tokens, concurrent guesses, saved cookies after logout and after a password change, the
+//! port and limits of `serve` from an empty directory, the "Sync now" child's environment,
+//! absurd page numbers, HSTS, and a run that fails after it was opened.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use diesel::sql_types::BigInt;
+use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use futures_util::future::join_all;
+use lightsync::config::{ConfigFlags, Secret, TrustedProxy};
+use lightsync::web::client_addr::ClientAddr;
+use lightsync::web::throttle::{Throttle, DEFAULT_DELAY_CAP};
+use lightsync::web::{self, SyncLauncher, WebState};
+use rocket::http::{ContentType, Cookie, Header, Status};
+use rocket::local::blocking::Client;
+
+use crate::support::TestDatabase;
+use crate::web::{
+    csrf_in, dashboard_with, login, quick_throttle, state_with_password, urlencode, API_TOKEN,
+    PASSWORD,
+};
+
+fn state(database: &TestDatabase) -> WebState {
+    state_with_password(database, PASSWORD, Vec::new())
+}
+
+fn addr(ip: &str) -> SocketAddr {
+    SocketAddr::new(ip.parse().unwrap(), 40000)
+}
+
+fn key(ip: &str) -> lightsync::web::client_addr::ClientKey {
+    ClientAddr(Some(ip.parse::<IpAddr>().unwrap())).key()
+}
+
+fn web_state(client: &Client) -> &WebState {
+    client.rocket().state::<WebState>().unwrap()
+}
+
+/// One login attempt from `remote` with extra headers; the status.
+fn login_from(client: &Client, remote: &str, headers: &[(&str, &str)], password: &str) -> Status {
+    let csrf = csrf_in(&client.get("/login").dispatch().into_string().unwrap());
+    let mut request = client
+        .post("/login")
+        .remote(addr(remote))
+        .header(ContentType::Form)
+        .body(format!("password={}&csrf={csrf}", urlencode(password)));
+    for (name, value) in headers {
+        request = request.header(Header::new(name.to_string(), value.to_string()));
+    }
+    request.dispatch().status()
+}
+
+#[test]
+fn a_forged_x_real_ip_neither_bypasses_the_throttle_nor_locks_anyone_out() {
+    let database = TestDatabase::migrated();
+    let client = dashboard_with(WebState {
+        throttle: quick_throttle(Duration::from_millis(10), Duration::from_millis(40)),
+        ..state(&database)
+    });
+    let started = Instant::now();
+    for n in 0..30 {
+        let forged = format!("203.0.113.{n}");
+        let status = login_from(
+            &client,
+            "198.51.100.66",
+            &[("X-Real-IP", &forged), ("X-Forwarded-For", &forged)],
+            "wrong guess",
+        );
+        assert_eq!(status, Status::Unauthorized);
+    }
+    let throttle = &web_state(&client).throttle;
+    assert_eq!(
+        throttle.failures(key("198.51.100.66")),
+        30,
+        "every guess counts against the socket's address"
+    );
+    assert_eq!(throttle.failures(key("203.0.113.5")), 0);
+    assert!(
+        started.elapsed() >= Duration::from_millis(10 + 20 + 40 * 28),
+        "the guesses were slowed down: {:?}",
+        started.elapsed()
+    );
+
+    for _ in 0..10 {
+        login_from(
+            &client,
+            "198.51.100.66",
+            &[("X-Real-IP", "192.0.2.10")],
+            "wrong guess",
+        );
+    }
+    assert_eq!(throttle.failures(key("192.0.2.10")), 0);
+    let victim_started = Instant::now();
+    assert_eq!(
+        login_from(&client, "192.0.2.10", &[], PASSWORD),
+        Status::SeeOther,
+        "the named address was not locked out"
+    );
+    assert!(victim_started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn a_trusted_proxy_names_the_client_and_nobody_else_can() {
+    let database = TestDatabase::migrated();
+    let client = dashboard_with(WebState {
+        trusted_proxy: Some(TrustedProxy {
+            addresses: vec!["127.0.0.1".parse().unwrap()],
+            header: "X-Forwarded-For".into(),
+        }),
+        ..state(&database)
+    });
+    let forwarded = [("X-Forwarded-For", "10.1.1.1, 203.0.113.9")];
+    login_from(&client, "127.0.0.1", &forwarded, "wrong guess");
+    login_from(&client, "198.51.100.20", &forwarded, "wrong guess");
+    let throttle = &web_state(&client).throttle;
+    assert_eq!(
+        throttle.failures(key("203.0.113.9")),
+        1,
+        "through the proxy"
+    );
+    assert_eq!(throttle.failures(key("198.51.100.20")), 1, "not the proxy");
+    assert_eq!(
+        throttle.failures(key("10.1.1.1")),
+        0,
+        "forged by the client"
+    );
+    assert_eq!(throttle.failures(key("127.0.0.1")), 0);
+}
+
+#[test]
+fn the_owner_gets_in_after_a_flood_within_the_documented_delay() {
+    let database = TestDatabase::migrated();
+    let client = dashboard_with(WebState {
+        throttle: Throttle::default(),
+        ..state(&database)
+    });
+    // A flood from the owner's address (think: everyone behind one proxy), counted by the same
+    // throttle the login uses, with its production delays.
+    let throttle = &web_state(&client).throttle;
+    for _ in 0..1000 {
+        throttle.begin(key("192.0.2.44"));
+    }
+    let started = Instant::now();
+    assert_eq!(
+        login_from(&client, "192.0.2.44", &[], PASSWORD),
+        Status::SeeOther
+    );
+    let took = started.elapsed();
+    assert!(took >= DEFAULT_DELAY_CAP, "the attempt waited: {took:?}");
+    assert!(
+        took < DEFAULT_DELAY_CAP + Duration::from_secs(5),
+        "at most the documented {DEFAULT_DELAY_CAP:?} plus one verification: {took:?}"
+    );
+    assert_eq!(throttle.failures(key("192.0.2.44")), 0, "forgiven");
+}
+
+fn async_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn async_dashboard(state: WebState) -> Arc<rocket::local::asynchronous::Client> {
+    let figment = rocket::Config::figment()
+        .merge(("secret_key", vec![7u8; 64]))
+        .merge(("log_level", rocket::config::LogLevel::Off));
+    let rocket = web::build(state, figment).unwrap();
+    Arc::new(
+        rocket::local::asynchronous::Client::tracked(rocket)
+            .await
+            .unwrap(),
+    )
+}
+
+/// Wrong logins sent all at once from `remotes` (one each); their statuses.
+async fn flood(
+    client: Arc<rocket::local::asynchronous::Client>,
+    remotes: Vec<String>,
+) -> Vec<Status> {
+    let page = client.get("/login").dispatch().await;
+    let csrf = csrf_in(&page.into_string().await.unwrap());
+    let attempts = remotes.iter().map(|remote| {
+        client
+            .post("/login")
+            .remote(addr(remote))
+            .header(ContentType::Form)
+            .body(format!("password=wrong+guess+123&csrf={csrf}"))
+            .dispatch()
+    });
+    join_all(attempts)
+        .await
+        .into_iter()
+        .map(|response| response.status())
+        .collect()
+}
+
+#[test]
+fn concurrent_failures_from_one_address_are_all_counted() {
+    let database = TestDatabase::migrated();
+    let runtime = async_runtime();
+    let statuses = runtime.block_on(async {
+        let client = async_dashboard(state(&database)).await;
+        let statuses = flood(client.clone(), vec!["198.51.100.9".to_string(); 12]).await;
+        let state = client.rocket().state::<WebState>().unwrap();
+        assert_eq!(state.throttle.failures(key("198.51.100.9")), 12);
+        statuses
+    });
+    assert_eq!(statuses, vec![Status::Unauthorized; 12]);
+}
+
+#[test]
+fn healthz_stays_fast_during_a_login_flood() {
+    let database = TestDatabase::migrated();
+    let runtime = async_runtime();
+    runtime.block_on(async {
+        let client = async_dashboard(state(&database)).await;
+        let remotes = (0..24).map(|n| format!("203.0.113.{n}")).collect();
+        let attack = tokio::spawn(flood(client.clone(), remotes));
+        let state = client.rocket().state::<WebState>().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while state.password.verifications_in_flight() == 0 {
+            assert!(Instant::now() < deadline, "the flood never reached argon2");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let mut slowest = Duration::ZERO;
+        for _ in 0..5 {
+            let started = Instant::now();
+            let response = client.get("/healthz").dispatch().await;
+            assert_eq!(response.status(), Status::Ok);
+            slowest = slowest.max(started.elapsed());
+        }
+        assert!(
+            !attack.is_finished(),
+            "the flood was still being verified while /healthz was measured"
+        );
+        assert!(
+            slowest < Duration::from_millis(250),
+            "/healthz took {slowest:?} during the flood"
+        );
+        let statuses = attack.await.unwrap();
+        assert_eq!(statuses, vec![Status::Unauthorized; 24]);
+    });
+}
+
+fn session_cookie(client: &Client) -> Cookie<'static> {
+    let jar = client.cookies();
+    let value = jar.get("lightsync_session").unwrap().value().to_string();
+    Cookie::new("lightsync_session", value)
+}
+
+fn opens(client: &Client, cookie: &Cookie<'static>) -> (Status, Status) {
+    let page = client.get("/").cookie(cookie.clone()).dispatch().status();
+    let api = client
+        .get("/api/status")
+        .cookie(cookie.clone())
+        .dispatch()
+        .status();
+    (page, api)
+}
+
+#[test]
+fn a_saved_cookie_is_refused_after_logout() {
+    let database = TestDatabase::migrated();
+    let client = dashboard_with(state(&database));
+    let csrf = login(&client);
+    let saved = session_cookie(&client);
+    let elsewhere = dashboard_with(state(&database));
+    assert_eq!(
+        opens(&elsewhere, &saved),
+        (Status::Ok, Status::Ok),
+        "a copy of the cookie works while the session lives"
+    );
+    let logout = client
+        .post("/logout")
+        .header(ContentType::Form)
+        .body(format!("csrf={csrf}"))
+        .dispatch();
+    assert_eq!(logout.status(), Status::SeeOther);
+    assert_eq!(
+        opens(&client, &saved),
+        (Status::SeeOther, Status::Unauthorized)
+    );
+    assert_eq!(web_state(&client).sessions.revoked_count(), 1);
+}
+
+#[test]
+fn a_saved_cookie_is_refused_after_a_password_change() {
+    let database = TestDatabase::migrated();
+    let client = dashboard_with(state(&database));
+    login(&client);
+    let saved = session_cookie(&client);
+    // A restart with the same password and secret key keeps the session ...
+    let restarted = dashboard_with(state(&database));
+    assert_eq!(opens(&restarted, &saved), (Status::Ok, Status::Ok));
+    // ... a restart with a new password ends it.
+    let changed = dashboard_with(state_with_password(
+        &database,
+        "a brand new password",
+        Vec::new(),
+    ));
+    assert_eq!(
+        opens(&changed, &saved),
+        (Status::SeeOther, Status::Unauthorized)
+    );
+}
+
+#[test]
+fn bad_bearer_tokens_slow_down_and_count_against_the_client() {
+    let database = TestDatabase::migrated();
+    let client = dashboard_with(WebState {
+        throttle: quick_throttle(Duration::from_millis(30), Duration::from_millis(120)),
+        ..state(&database)
+    });
+    let started = Instant::now();
+    for _ in 0..6 {
+        let response = client
+            .get("/api/status")
+            .remote(addr("198.51.100.30"))
+            .header(Header::new("Authorization", "Bearer guessed-token"))
+            .dispatch();
+        assert_eq!(response.status(), Status::Unauthorized);
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(30 + 60 + 120 * 3),
+        "{:?}",
+        started.elapsed()
+    );
+    let throttle = &web_state(&client).throttle;
+    assert_eq!(throttle.failures(key("198.51.100.30")), 6);
+    let monitor = client
+        .get("/api/status")
+        .remote(addr("198.51.100.30"))
+        .header(Header::new("Authorization", format!("Bearer {API_TOKEN}")))
+        .dispatch();
+    assert_eq!(monitor.status(), Status::Ok, "the right token still works");
+    assert_eq!(throttle.failures(key("198.51.100.30")), 0);
+}
+
+#[test]
+fn absurd_page_numbers_are_bounded() {
+    let database = TestDatabase::migrated();
+    let client = dashboard_with(state(&database));
+    login(&client);
+    for page in ["9223372036854775807", "-9223372036854775808", "0"] {
+        let response = client.get(format!("/history?page={page}")).dispatch();
+        assert_eq!(response.status(), Status::Ok, "page={page}");
+    }
+}
+
+#[test]
+fn hsts_is_sent_only_with_secure_cookies() {
+    let database = TestDatabase::migrated();
+    let secure = dashboard_with(WebState {
+        secure_cookies: true,
+        ..state(&database)
+    });
+    let response = secure.get("/login").dispatch();
+    assert_eq!(
+        response.headers().get_one("Strict-Transport-Security"),
+        Some("max-age=31536000")
+    );
+    let plain = dashboard_with(state(&database));
+    let response = plain.get("/login").dispatch();
+    assert_eq!(
+        response.headers().get_one("Strict-Transport-Security"),
+        None
+    );
+}
+
+/// A stand-in for `lightsync` that records its arguments and environment, then waits until
+/// the test releases it.
+fn recording_executable(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("fake-lightsync");
+    let dir = dir.display();
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\necho \"$$ $*\" >> {dir}/invocations\nenv > {dir}/env-$$\nwhile [ ! -e {dir}/release ]; do sleep 0.05; done\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn wait_for_file(path: &std::path::Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if text.ends_with('\n') {
+                return text;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sync_now_starts_one_child_without_dashboard_secrets() {
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let parent_env = [
+        ("LIGHTSYNC_DASHBOARD_PASSWORD", "dashboard-secret-value"),
+        ("LIGHTSYNC_API_TOKEN", "api-token-secret-value-0123456789"),
+        ("ROCKET_SECRET_KEY", "rocket-secret-value"),
+        ("LIGHTSPEED_TOKEN", "lightspeed-token"),
+        ("LIGHTSYNC_CHECKPOINT_DIR", "/tmp/checkpoints"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.into(), v.into()))
+    .chain([("PATH".into(), std::env::var_os("PATH").unwrap())])
+    .collect();
+    let launcher = SyncLauncher::with_executable(
+        recording_executable(dir.path()),
+        database.url.clone(),
+        None,
+        vec![("LIGHTSPEED_BASE_URL".into(), "http://127.0.0.1:9".into())],
+    )
+    .with_parent_env(parent_env);
+    let runtime = async_runtime();
+    let flashes = runtime.block_on(async {
+        let client = async_dashboard(WebState {
+            launcher,
+            ..state(&database)
+        })
+        .await;
+        let page = client.get("/login").dispatch().await;
+        let csrf = csrf_in(&page.into_string().await.unwrap());
+        let signed_in = client
+            .post("/login")
+            .header(ContentType::Form)
+            .body(format!("password={}&csrf={csrf}", urlencode(PASSWORD)))
+            .dispatch()
+            .await;
+        assert_eq!(signed_in.status(), Status::SeeOther);
+        let overview = client.get("/").dispatch().await;
+        let csrf = csrf_in(&overview.into_string().await.unwrap());
+        let posts = (0..3).map(|_| {
+            client
+                .post("/sync/sales")
+                .header(ContentType::Form)
+                .body(format!("csrf={csrf}"))
+                .dispatch()
+        });
+        join_all(posts)
+            .await
+            .into_iter()
+            .map(|response| {
+                let flash = response
+                    .cookies()
+                    .get("_flash")
+                    .unwrap()
+                    .value()
+                    .to_string();
+                url::form_urlencoded::parse(format!("f={flash}").as_bytes())
+                    .next()
+                    .unwrap()
+                    .1
+                    .into_owned()
+            })
+            .collect::<Vec<String>>()
+    });
+    let started = flashes.iter().filter(|f| f.contains("Started")).count();
+    assert_eq!(started, 1, "{flashes:?}");
+    assert_eq!(
+        flashes
+            .iter()
+            .filter(|f| f.contains("is still running"))
+            .count(),
+        2,
+        "{flashes:?}"
+    );
+    let invocations = wait_for_file(&dir.path().join("invocations"));
+    let (pid, args) = invocations.trim().split_once(' ').unwrap();
+    assert_eq!(args, "--env-file /dev/null sync --entity sales");
+    let env = wait_for_file(&dir.path().join(format!("env-{pid}")));
+    std::fs::write(dir.path().join("release"), "").unwrap();
+    for secret in [
+        "LIGHTSYNC_DASHBOARD_PASSWORD",
+        "LIGHTSYNC_API_TOKEN",
+        "ROCKET_SECRET_KEY",
+        "secret-value",
+    ] {
+        assert!(!env.contains(secret), "the child saw {secret}:\n{env}");
+    }
+    for needed in [
+        "LIGHTSPEED_TOKEN=lightspeed-token",
+        "LIGHTSYNC_CHECKPOINT_DIR=/tmp/checkpoints",
+        "LIGHTSPEED_BASE_URL=http://127.0.0.1:9",
+        "DATABASE_URL=postgres",
+    ] {
+        assert!(env.contains(needed), "the child lacks {needed}:\n{env}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("invocations"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[test]
+fn an_invalid_token_leaves_no_entity_running() {
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("cp").display().to_string();
+    let url = database.url.expose().to_string();
+    let mut config = lightsync::config::Config::load(&ConfigFlags::default(), &|name| match name {
+        "DATABASE_URL" => Some(url.clone()),
+        "LIGHTSYNC_CHECKPOINT_DIR" => Some(checkpoint.clone()),
+        _ => None,
+    })
+    .unwrap();
+    // The configuration refuses such a token; a caller that builds its own must be refused too,
+    // before anything is marked running.
+    config.set_api(
+        "http://127.0.0.1:9/api/2.0".parse().unwrap(),
+        Secret::new("bad\u{7}token"),
+    );
+    let result = async_runtime().block_on(lightsync::engine::run(
+        &config,
+        lightsync::engine::RunRequest {
+            mode: lightsync::engine::RunMode::Incremental,
+            restart: false,
+            entities: Vec::new(),
+        },
+    ));
+    let err = result.unwrap_err();
+    assert!(format!("{err:#}").contains("LIGHTSPEED_TOKEN"), "{err:#}");
+    assert!(!format!("{err:#}").contains("bad"), "{err:#}");
+    let mut conn = database.connect();
+    for table in ["sync_state", "sync_log"] {
+        let running: Count = sql_query(format!(
+            "SELECT count(*) AS n FROM {table} WHERE status = 'running'"
+        ))
+        .get_result(&mut conn)
+        .unwrap();
+        assert_eq!(running.n, 0, "{table} has entities left running");
+    }
+}
+
+/// `lightsync serve` started in `dir` with nothing from this process's environment but PATH.
+fn serve_command(database: &TestDatabase, dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("lightsync"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info")
+        .env("DATABASE_URL", database.url.expose())
+        .env("LIGHTSYNC_DASHBOARD_PASSWORD", PASSWORD)
+        .current_dir(dir)
+        .arg("serve")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    command
+}
+
+/// A running `serve`: its stderr lines arrive on a channel.
+struct Served {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Served {
+    fn start(mut command: std::process::Command) -> Served {
+        use std::io::BufRead;
+        let mut child = command.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Served {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The first line containing one of `needles` (or panics after a minute or at exit).
+    fn wait_for(&mut self, needles: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if needles.iter().any(|needle| line.contains(needle)) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "serve never said {needles:?}; it said:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Stops the server and returns everything it wrote to stderr.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line);
+        }
+        self.seen.join("\n")
+    }
+}
+
+#[test]
+fn serve_from_an_empty_directory_listens_on_5001() {
+    let database = TestDatabase::migrated();
+    let empty = tempfile::tempdir().unwrap();
+    let mut served = Served::start(serve_command(&database, empty.path()));
+    let line = served.wait_for(&["dashboard listening on", "stopped"]);
+    if line.contains("dashboard listening on") {
+        assert!(line.ends_with("http://127.0.0.1:5001"), "{line}");
+        let health = reqwest::blocking::get("http://127.0.0.1:5001/healthz").unwrap();
+        assert_eq!(health.status(), 200);
+        served.stop();
+    } else {
+        // Something else on this machine holds 5001: the error still shows what was tried.
+        let output = served.stop();
+        assert!(output.contains("on 127.0.0.1:5001 stopped"), "{output}");
+        assert!(output.contains("starting the dashboard on http://127.0.0.1:5001"));
+    }
+}
+
+#[test]
+fn serve_refuses_a_short_password_naming_the_variable() {
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let output = serve_command(&database, dir.path())
+        .env("LIGHTSYNC_DASHBOARD_PASSWORD", "hunter2")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("LIGHTSYNC_DASHBOARD_PASSWORD is invalid"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("at least 12"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    let output = serve_command(&database, dir.path())
+        .env("LIGHTSYNC_API_TOKEN", "short-token")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("LIGHTSYNC_API_TOKEN is invalid"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("short-token"), "{stderr}");
+}
+
+#[test]
+fn a_wrong_bearer_token_is_logged_with_the_real_address_and_without_the_token() {
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = serve_command(&database, dir.path());
+    command
+        .env("LIGHTSYNC_API_TOKEN", API_TOKEN)
+        .args(["--port", "0"]);
+    let mut served = Served::start(command);
+    let line = served.wait_for(&["dashboard listening on"]);
+    let base = line[line.find("http://").unwrap()..].to_string();
+    let guess = "guessed-token-7f3a9c";
+    let response = reqwest::blocking::Client::new()
+        .get(format!("{base}/api/status"))
+        .header("Authorization", format!("Bearer {guess}"))
+        .header("X-Real-IP", "192.0.2.99")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    served.wait_for(&["wrong bearer token"]);
+    let output = served.stop();
+    assert!(
+        output.contains("wrong bearer token from 127.0.0.1"),
+        "{output}"
+    );
+    assert!(
+        !output.contains("192.0.2.99"),
+        "the forged address: {output}"
+    );
+    assert!(!output.contains(guess), "{output}");
+    assert!(!output.contains(API_TOKEN), "{output}");
+}
