@@ -3,7 +3,7 @@
 use std::io::BufRead;
 
 use crate::cli::ServeArgs;
-use crate::config::Config;
+use crate::config::{Config, MIN_PASSWORD_CHARS};
 use crate::exit;
 use crate::web::{self, WebState};
 
@@ -35,8 +35,11 @@ pub fn hash_password() -> anyhow::Result<i32> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     let password = line.trim_end_matches(['\r', '\n']);
-    if password.is_empty() {
-        return Err(exit::UsageError("the password is empty".into()).into());
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(exit::UsageError(format!(
+            "the password is shorter than {MIN_PASSWORD_CHARS} characters; choose a longer one"
+        ))
+        .into());
     }
     println!("{}", web::auth::hash_password(password)?);
     Ok(exit::SUCCESS)

@@ -19,7 +19,7 @@ use super::client_addr::ClientAddr;
 use super::session::Session;
 use super::throttle::Attempt;
 use super::WebState;
-use crate::config::{DashboardPassword, Secret};
+use crate::config::{vars, ConfigError, DashboardPassword, Secret};
 
 pub use super::session::SESSION_COOKIE;
 
@@ -44,15 +44,17 @@ impl PasswordCheck {
     pub fn new(password: &DashboardPassword) -> anyhow::Result<PasswordCheck> {
         let phc = match password {
             DashboardPassword::Hash(hash) => {
-                let parsed = PasswordHash::new(hash).map_err(|err| {
-                    anyhow::anyhow!(
-                        "LIGHTSYNC_DASHBOARD_PASSWORD_HASH is not a valid argon2 hash: {err}"
-                    )
-                })?;
+                let invalid = |reason: String| ConfigError::Invalid {
+                    variable: vars::DASHBOARD_PASSWORD_HASH,
+                    reason,
+                };
+                let parsed = PasswordHash::new(hash)
+                    .map_err(|err| invalid(format!("not a valid argon2 hash: {err}")))?;
                 if parsed.salt.is_none() || parsed.hash.is_none() {
-                    anyhow::bail!(
-                        "LIGHTSYNC_DASHBOARD_PASSWORD_HASH is not a complete argon2 hash (no salt or hash); `lightsync hash-password` prints one"
-                    );
+                    return Err(invalid(
+                        "not a complete argon2 hash (no salt or hash); `lightsync hash-password` prints one".into(),
+                    )
+                    .into());
                 }
                 hash.clone()
             }
@@ -262,7 +264,14 @@ mod tests {
             PasswordCheck::new(&DashboardPassword::Hash(hash_password("s3cret").unwrap())).unwrap();
         assert!(hashed.verify_now("s3cret"));
         assert!(!hashed.verify_now("s3cret "));
-        assert!(PasswordCheck::new(&DashboardPassword::Hash("$argon2id$nonsense".into())).is_err());
+        let Err(err) = PasswordCheck::new(&DashboardPassword::Hash("$argon2id$nonsense".into()))
+        else {
+            panic!("a broken hash was accepted");
+        };
+        assert!(err
+            .to_string()
+            .starts_with("LIGHTSYNC_DASHBOARD_PASSWORD_HASH is invalid"));
+        assert_eq!(crate::exit::code_for(&err), crate::exit::USAGE);
     }
 
     #[test]
