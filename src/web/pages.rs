@@ -1,6 +1,8 @@
 //! The dashboard's HTML pages: login and logout, the overview, run history and run detail, and
 //! the "Sync now" action. Every form carries a CSRF token; every page needs a session.
 
+use std::time::Duration;
+
 use rocket::form::{Form, FromForm};
 use rocket::http::{CookieJar, Status};
 use rocket::request::FlashMessage;
@@ -84,12 +86,12 @@ pub async fn login(
     let failures = attempt.failures_before + 1;
     let next = state.throttle.delay_after(failures);
     log::warn!("dashboard login failed from {client} ({failures} failure(s) in a row)");
-    let message = if next.is_zero() {
+    let message = if next < Duration::from_secs(1) {
         "Wrong password.".to_string()
     } else {
         format!(
-            "Wrong password. The next attempt from this address waits {:.1} s.",
-            next.as_secs_f64()
+            "Wrong password. The next attempt from this address waits {} s.",
+            next.as_secs()
         )
     };
     Err(render(Status::Unauthorized, message))
