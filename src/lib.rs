@@ -4,6 +4,7 @@
 //! the `checkpoint` store and then applies it to PostgreSQL through `db` in one transaction
 //! with its cursor. `simulator` is a faithful fake of the API for tests, benchmarks and demos.
 
+pub mod backoff;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;

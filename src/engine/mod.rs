@@ -6,6 +6,7 @@
 
 pub mod failpoint;
 pub mod mapping;
+mod panics;
 mod pipeline;
 mod progress;
 mod recovery;

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use tokio::sync::{mpsc, Semaphore};
 
-use super::failpoint::crash_point;
+use super::failpoint::{crash_point, panic_point};
+use super::panics::panic_message;
 use super::mapping::rows_for_records;
+use crate::backoff::Backoff;
 use crate::checkpoint::{CheckpointStore, SpooledBatch};
 use crate::config::DatabaseUrl;
 use crate::db::rows::BatchRows;
@@ -18,10 +20,9 @@ use crate::db::{self, BatchBookkeeping, DbError, PgPool};
 use crate::entity::Entity;
 use crate::lightspeed::{decode_record, Client, RequestCounters};
 
-/// First wait after a PostgreSQL failure; doubled up to `DB_RETRY_CAP`.
-const DB_RETRY_BASE: Duration = Duration::from_millis(500);
-/// Longest wait between two attempts to reach PostgreSQL during an outage.
-const DB_RETRY_CAP: Duration = Duration::from_secs(15);
+/// Waits between attempts to reach PostgreSQL during an outage: 500 ms doubled per failure, at
+/// most 15 s, so a server that comes back is found within seconds.
+const DB_RETRY: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
 
 /// Live counters of one entity's run, read by the progress display.
 #[derive(Debug, Default)]
@@ -173,13 +174,24 @@ pub fn run_applier(
     if result.is_err() {
         ctx.cancelled.store(true, Ordering::SeqCst);
     }
-    let _ = preparer.join();
-    result
+    // A panic while preparing closes the channel like a clean end would: the join says which.
+    match preparer.join() {
+        Ok(()) => result,
+        Err(panic) => {
+            ctx.cancelled.store(true, Ordering::SeqCst);
+            Err(anyhow!(
+                "preparing a {} batch panicked: {}; what was spooled is kept and applied by the next run",
+                ctx.entity,
+                panic_message(panic.as_ref())
+            ))
+        }
+    }
 }
 
 /// Reads a spooled batch and maps its records to rows.
 fn prepare_batch(ctx: &StreamContext, spooled: SpooledRef) -> anyhow::Result<PreparedBatch> {
     let entity = ctx.entity;
+    panic_point("prepare-batch");
     let batch = ctx.store.load_batch(entity, spooled.seq)?;
     let records = batch
         .records
@@ -262,11 +274,7 @@ fn apply_prepared(
                     )));
                 }
                 failures += 1;
-                let delay = crate::lightspeed::retry::backoff_ceiling(
-                    failures,
-                    DB_RETRY_BASE,
-                    DB_RETRY_CAP,
-                );
+                let delay = DB_RETRY.ceiling(failures);
                 log::warn!(
                     "{entity}: PostgreSQL write failed ({err:#}); retrying in {:.1} s (patience left {} s)",
                     delay.as_secs_f64(),

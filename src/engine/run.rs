@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
+use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use tokio::sync::{mpsc, Semaphore};
 
+use super::panics::panic_message;
 use super::pipeline::{run_applier, run_fetcher, ApplierTarget, EntityProgress, StreamContext};
 use super::progress::{ProgressDisplay, Watched};
 use super::recovery::{recover_entity, Recovered};
@@ -61,7 +63,17 @@ pub struct EntityReport {
     pub line_items: u64,
     pub requests: RequestTotals,
     pub recovered_batches: usize,
-    pub elapsed: Duration,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+}
+
+impl EntityReport {
+    /// How long this entity's stream ran.
+    pub fn elapsed(&self) -> Duration {
+        (self.finished_at - self.started_at)
+            .to_std()
+            .unwrap_or_default()
+    }
 }
 
 /// How the whole run ended.
@@ -95,7 +107,7 @@ impl RunReport {
             "status"
         );
         for e in &self.entities {
-            let seconds = e.elapsed.as_secs_f64();
+            let seconds = e.elapsed().as_secs_f64();
             out.push_str(&format!(
                 "{:<10} {:>7} {:>9} {:>9} {:>9} {:>8} {:>10} {:>8} {:>9.0} {:>8.1}  {}\n",
                 e.entity.name(),
@@ -202,14 +214,19 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
         let applier_ctx = ctx.clone();
         let applier = std::thread::Builder::new()
             .name(format!("apply-{entity}"))
-            .spawn(move || run_applier(applier_ctx, target, pending, receiver))
+            .spawn(move || {
+                // The applier ends last in a stream (it drains what the fetcher spooled), so its
+                // end is the entity's end.
+                let result = run_applier(applier_ctx, target, pending, receiver);
+                (result, chrono::Utc::now())
+            })
             .context("starting an applier thread")?;
         let fetcher = tokio::spawn(run_fetcher(ctx.clone(), recovered.fetch_cursor, sender));
         streams.push((
             ctx,
             fetcher,
             applier,
-            Instant::now(),
+            chrono::Utc::now(),
             recovered.pending.len(),
         ));
     }
@@ -233,11 +250,15 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
         if fetched.is_err() {
             ctx.cancelled.store(true, Ordering::SeqCst);
         }
-        let applied = tokio::task::spawn_blocking(move || {
-            applier
-                .join()
-                .map_err(|_| anyhow!("the applier thread panicked"))
-                .and_then(|result| result)
+        let (applied, finished_at) = tokio::task::spawn_blocking(move || match applier.join() {
+            Ok((result, finished_at)) => (result, finished_at),
+            Err(panic) => (
+                Err(anyhow!(
+                    "the applier panicked: {}",
+                    panic_message(panic.as_ref())
+                )),
+                chrono::Utc::now(),
+            ),
         })
         .await
         .context("joining the applier")?;
@@ -261,7 +282,8 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
             line_items: p.line_items.load(Ordering::Relaxed),
             requests: ctx.counters.totals(),
             recovered_batches,
-            elapsed: entity_started.elapsed(),
+            started_at: entity_started,
+            finished_at,
         });
     }
     display.finish().await;
@@ -394,6 +416,8 @@ fn close_run(
             retries: entity.requests.retries,
             rate_limited: entity.requests.rate_limited,
             wrote_rows: entity.inserted + entity.updated > 0,
+            started_at: entity.started_at,
+            finished_at: entity.finished_at,
         };
         db::finish_entity_run(&mut conn, &end)
             .with_context(|| format!("recording the end of the {} run", entity.entity))?;

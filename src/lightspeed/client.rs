@@ -12,7 +12,8 @@ use reqwest::StatusCode;
 use super::error::{error_detail, ApiError, FetchError};
 use super::governor::RateGovernor;
 use super::page::{decode_page, Page};
-use super::retry::{backoff_delay, parse_retry_after, BACKOFF_BASE, BACKOFF_CAP};
+use super::retry::{parse_retry_after, RETRY_BACKOFF};
+use crate::backoff::Backoff;
 use crate::config::ApiConfig;
 use crate::entity::Entity;
 
@@ -55,8 +56,7 @@ pub struct Client {
     base_url: Arc<str>,
     max_attempts: u32,
     governor: RateGovernor,
-    backoff_base: Duration,
-    backoff_cap: Duration,
+    backoff: Backoff,
 }
 
 impl Client {
@@ -92,15 +92,13 @@ impl Client {
             base_url: config.base_url.as_str().trim_end_matches('/').into(),
             max_attempts: config.max_attempts,
             governor: RateGovernor::new(config.rate_share, config.rate_window),
-            backoff_base: BACKOFF_BASE,
-            backoff_cap: BACKOFF_CAP,
+            backoff: RETRY_BACKOFF,
         })
     }
 
     /// Shortens the retry backoff (tests that inject many faults).
     pub fn with_backoff(mut self, base: Duration, cap: Duration) -> Client {
-        self.backoff_base = base;
-        self.backoff_cap = cap;
+        self.backoff = Backoff::new(base, cap);
         self
     }
 
@@ -135,7 +133,7 @@ impl Client {
                 }
                 Err(cause) if cause.is_transient() && attempts < self.max_attempts => {
                     counters.retries.fetch_add(1, Ordering::Relaxed);
-                    let delay = backoff_delay(attempts, self.backoff_base, self.backoff_cap);
+                    let delay = self.backoff.jittered(attempts);
                     log::warn!(
                         "{entity}: attempt {attempts}/{} after version {after} failed ({cause}); retrying in {} ms",
                         self.max_attempts,
