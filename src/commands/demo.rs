@@ -175,13 +175,37 @@ fn describe_changes(changes: &MutationCounts) -> String {
     let parts: Vec<String> = [
         (changes.new_sales, "new sale", "new sales"),
         (changes.sale_voids, "sale voided", "sales voided"),
-        (changes.sale_line_changes, "sale's lines changed", "sales' lines changed"),
+        (
+            changes.sale_line_changes,
+            "sale's lines changed",
+            "sales' lines changed",
+        ),
         (changes.new_customers, "new customer", "new customers"),
-        (changes.customer_updates, "customer updated", "customers updated"),
-        (changes.customer_deletes, "customer deleted", "customers deleted"),
-        (changes.product_updates, "product updated", "products updated"),
-        (changes.product_deletes, "product deleted", "products deleted"),
-        (changes.inventory_updates, "stock level changed", "stock levels changed"),
+        (
+            changes.customer_updates,
+            "customer updated",
+            "customers updated",
+        ),
+        (
+            changes.customer_deletes,
+            "customer deleted",
+            "customers deleted",
+        ),
+        (
+            changes.product_updates,
+            "product updated",
+            "products updated",
+        ),
+        (
+            changes.product_deletes,
+            "product deleted",
+            "products deleted",
+        ),
+        (
+            changes.inventory_updates,
+            "stock level changed",
+            "stock levels changed",
+        ),
         (changes.outlet_updates, "outlet updated", "outlets updated"),
     ]
     .into_iter()

@@ -47,7 +47,9 @@ mod enabled {
 
     pub fn hit_panic(name: &str) {
         static PLAN: OnceLock<Option<Plan>> = OnceLock::new();
-        let plan = PLAN.get_or_init(|| read_plan("LIGHTSYNC_PANIC_AT")).as_ref();
+        let plan = PLAN
+            .get_or_init(|| read_plan("LIGHTSYNC_PANIC_AT"))
+            .as_ref();
         if due(plan, name) {
             panic!("failpoint `{name}` panicked on purpose");
         }
@@ -55,7 +57,9 @@ mod enabled {
 
     pub fn hit(name: &str) {
         static PLAN: OnceLock<Option<Plan>> = OnceLock::new();
-        let plan = PLAN.get_or_init(|| read_plan("LIGHTSYNC_CRASH_AT")).as_ref();
+        let plan = PLAN
+            .get_or_init(|| read_plan("LIGHTSYNC_CRASH_AT"))
+            .as_ref();
         if due(plan, name) {
             eprintln!("lightsync: crash point `{name}` reached; killing the process");
             // SAFETY: sending a signal to our own pid has no memory-safety preconditions.

@@ -10,8 +10,8 @@ use anyhow::{anyhow, Context};
 use tokio::sync::{mpsc, Semaphore};
 
 use super::failpoint::{crash_point, panic_point};
-use super::panics::panic_message;
 use super::mapping::rows_for_records;
+use super::panics::panic_message;
 use crate::backoff::Backoff;
 use crate::checkpoint::{CheckpointStore, SpooledBatch};
 use crate::config::DatabaseUrl;
