@@ -26,7 +26,10 @@ pub(crate) fn api(base_url: &str) -> ApiConfig {
 }
 
 /// The fetch floor: the client alone pages every entity concurrently, keeping nothing.
-pub(crate) fn fetch_floor(runtime: &tokio::runtime::Runtime, base_url: &str) -> anyhow::Result<(f64, u64)> {
+pub(crate) fn fetch_floor(
+    runtime: &tokio::runtime::Runtime,
+    base_url: &str,
+) -> anyhow::Result<(f64, u64)> {
     let client = Client::new(&api(base_url))?;
     let started = Instant::now();
     let records = runtime.block_on(async {
@@ -58,7 +61,10 @@ pub(crate) fn fetch_floor(runtime: &tokio::runtime::Runtime, base_url: &str) -> 
     Ok((started.elapsed().as_secs_f64(), records))
 }
 
-pub(crate) fn fetch_everything(runtime: &tokio::runtime::Runtime, base_url: &str) -> anyhow::Result<Fetched> {
+pub(crate) fn fetch_everything(
+    runtime: &tokio::runtime::Runtime,
+    base_url: &str,
+) -> anyhow::Result<Fetched> {
     let client = Client::new(&api(base_url))?;
     runtime.block_on(async {
         let mut fetched = Fetched {
@@ -175,4 +181,3 @@ pub(crate) fn write_floor(fetched: &Fetched) -> anyhow::Result<f64> {
     }
     Ok(started.elapsed().as_secs_f64())
 }
-

@@ -69,7 +69,6 @@ const W1_PRODUCTS: u32 = 20_000;
 const W1_CUSTOMERS: u32 = 20_000;
 const W1_OUTLETS: u32 = 3;
 
-
 #[derive(QueryableByName)]
 struct Version {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -87,7 +86,8 @@ fn main() -> anyhow::Result<()> {
         report.push_str(&text);
         report.push('\n');
     };
-    let version: Version = sql_query("SELECT version()").get_result(&mut TestDatabase::empty().connect())?;
+    let version: Version =
+        sql_query("SELECT version()").get_result(&mut TestDatabase::empty().connect())?;
     line(format!(
         "# lightsync benchmark, {}",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
@@ -305,4 +305,3 @@ fn main() -> anyhow::Result<()> {
     eprintln!("report written to {}", args.out.display());
     Ok(())
 }
-

@@ -57,4 +57,3 @@ pub(crate) fn micro(line: &mut impl FnMut(String)) -> anyhow::Result<()> {
     line(String::new());
     Ok(())
 }
-

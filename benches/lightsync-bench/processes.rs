@@ -91,7 +91,6 @@ impl Drop for Simulator {
     }
 }
 
-
 pub(crate) struct ImportRun {
     pub(crate) seconds: f64,
     pub(crate) max_rss_kb: u64,
@@ -166,4 +165,3 @@ pub(crate) fn import_once(
         checkpoint,
     ))
 }
-

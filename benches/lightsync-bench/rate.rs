@@ -46,4 +46,3 @@ pub(crate) fn rate_budget(line: &mut impl FnMut(String)) -> anyhow::Result<()> {
     line(String::new());
     Ok(())
 }
-

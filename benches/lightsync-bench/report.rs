@@ -1,6 +1,5 @@
 //! Formatting the report: medians with ranges, and the throughput chart.
 
-
 /// Median and range of some seconds.
 pub(crate) fn summary(values: &[f64]) -> (f64, f64, f64) {
     let mut sorted = values.to_vec();
@@ -24,7 +23,6 @@ pub(crate) fn fmt_summary(values: &[f64], unit: &str) -> String {
         )
     }
 }
-
 
 /// An SVG line chart of import throughput (top-level records/s) against store size.
 pub(crate) fn throughput_chart(points: &[(u32, f64, f64)]) -> String {
@@ -50,4 +48,3 @@ pub(crate) fn throughput_chart(points: &[(u32, f64, f64)]) -> String {
     ));
     svg
 }
-
