@@ -10,6 +10,7 @@ mod page;
 pub mod records;
 pub mod retry;
 
+pub use decode::FieldProblem;
 pub use client::{Client, RequestCounters, RequestTotals};
 pub use error::{ApiError, FetchError};
 pub use governor::{RateGovernor, RatePermit};
