@@ -202,11 +202,7 @@ impl Client {
             .get(RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| parse_retry_after(value, SystemTime::now()));
-        permit.report_response(
-            limit,
-            remaining,
-            status == StatusCode::TOO_MANY_REQUESTS,
-        );
+        permit.report_response(limit, remaining, status == StatusCode::TOO_MANY_REQUESTS);
 
         let body = response.bytes().await.map_err(|err| {
             if err.is_timeout() {

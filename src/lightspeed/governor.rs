@@ -218,7 +218,12 @@ impl RatePermit {
 
     /// Records the rate headers of this request's response, and whether it was a 429 (any
     /// other response ends a streak of 429s).
-    pub fn report_response(mut self, limit: Option<u32>, remaining: Option<u32>, rate_limited: bool) {
+    pub fn report_response(
+        mut self,
+        limit: Option<u32>,
+        remaining: Option<u32>,
+        rate_limited: bool,
+    ) {
         self.governor.report(limit, remaining, rate_limited);
         self.release();
     }
@@ -297,18 +302,33 @@ mod tests {
         let governor = RateGovernor::new(0.95, Duration::from_secs(300));
         let start = Instant::now();
         // Retry-After already past on our clock: zero wait asked.
-        assert_eq!(governor.rate_limited(Duration::ZERO), Duration::from_secs(1));
-        governor.acquire().await.report_response(Some(350), Some(0), true);
+        assert_eq!(
+            governor.rate_limited(Duration::ZERO),
+            Duration::from_secs(1)
+        );
+        governor
+            .acquire()
+            .await
+            .report_response(Some(350), Some(0), true);
         assert!(start.elapsed() >= Duration::from_secs(1));
-        assert_eq!(governor.rate_limited(Duration::ZERO), Duration::from_secs(2));
+        assert_eq!(
+            governor.rate_limited(Duration::ZERO),
+            Duration::from_secs(2)
+        );
         // A usable, longer Retry-After wins over the floor.
         assert_eq!(
             governor.rate_limited(Duration::from_secs(20)),
             Duration::from_secs(20)
         );
-        governor.acquire().await.report_response(Some(350), Some(300), false);
+        governor
+            .acquire()
+            .await
+            .report_response(Some(350), Some(300), false);
         assert!(start.elapsed() >= Duration::from_secs(21));
-        assert_eq!(governor.rate_limited(Duration::ZERO), Duration::from_secs(1));
+        assert_eq!(
+            governor.rate_limited(Duration::ZERO),
+            Duration::from_secs(1)
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -10,8 +10,8 @@ mod page;
 pub mod records;
 pub mod retry;
 
-pub use decode::FieldProblem;
 pub use client::{Client, RequestCounters, RequestTotals};
+pub use decode::FieldProblem;
 pub use error::{ApiError, FetchError};
 pub use governor::{RateGovernor, RatePermit};
 pub use page::{decode_page, Page, PageError};

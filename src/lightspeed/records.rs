@@ -65,26 +65,34 @@ pub fn decode_record(entity: Entity, raw: &str) -> Result<Record, RecordError> {
     })
 }
 
-/// Replaces U+0000 in every string of `value`; returns whether there was any.
+/// Replaces U+0000 in every string (and key) of `value`; returns whether there was any.
 fn replace_nul(value: &mut Value) -> bool {
+    let mut any = false;
     match value {
         Value::String(text) if text.contains('\0') => {
             *text = text.replace('\0', "\u{FFFD}");
-            true
+            any = true;
         }
-        Value::Array(items) => items.iter_mut().fold(false, |any, v| replace_nul(v) || any),
+        Value::Array(items) => {
+            for item in items {
+                any |= replace_nul(item);
+            }
+        }
         Value::Object(map) => {
             let keys: Vec<String> = map.keys().filter(|k| k.contains('\0')).cloned().collect();
-            for key in &keys {
-                if let Some(inner) = map.remove(key) {
+            for key in keys {
+                if let Some(inner) = map.remove(&key) {
                     map.insert(key.replace('\0', "\u{FFFD}"), inner);
+                    any = true;
                 }
             }
-            map.values_mut()
-                .fold(!keys.is_empty(), |any, v| replace_nul(v) || any)
+            for inner in map.values_mut() {
+                any |= replace_nul(inner);
+            }
         }
-        _ => false,
+        _ => {}
     }
+    any
 }
 
 fn decode_outlet(f: &Fields) -> Outlet {
@@ -233,7 +241,10 @@ fn decode_child<T>(
             sale.add_problems(vec![FieldProblem {
                 field: err.field,
                 example: super::decode::example_of(object.get("id").unwrap_or(&Value::Null)),
-                reason: format!("{}; the row is left out, the sale's raw keeps it", err.reason),
+                reason: format!(
+                    "{}; the row is left out, the sale's raw keeps it",
+                    err.reason
+                ),
             }]);
             None
         }

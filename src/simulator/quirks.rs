@@ -23,7 +23,12 @@ pub struct OddValue {
     pub untypable: bool,
 }
 
-const fn odd(entity: Entity, field: &'static str, value: &'static str, untypable: bool) -> OddValue {
+const fn odd(
+    entity: Entity,
+    field: &'static str,
+    value: &'static str,
+    untypable: bool,
+) -> OddValue {
     OddValue {
         entity,
         field,
@@ -36,10 +41,20 @@ const fn odd(entity: Entity, field: &'static str, value: &'static str, untypable
 pub const ODD_VALUES: [OddValue; 13] = [
     odd(Entity::Outlets, "physical_postcode", "1023", false),
     odd(Entity::Products, "supply_price", "\"N/A\"", true),
-    odd(Entity::Products, "price_including_tax", "\"12.50000\"", false),
+    odd(
+        Entity::Products,
+        "price_including_tax",
+        "\"12.50000\"",
+        false,
+    ),
     odd(Entity::Products, "updated_at", "\"2015-08-18 23:28\"", true),
     odd(Entity::Customers, "date_of_birth", "\"0000-12-30\"", false),
-    odd(Entity::Customers, "created_at", "\"-0001-11-30 00:00:00\"", false),
+    odd(
+        Entity::Customers,
+        "created_at",
+        "\"-0001-11-30 00:00:00\"",
+        false,
+    ),
     odd(Entity::Customers, "loyalty_balance", "\"N/A\"", true),
     odd(Entity::Inventory, "inventory_level", "\"1,234.5\"", true),
     odd(Entity::Inventory, "reorder_point", "\"\"", false),
@@ -56,7 +71,13 @@ pub fn odd_value_for(seed: u64, share: f64, snapshot: &RecordSnapshot) -> Option
         return None;
     }
     let tag = snapshot.entity.tag() as u64;
-    let parts = [seed, 90, tag, snapshot.index as u64, snapshot.revision as u64];
+    let parts = [
+        seed,
+        90,
+        tag,
+        snapshot.index as u64,
+        snapshot.revision as u64,
+    ];
     let roll = (hash(&parts) >> 11) as f64 / (1u64 << 53) as f64;
     if roll >= share {
         return None;
@@ -150,7 +171,10 @@ mod tests {
     #[test]
     fn every_entity_has_odd_values() {
         for entity in Entity::ALL {
-            assert!(ODD_VALUES.iter().any(|odd| odd.entity == entity), "{entity}");
+            assert!(
+                ODD_VALUES.iter().any(|odd| odd.entity == entity),
+                "{entity}"
+            );
         }
     }
 }

@@ -226,7 +226,7 @@ fn product(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
     obj.id("supplier_id", &[c.seed, 20, base % 4]);
     obj.opt_str(
         "supplier_code",
-        (!is_discount && base % 3 != 0)
+        (!is_discount && !base.is_multiple_of(3))
             .then(|| format!("SUP-{}", base % 10_000))
             .as_deref(),
     );
@@ -245,7 +245,11 @@ fn product(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         let codes = obj.key("product_codes");
         codes.push_str("[{\"id\":\"");
         super::store::write_opaque_id(codes, &[c.seed, 23, s.index as u64]);
-        let _ = write!(codes, "\",\"type\":\"CUSTOM\",\"code\":\"{}\"}}]", 9_400_000 + s.index);
+        let _ = write!(
+            codes,
+            "\",\"type\":\"CUSTOM\",\"code\":\"{}\"}}]",
+            9_400_000 + s.index
+        );
     }
     obj.str(
         "description",
@@ -261,7 +265,14 @@ fn product(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
 /// One customer address, 2.0 spelling; the postal address is often left out entirely.
 fn address(obj: &mut Obj, kind: &str, base: u64, present: bool) {
     if !present {
-        for field in ["address_1", "address_2", "suburb", "city", "postcode", "state"] {
+        for field in [
+            "address_1",
+            "address_2",
+            "suburb",
+            "city",
+            "postcode",
+            "state",
+        ] {
             obj.null(&format!("{kind}_{field}"));
         }
         obj.null(&format!("{kind}_country_id"));
@@ -433,7 +444,11 @@ mod tests {
                     assert_eq!(value["version"], snapshot.version);
                     let record = crate::lightspeed::decode_record(entity, &text).unwrap();
                     assert_eq!(record.version, snapshot.version);
-                    assert!(record.problems.is_empty(), "{entity}: {:?}", record.problems);
+                    assert!(
+                        record.problems.is_empty(),
+                        "{entity}: {:?}",
+                        record.problems
+                    );
                 }
             }
         }

@@ -23,19 +23,29 @@ use serde_json::Value;
 use crate::support::TestDatabase;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/api2.0/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/api2.0/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
 }
 
 /// Decodes both fixtures of `entity` and applies them as one batch each.
 fn load(conn: &mut PgConnection, entity: Entity) -> usize {
     let mut records = 0;
-    for name in [entity.name().to_string(), format!("{}_field_list", entity.name())] {
-        let page = decode_page(entity, 0, &fixture(&name)).unwrap_or_else(|err| panic!("{name}: {err}"));
+    for name in [
+        entity.name().to_string(),
+        format!("{}_field_list", entity.name()),
+    ] {
+        let page =
+            decode_page(entity, 0, &fixture(&name)).unwrap_or_else(|err| panic!("{name}: {err}"));
         assert!(
             page.records.iter().all(|record| record.problems.is_empty()),
             "{name}: the documented shapes type without problems: {:?}",
-            page.records.iter().flat_map(|r| &r.problems).collect::<Vec<_>>()
+            page.records
+                .iter()
+                .flat_map(|r| &r.problems)
+                .collect::<Vec<_>>()
         );
         records += page.records.len();
         let bookkeeping = BatchBookkeeping {
@@ -136,7 +146,13 @@ fn check_table<R: TableRow>(conn: &mut PgConnection) -> (usize, BTreeSet<&'stati
                 _ => {}
             }
             let sent = raw.get(*column).cloned().unwrap_or(Value::Null);
-            check_column(R::TABLE, column, R::ARRAY_TYPES[index], &row[*column], &sent);
+            check_column(
+                R::TABLE,
+                column,
+                R::ARRAY_TYPES[index],
+                &row[*column],
+                &sent,
+            );
         }
     }
     (rows.len(), filled)
@@ -183,7 +199,10 @@ fn documented_records_land_with_every_typed_column_from_their_fields() {
     assert_eq!(sales, loaded[&Entity::Sales]);
     assert_every_column_filled::<SaleRow>(&filled, &[]);
     let (line_items, filled) = check_table::<LineItemRow>(&mut conn);
-    assert_eq!(line_items, 7, "2 + 3 lines in the examples, 2 in the field list");
+    assert_eq!(
+        line_items, 7,
+        "2 + 3 lines in the examples, 2 in the field list"
+    );
     // LineItem declares no `deleted_at` (the column is kept for stores that send one).
     assert_every_column_filled::<LineItemRow>(&filled, &["deleted_at"]);
     let (payments, filled) = check_table::<PaymentRow>(&mut conn);
@@ -250,7 +269,10 @@ fn the_documented_values_read_back_as_an_analyst_queries_them() {
         "1"
     );
     assert_eq!(
-        one(conn, "SELECT sum(inventory_level)::text AS value FROM lightspeed_inventory"),
+        one(
+            conn,
+            "SELECT sum(inventory_level)::text AS value FROM lightspeed_inventory"
+        ),
         "2.5"
     );
 }

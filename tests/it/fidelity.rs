@@ -124,7 +124,10 @@ fn an_import_with_odd_values_in_one_percent_of_records_lands_counts_and_names_th
             .get(entity.name())
             .copied()
             .unwrap_or(0);
-        assert_eq!(counted as u64, expected, "{entity}: records_untyped in sync_log");
+        assert_eq!(
+            counted as u64, expected,
+            "{entity}: records_untyped in sync_log"
+        );
     }
 
     // The log names each untypable field once, and nothing else as untypable.
@@ -142,7 +145,10 @@ fn an_import_with_odd_values_in_one_percent_of_records_lands_counts_and_names_th
         }
     }
     assert_eq!(problem_lines.len(), named, "{problem_lines:#?}");
-    assert!(!log.contains("simulator\""), "the token never appears in the log");
+    assert!(
+        !log.contains("simulator\""),
+        "the token never appears in the log"
+    );
 
     // Odd values a correct client can type are typed: numbers sent as text, placeholder dates.
     assert_eq!(
@@ -215,7 +221,10 @@ fn a_429_with_a_retry_after_already_past_does_not_become_a_request_storm() {
         output.status.success(),
         "429s never fail a run nor spend its single attempt:\n{log}"
     );
-    assert_eq!(count(&database, "SELECT count(*) AS n FROM lightspeed_sales"), 60);
+    assert_eq!(
+        count(&database, "SELECT count(*) AS n FROM lightspeed_sales"),
+        60
+    );
     let requests = simulator.handle.stats().total_requests() - before;
     let rate_limited = simulator.handle.stats().rate_limited();
     assert!(rate_limited >= 1, "the run met a 429 with a past date");
@@ -321,20 +330,33 @@ fn a_database_of_the_previous_release_migrates_forward_with_new_columns_filled_f
         "u1|13.7741046832|20.66116|2.0661157025|3.09917|6.5|9.75|0.1|NULL"
     );
     assert_eq!(
-        row(&database, "SELECT concat_ws('|', register_id, outlet_id) AS row FROM lightspeed_sale_payments"),
+        row(
+            &database,
+            "SELECT concat_ws('|', register_id, outlet_id) AS row FROM lightspeed_sale_payments"
+        ),
         "r1|o1"
     );
     assert_eq!(
-        count(&database, "SELECT records_untyped AS n FROM sync_log WHERE run_id = 'old'"),
+        count(
+            &database,
+            "SELECT records_untyped AS n FROM sync_log WHERE run_id = 'old'"
+        ),
         0
     );
     // And back: the previous release's columns again.
     let reverted: BTreeSet<String> = (0..2)
-        .map(|_| conn.revert_last_migration(lightsync::db::MIGRATIONS).unwrap().to_string())
+        .map(|_| {
+            conn.revert_last_migration(lightsync::db::MIGRATIONS)
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(reverted.len(), 2);
     assert_eq!(
-        row(&database, "SELECT physical_address1 AS row FROM lightspeed_outlets WHERE id = 'o1'"),
+        row(
+            &database,
+            "SELECT physical_address1 AS row FROM lightspeed_outlets WHERE id = 'o1'"
+        ),
         "Nuffield Street"
     );
 }

@@ -75,8 +75,11 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
     debug_assert_eq!(ids.len() as u32, line_item_count(seed, s));
     let sale_id = record_id(seed, Entity::Sales, s.index);
     let odd = odd_value_for(seed, c.quirks.odd_values, s);
-    let line_odd = odd
-        .and_then(|odd| odd.field.strip_prefix("line_items[].").map(|f| (f, odd.value)));
+    let line_odd = odd.and_then(|odd| {
+        odd.field
+            .strip_prefix("line_items[].")
+            .map(|f| (f, odd.value))
+    });
     let has_discount_line = ids.len() >= 2
         && hash(&[seed, 53, s.index as u64, s.line_revision as u64]).is_multiple_of(4);
 
@@ -166,9 +169,10 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
     items.push(']');
     let total_price_incl = total_price + total_tax;
 
-    let mut obj = c
-        .open(out)
-        .with_odd_value(odd.filter(|_| line_odd.is_none()).map(|o| (o.field, o.value)));
+    let mut obj = c.open(out).with_odd_value(
+        odd.filter(|_| line_odd.is_none())
+            .map(|o| (o.field, o.value)),
+    );
     obj.str("id", &sale_id);
     obj.id(
         "outlet_id",
@@ -281,10 +285,14 @@ mod tests {
 
     #[test]
     fn lines_are_tax_exclusive_and_the_sale_total_is_rounded() {
+        // h = 2: one unit of a tax-inclusive whole-cent price; a return is the same, negated.
         let amounts = line_amounts(2, false);
-        // 2 x a tax-inclusive price: exclusive price + tax = inclusive, to the unit.
-        assert_eq!(amounts.quantity_thousandths, 1_000 * (1 + (2 >> 8) % 3));
-        assert!((amounts.unit_price + amounts.unit_tax) % CENT == 0);
+        assert_eq!(amounts.quantity_thousandths, 1_000);
+        assert_eq!((amounts.unit_price + amounts.unit_tax) % CENT, 0);
+        assert_eq!(amounts.total_price, amounts.unit_price);
+        let returned = line_amounts(2, true);
+        assert_eq!(returned.quantity_thousandths, -1_000);
+        assert_eq!(returned.total_tax, -amounts.total_tax);
         assert_eq!(round_to_cents(2_066_115_702), 21);
         assert_eq!(round_to_cents(-2_066_115_702), -21);
         assert_eq!(round_to_cents(2_049_999_999), 20);
