@@ -1,6 +1,7 @@
 //! Real-store fidelity end to end: an import from a simulator whose records carry odd field
 //! values lands every record with its raw JSON and counts and names what it could not type; a
-//! 429 whose Retry-After is already past does not turn into a request storm; a database made by
+//! 429 whose Retry-After is already past does not turn into a request storm; the run page shows
+//! the count; a database made by
 //! the previous release's migrations is migrated forward with the new columns filled from raw.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -359,4 +360,42 @@ fn a_database_of_the_previous_release_migrates_forward_with_new_columns_filled_f
         ),
         "Nuffield Street"
     );
+}
+
+#[test]
+fn the_run_page_and_the_api_show_how_many_records_had_untyped_fields() {
+    let database = TestDatabase::migrated();
+    sql_query(
+        "INSERT INTO sync_log (id, run_id, entity, mode, status, records_fetched, records_untyped) \
+         VALUES (41, 'r41', 'sales', 'import', 'ok', 3000, 17), \
+                (42, 'r42', 'sales', 'incremental', 'ok', 5, 0)",
+    )
+    .execute(&mut database.connect())
+    .unwrap();
+    let client = crate::web::dashboard_with(crate::web::test_state(&database));
+    crate::web::sign_in(&client);
+    let page = client.get("/runs/41").dispatch().into_string().unwrap();
+    let row = &page[page
+        .find(r#"id="records-untyped""#)
+        .expect("the row is shown")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("<td>17 "), "{row}");
+    assert!(
+        row.contains("raw"),
+        "the page says where the values are: {row}"
+    );
+    let quiet = client.get("/runs/42").dispatch().into_string().unwrap();
+    assert!(quiet.contains("<td>0</td>"));
+    let runs: Value = client
+        .get("/api/runs?entity=sales&limit=5")
+        .dispatch()
+        .into_json()
+        .unwrap();
+    let untyped: Vec<i64> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| run["records_untyped"].as_i64().unwrap())
+        .collect();
+    assert_eq!(untyped.iter().sum::<i64>(), 17);
 }
