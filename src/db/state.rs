@@ -48,6 +48,8 @@ pub struct SyncLogRow {
     pub retries: i64,
     pub rate_limited: i64,
     pub error: Option<String>,
+    /// Records with a field that could not be typed (column NULL, `raw` intact).
+    pub records_untyped: i64,
 }
 
 /// Every entity's state, in table order.

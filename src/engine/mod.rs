@@ -11,6 +11,7 @@ mod pipeline;
 mod progress;
 mod recovery;
 mod run;
+pub mod untyped;
 
 pub use pipeline::EntityProgress;
 pub use recovery::{recover_entity, Recovered};

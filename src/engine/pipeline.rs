@@ -35,6 +35,8 @@ pub struct EntityProgress {
     pub updated: AtomicU64,
     pub deleted: AtomicU64,
     pub line_items: AtomicU64,
+    /// Records applied with a field that could not be typed; each field is logged once.
+    pub untyped: super::untyped::UntypedFields,
     /// Set when the fetcher saw the empty page (the entity is caught up).
     pub caught_up: AtomicBool,
     pub finished: AtomicBool,
@@ -135,6 +137,7 @@ struct PreparedBatch {
     after: i64,
     max_version: i64,
     record_count: u64,
+    records_untyped: u64,
     rows: BatchRows,
 }
 
@@ -211,6 +214,7 @@ fn prepare_batch(ctx: &StreamContext, spooled: SpooledRef) -> anyhow::Result<Pre
         after: batch.after,
         max_version: batch.max_version,
         record_count: records.len() as u64,
+        records_untyped: ctx.progress.untyped.note(entity, &records),
         rows: rows_for_records(records),
     })
 }
@@ -226,6 +230,7 @@ fn apply_prepared(
         after,
         max_version,
         record_count,
+        records_untyped,
         rows,
     } = prepared;
     crash_point("before-apply");
@@ -246,6 +251,7 @@ fn apply_prepared(
                 after: Some(after),
                 max_version,
                 records_fetched: record_count,
+                records_untyped,
                 requests: totals.requests,
                 retries: totals.retries,
                 rate_limited: totals.rate_limited,

@@ -17,9 +17,6 @@ use crate::backoff::Backoff;
 use crate::config::ApiConfig;
 use crate::entity::Entity;
 
-/// Wait used when a 429 carries no usable `Retry-After`.
-const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(10);
-
 /// Request counters of one entity's stream, read by the engine for `sync_log`.
 #[derive(Debug, Default)]
 pub struct RequestCounters {
@@ -124,12 +121,18 @@ impl Client {
                 Err(ApiError::RateLimited { retry_after }) => {
                     attempts -= 1;
                     counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-                    log::warn!(
-                        "{entity}: rate limited (429); waiting {:.1} s as Retry-After asks",
-                        retry_after.as_secs_f64()
-                    );
-                    self.governor
-                        .block_until(tokio::time::Instant::now() + retry_after);
+                    let wait = self.governor.rate_limited(retry_after);
+                    if wait > retry_after {
+                        log::warn!(
+                            "{entity}: rate limited (429) with a Retry-After that is missing or already past on our clock; waiting {:.1} s",
+                            wait.as_secs_f64()
+                        );
+                    } else {
+                        log::warn!(
+                            "{entity}: rate limited (429); waiting {:.1} s as Retry-After asks",
+                            wait.as_secs_f64()
+                        );
+                    }
                 }
                 Err(cause) if cause.is_transient() && attempts < self.max_attempts => {
                     counters.retries.fetch_add(1, Ordering::Relaxed);
@@ -197,7 +200,7 @@ impl Client {
             .get(RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| parse_retry_after(value, SystemTime::now()));
-        permit.report(limit, remaining);
+        permit.report_response(limit, remaining, status == StatusCode::TOO_MANY_REQUESTS);
 
         let body = response.bytes().await.map_err(|err| {
             if err.is_timeout() {
@@ -214,10 +217,12 @@ impl Client {
             StatusCode::OK => Ok(decode_page(entity, after, &body)?),
             StatusCode::UNAUTHORIZED => Err(ApiError::Unauthorized),
             StatusCode::TOO_MANY_REQUESTS => Err(ApiError::RateLimited {
-                // Dates have whole-second precision: wait into the next second.
+                // Dates have whole-second precision: wait into the next second. A missing or
+                // past date asks for nothing; the governor's floor applies.
                 retry_after: retry_after
+                    .filter(|wait| !wait.is_zero())
                     .map(|wait| wait + Duration::from_millis(50))
-                    .unwrap_or(DEFAULT_RATE_LIMIT_WAIT),
+                    .unwrap_or(Duration::ZERO),
             }),
             status => Err(ApiError::Status {
                 status: status.as_u16(),
