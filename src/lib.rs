@@ -2,8 +2,27 @@
 //!
 //! Data flows one way: the `lightspeed` client fetches pages, the `engine` spools each page in
 //! the `checkpoint` store and then applies it to PostgreSQL through `db` in one transaction
-//! with its cursor. `simulator` is a faithful fake of the API for tests, benchmarks and demos.
+//! with its cursor. `docs/ARCHITECTURE.md` explains the data flow, the checkpoint protocol and
+//! its invariants, where each rule lives and how to add an entity.
+//!
+//! Modules, one line each:
+//! - `backoff`: the capped exponential backoff curve every retry loop uses.
+//! - `checkpoint`: the local sled store of cursors and spooled pages; `judge_spool` is the rule.
+//! - `cli`: the command line (clap derive); help text comes from `///` comments.
+//! - `commands`: one function per command, from configuration to exit code.
+//! - `config`: configuration from flags, the environment and `.env`, one file per area.
+//! - `cron`: the one crontab entry lightsync manages (pure text handling).
+//! - `db`: PostgreSQL schema, migrations, row types, the batch writer and run bookkeeping.
+//! - `engine`: a run: locks, recovery, the fetch -> spool -> apply stream per entity.
+//! - `entity`: the entities lightsync copies and their names everywhere.
+//! - `exit`: the documented exit codes and which errors map to them.
+//! - `health`: an entity's health colour from its status and age (pure).
+//! - `lightspeed`: the API client: paging, decoding, rate governor, retries.
+//! - `local_postgres`: a throwaway PostgreSQL for tests and the demo.
+//! - `simulator`: a faithful fake of the API for tests, benchmarks and the demo.
+//! - `web`: the Rocket dashboard, its JSON API and `/healthz`.
 
+pub mod backoff;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;

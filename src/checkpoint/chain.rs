@@ -294,7 +294,8 @@ pub mod cases {
             store.set_cursor(entity, cursor).unwrap();
         }
         for seq in case.damaged {
-            store.damage_batch_for_tests(entity, *seq);
+            let path = crate::checkpoint::batch_files::batch_path(store.path(), entity, *seq);
+            std::fs::write(path, b"garbage").unwrap();
         }
     }
 

@@ -14,7 +14,7 @@ use crate::config::{Config, Secret};
 use crate::engine::{self, RunMode, RunRequest};
 use crate::exit::{self, UsageError};
 use crate::local_postgres::LocalPostgres;
-use crate::simulator::{self, SimulatorConfig, StoreShape};
+use crate::simulator::{self, MutationCounts, SimulatorConfig, StoreShape};
 use crate::web::{self, SyncLauncher, WebState};
 
 /// Changes applied to the simulated store before each periodic sync.
@@ -154,7 +154,7 @@ async fn run_demo(mut config: Config, args: DemoArgs, password: String) -> anyho
             }
             _ = rounds.tick() => {
                 let changes = simulator.mutate(CHANGES_PER_ROUND);
-                log::info!("simulated store changed: {changes:?}");
+                log::info!("simulated store changed: {}", describe_changes(&changes));
                 match engine::run(&config, RunRequest { mode: RunMode::Incremental, restart: false, entities: Vec::new() }).await {
                     Ok(report) if report.succeeded() => log::info!("incremental sync {} finished", report.run_id),
                     Ok(report) => log::warn!("incremental sync {} had failures", report.run_id),
@@ -167,4 +167,74 @@ async fn run_demo(mut config: Config, args: DemoArgs, password: String) -> anyho
     let _ = server.await;
     simulator.shutdown().await;
     Ok(())
+}
+
+/// The round's changes in one line for people, e.g. "12 new sales, 3 sales voided, 5 products
+/// updated"; only what happened is named.
+fn describe_changes(changes: &MutationCounts) -> String {
+    let parts: Vec<String> = [
+        (changes.new_sales, "new sale", "new sales"),
+        (changes.sale_voids, "sale voided", "sales voided"),
+        (
+            changes.sale_line_changes,
+            "sale's lines changed",
+            "sales' lines changed",
+        ),
+        (changes.new_customers, "new customer", "new customers"),
+        (
+            changes.customer_updates,
+            "customer updated",
+            "customers updated",
+        ),
+        (
+            changes.customer_deletes,
+            "customer deleted",
+            "customers deleted",
+        ),
+        (
+            changes.product_updates,
+            "product updated",
+            "products updated",
+        ),
+        (
+            changes.product_deletes,
+            "product deleted",
+            "products deleted",
+        ),
+        (
+            changes.inventory_updates,
+            "stock level changed",
+            "stock levels changed",
+        ),
+        (changes.outlet_updates, "outlet updated", "outlets updated"),
+    ]
+    .into_iter()
+    .filter(|(count, _, _)| *count > 0)
+    .map(|(count, one, many)| format!("{count} {}", if count == 1 { one } else { many }))
+    .collect();
+    if parts.is_empty() {
+        "nothing".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_read_as_one_line_naming_only_what_happened() {
+        let changes = MutationCounts {
+            new_sales: 12,
+            sale_voids: 1,
+            product_updates: 5,
+            ..MutationCounts::default()
+        };
+        assert_eq!(
+            describe_changes(&changes),
+            "12 new sales, 1 sale voided, 5 products updated"
+        );
+        assert_eq!(describe_changes(&MutationCounts::default()), "nothing");
+    }
 }

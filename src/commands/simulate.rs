@@ -52,13 +52,22 @@ fn simulator_config(args: &SimulateArgs) -> anyhow::Result<SimulatorConfig> {
         ..SimulatorConfig::default()
     };
     for quirk in &args.quirks {
+        if let Ok(share) = quirk.parse::<f64>() {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(
+                    UsageError(format!("--quirks {share}: a share must be within 0..1")).into(),
+                );
+            }
+            config.odd_values = share;
+            continue;
+        }
         match quirk.as_str() {
             "no-version" => config.quirk_no_version_member = true,
             "money-strings" => config.quirk_money_as_strings = true,
             "ignore-after" => config.quirk_ignore_after = true,
             other => {
                 return Err(UsageError(format!(
-                    "--quirks: unknown quirk `{other}` (expected no-version, money-strings or ignore-after)"
+                    "--quirks: unknown quirk `{other}` (expected a share such as 0.01, no-version, money-strings or ignore-after)"
                 ))
                 .into())
             }

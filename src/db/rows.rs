@@ -135,10 +135,10 @@ macro_rules! table_rows {
 
 table_rows!(OutletRow, "lightspeed_outlets", {
     id: text, name: opt_text, currency: opt_text, time_zone: opt_text,
-    physical_address1: opt_text, physical_address2: opt_text, physical_suburb: opt_text,
+    physical_address_1: opt_text, physical_address_2: opt_text, physical_suburb: opt_text,
     physical_city: opt_text, physical_postcode: opt_text, physical_state: opt_text,
     physical_country_id: opt_text, attributes: opt_jsonb, version: int,
-    deleted_at: timestamp, raw: jsonb,
+    deleted_at: timestamp, raw: jsonb, default_tax_id: opt_text,
 });
 
 table_rows!(ProductRow, "lightspeed_products", {
@@ -147,7 +147,8 @@ table_rows!(ProductRow, "lightspeed_products", {
     brand_id: opt_text, product_type_id: opt_text, supply_price: numeric,
     price_including_tax: numeric, price_excluding_tax: numeric, description: opt_text,
     created_at: timestamp, updated_at: timestamp, version: int, deleted_at: timestamp,
-    raw: jsonb,
+    raw: jsonb, source: opt_text, has_inventory: flag, is_composite: flag,
+    supplier_code: opt_text,
 });
 
 table_rows!(CustomerRow, "lightspeed_customers", {
@@ -155,7 +156,13 @@ table_rows!(CustomerRow, "lightspeed_customers", {
     email: opt_text, phone: opt_text, mobile: opt_text, company_name: opt_text,
     customer_group_id: opt_text, balance: numeric, loyalty_balance: numeric,
     year_to_date: numeric, date_of_birth: date, created_at: timestamp, updated_at: timestamp,
-    version: int, deleted_at: timestamp, raw: jsonb,
+    version: int, deleted_at: timestamp, raw: jsonb, gender: opt_text, do_not_email: flag,
+    enable_loyalty: flag, on_account_limit: numeric, physical_address_1: opt_text,
+    physical_address_2: opt_text, physical_suburb: opt_text, physical_city: opt_text,
+    physical_postcode: opt_text, physical_state: opt_text, physical_country_id: opt_text,
+    postal_address_1: opt_text, postal_address_2: opt_text, postal_suburb: opt_text,
+    postal_city: opt_text, postal_postcode: opt_text, postal_state: opt_text,
+    postal_country_id: opt_text,
 });
 
 table_rows!(InventoryRow, "lightspeed_inventory", {
@@ -169,7 +176,9 @@ table_rows!(SaleRow, "lightspeed_sales", {
     customer_id: opt_text, invoice_number: opt_text, receipt_number: opt_text,
     status: opt_text, total_price: numeric, total_tax: numeric, total_loyalty: numeric,
     note: opt_text, sale_date: timestamp, created_at: timestamp, updated_at: timestamp,
-    version: int, deleted_at: timestamp, raw: jsonb,
+    version: int, deleted_at: timestamp, raw: jsonb, total_price_incl: numeric,
+    state: opt_text, source: opt_text, source_id: opt_text, short_code: opt_text,
+    return_for: opt_text,
 });
 
 table_rows!(
@@ -179,7 +188,9 @@ table_rows!(
     price: numeric, price_total: numeric, cost: numeric, cost_total: numeric, tax: numeric,
     tax_total: numeric, discount: numeric, discount_total: numeric, loyalty_value: numeric,
     status: opt_text, sequence: opt_int, is_return: flag, note: opt_text, version: int,
-    deleted_at: timestamp, raw: jsonb,
+    deleted_at: timestamp, raw: jsonb, salesperson_id: opt_text, unit_price: numeric,
+    total_price: numeric, unit_tax: numeric, total_tax: numeric, unit_cost: numeric,
+    total_cost: numeric, unit_discount: numeric, total_discount: numeric,
 });
 
 table_rows!(
@@ -187,7 +198,7 @@ table_rows!(
     PaymentRow, "lightspeed_sale_payments", {
     id: text, sale_id: text, retailer_payment_type_id: opt_text, payment_type_id: opt_text,
     name: opt_text, amount: numeric, payment_date: timestamp, version: int,
-    deleted_at: timestamp, raw: jsonb,
+    deleted_at: timestamp, raw: jsonb, register_id: opt_text, outlet_id: opt_text,
 });
 
 /// The rows one batch writes, by table. Sales carry their line items and payments, which are

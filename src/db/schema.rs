@@ -21,6 +21,24 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         raw -> Jsonb,
         synced_at -> Timestamptz,
+        gender -> Nullable<Text>,
+        do_not_email -> Nullable<Bool>,
+        enable_loyalty -> Nullable<Bool>,
+        on_account_limit -> Nullable<Numeric>,
+        physical_address_1 -> Nullable<Text>,
+        physical_address_2 -> Nullable<Text>,
+        physical_suburb -> Nullable<Text>,
+        physical_city -> Nullable<Text>,
+        physical_postcode -> Nullable<Text>,
+        physical_state -> Nullable<Text>,
+        physical_country_id -> Nullable<Text>,
+        postal_address_1 -> Nullable<Text>,
+        postal_address_2 -> Nullable<Text>,
+        postal_suburb -> Nullable<Text>,
+        postal_city -> Nullable<Text>,
+        postal_postcode -> Nullable<Text>,
+        postal_state -> Nullable<Text>,
+        postal_country_id -> Nullable<Text>,
     }
 }
 
@@ -47,8 +65,8 @@ diesel::table! {
         name -> Nullable<Text>,
         currency -> Nullable<Text>,
         time_zone -> Nullable<Text>,
-        physical_address1 -> Nullable<Text>,
-        physical_address2 -> Nullable<Text>,
+        physical_address_1 -> Nullable<Text>,
+        physical_address_2 -> Nullable<Text>,
         physical_suburb -> Nullable<Text>,
         physical_city -> Nullable<Text>,
         physical_postcode -> Nullable<Text>,
@@ -59,6 +77,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         raw -> Jsonb,
         synced_at -> Timestamptz,
+        default_tax_id -> Nullable<Text>,
     }
 }
 
@@ -85,6 +104,10 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         raw -> Jsonb,
         synced_at -> Timestamptz,
+        source -> Nullable<Text>,
+        has_inventory -> Nullable<Bool>,
+        is_composite -> Nullable<Bool>,
+        supplier_code -> Nullable<Text>,
     }
 }
 
@@ -112,6 +135,15 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         raw -> Jsonb,
         synced_at -> Timestamptz,
+        salesperson_id -> Nullable<Text>,
+        unit_price -> Nullable<Numeric>,
+        total_price -> Nullable<Numeric>,
+        unit_tax -> Nullable<Numeric>,
+        total_tax -> Nullable<Numeric>,
+        unit_cost -> Nullable<Numeric>,
+        total_cost -> Nullable<Numeric>,
+        unit_discount -> Nullable<Numeric>,
+        total_discount -> Nullable<Numeric>,
     }
 }
 
@@ -128,6 +160,8 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         raw -> Jsonb,
         synced_at -> Timestamptz,
+        register_id -> Nullable<Text>,
+        outlet_id -> Nullable<Text>,
     }
 }
 
@@ -152,6 +186,12 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         raw -> Jsonb,
         synced_at -> Timestamptz,
+        total_price_incl -> Nullable<Numeric>,
+        state -> Nullable<Text>,
+        source -> Nullable<Text>,
+        source_id -> Nullable<Text>,
+        short_code -> Nullable<Text>,
+        return_for -> Nullable<Text>,
     }
 }
 
@@ -174,6 +214,7 @@ diesel::table! {
         retries -> Int8,
         rate_limited -> Int8,
         error -> Nullable<Text>,
+        records_untyped -> Int8,
     }
 }
 

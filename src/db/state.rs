@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use diesel::{sql_query, PgConnection};
 
 use super::error::DbError;
@@ -48,6 +48,8 @@ pub struct SyncLogRow {
     pub retries: i64,
     pub rate_limited: i64,
     pub error: Option<String>,
+    /// Records with a field that could not be typed (column NULL, `raw` intact).
+    pub records_untyped: i64,
 }
 
 /// Every entity's state, in table order.
@@ -130,6 +132,9 @@ pub struct EntityRunEnd<'a> {
     pub rate_limited: u64,
     /// Whether anything was written (the row count is refreshed only then).
     pub wrote_rows: bool,
+    /// When this entity's stream started and ended (each entity of a run has its own).
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
 }
 
 /// Closes one entity's `sync_log` row and updates its `sync_state`.
@@ -137,8 +142,8 @@ pub fn finish_entity_run(conn: &mut PgConnection, end: &EntityRunEnd) -> Result<
     let status = if end.error.is_some() { "failed" } else { "ok" };
     conn.transaction::<_, DbError, _>(|conn| {
         sql_query(
-            "UPDATE sync_log SET status = $3, finished_at = now(), \
-             duration_ms = (EXTRACT(EPOCH FROM (now() - started_at)) * 1000)::BIGINT, \
+            "UPDATE sync_log SET status = $3, started_at = $8, finished_at = $9, \
+             duration_ms = (EXTRACT(EPOCH FROM ($9 - $8)) * 1000)::BIGINT, \
              error = $4, requests = $5, retries = $6, rate_limited = $7 \
              WHERE run_id = $1 AND entity = $2",
         )
@@ -149,6 +154,8 @@ pub fn finish_entity_run(conn: &mut PgConnection, end: &EntityRunEnd) -> Result<
         .bind::<BigInt, _>(end.requests as i64)
         .bind::<BigInt, _>(end.retries as i64)
         .bind::<BigInt, _>(end.rate_limited as i64)
+        .bind::<Timestamptz, _>(end.started_at)
+        .bind::<Timestamptz, _>(end.finished_at)
         .execute(conn)?;
         let success = end.error.is_none();
         let rows_sql = if end.wrote_rows {

@@ -36,6 +36,8 @@ pub struct BatchBookkeeping<'a> {
     /// The page's max version: the entity's new applied version.
     pub max_version: i64,
     pub records_fetched: u64,
+    /// Records with a field that could not be typed (its column left NULL, `raw` intact).
+    pub records_untyped: u64,
     pub requests: u64,
     pub retries: u64,
     pub rate_limited: u64,
@@ -268,6 +270,7 @@ fn record_batch(
         "UPDATE sync_log SET pages = pages + 1, records_fetched = records_fetched + $3, \
          records_inserted = records_inserted + $4, records_updated = records_updated + $5, \
          records_deleted = records_deleted + $6, requests = $7, retries = $8, rate_limited = $9, \
+         records_untyped = records_untyped + $10, \
          duration_ms = (EXTRACT(EPOCH FROM (now() - started_at)) * 1000)::BIGINT \
          WHERE run_id = $1 AND entity = $2",
     )
@@ -280,6 +283,7 @@ fn record_batch(
     .bind::<BigInt, _>(bookkeeping.requests as i64)
     .bind::<BigInt, _>(bookkeeping.retries as i64)
     .bind::<BigInt, _>(bookkeeping.rate_limited as i64)
+    .bind::<BigInt, _>(bookkeeping.records_untyped as i64)
     .execute(conn)?;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Named crash points of the checkpoint protocol. With the `failpoints` feature (tests only),
 //! `LIGHTSYNC_CRASH_AT=<name>[:<n>]` kills the process with SIGKILL the n-th time (default 1st)
-//! it reaches `<name>`: no destructors, no flush, exactly like `kill -9`. Without the feature
-//! every crash point compiles to nothing.
+//! it reaches `<name>`: no destructors, no flush, exactly like `kill -9`; and
+//! `LIGHTSYNC_PANIC_AT=<name>[:<n>]` panics there instead, as a bug in that stage would.
+//! Without the feature every point compiles to nothing.
 
 /// Every crash point, in protocol order.
 pub const CRASH_POINTS: [&str; 6] = [
@@ -24,26 +25,42 @@ mod enabled {
         hits: AtomicU64,
     }
 
-    fn plan() -> Option<&'static Plan> {
-        static PLAN: OnceLock<Option<Plan>> = OnceLock::new();
-        PLAN.get_or_init(|| {
-            let spec = std::env::var("LIGHTSYNC_CRASH_AT").ok()?;
-            let (name, nth) = match spec.split_once(':') {
-                Some((name, nth)) => (name.to_string(), nth.parse().ok()?),
-                None => (spec, 1),
-            };
-            Some(Plan {
-                name,
-                nth,
-                hits: AtomicU64::new(0),
-            })
+    fn read_plan(variable: &str) -> Option<Plan> {
+        let spec = std::env::var(variable).ok()?;
+        let (name, nth) = match spec.split_once(':') {
+            Some((name, nth)) => (name.to_string(), nth.parse().ok()?),
+            None => (spec, 1),
+        };
+        Some(Plan {
+            name,
+            nth,
+            hits: AtomicU64::new(0),
         })
-        .as_ref()
+    }
+
+    /// Whether this is the planned hit of `name`.
+    fn due(plan: Option<&Plan>, name: &str) -> bool {
+        plan.is_some_and(|plan| {
+            plan.name == name && plan.hits.fetch_add(1, Ordering::SeqCst) + 1 == plan.nth
+        })
+    }
+
+    pub fn hit_panic(name: &str) {
+        static PLAN: OnceLock<Option<Plan>> = OnceLock::new();
+        let plan = PLAN
+            .get_or_init(|| read_plan("LIGHTSYNC_PANIC_AT"))
+            .as_ref();
+        if due(plan, name) {
+            panic!("failpoint `{name}` panicked on purpose");
+        }
     }
 
     pub fn hit(name: &str) {
-        let Some(plan) = plan() else { return };
-        if plan.name == name && plan.hits.fetch_add(1, Ordering::SeqCst) + 1 == plan.nth {
+        static PLAN: OnceLock<Option<Plan>> = OnceLock::new();
+        let plan = PLAN
+            .get_or_init(|| read_plan("LIGHTSYNC_CRASH_AT"))
+            .as_ref();
+        if due(plan, name) {
             eprintln!("lightsync: crash point `{name}` reached; killing the process");
             // SAFETY: sending a signal to our own pid has no memory-safety preconditions.
             unsafe {
@@ -60,4 +77,15 @@ pub fn crash_point(name: &'static str) {
     debug_assert!(CRASH_POINTS.contains(&name), "unknown crash point {name}");
     #[cfg(feature = "failpoints")]
     enabled::hit(name);
+}
+
+/// Every panic point.
+pub const PANIC_POINTS: [&str; 1] = ["prepare-batch"];
+
+/// Marks a panic point.
+#[inline]
+pub fn panic_point(name: &'static str) {
+    debug_assert!(PANIC_POINTS.contains(&name), "unknown panic point {name}");
+    #[cfg(feature = "failpoints")]
+    enabled::hit_panic(name);
 }

@@ -6,11 +6,13 @@
 
 pub mod failpoint;
 pub mod mapping;
+mod panics;
 mod pipeline;
 mod progress;
 mod recovery;
 mod run;
-mod run_failure;
+mod run_open;
+pub mod untyped;
 
 pub use pipeline::EntityProgress;
 pub use recovery::{recover_entity, Recovered};

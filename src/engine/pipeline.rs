@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use tokio::sync::{mpsc, Semaphore};
 
-use super::failpoint::crash_point;
+use super::failpoint::{crash_point, panic_point};
 use super::mapping::rows_for_records;
+use super::panics::panic_message;
+use crate::backoff::Backoff;
 use crate::checkpoint::{CheckpointStore, SpooledBatch};
 use crate::config::DatabaseUrl;
 use crate::db::rows::BatchRows;
@@ -18,10 +20,9 @@ use crate::db::{self, BatchBookkeeping, DbError, PgPool};
 use crate::entity::Entity;
 use crate::lightspeed::{decode_record, Client, RequestCounters};
 
-/// First wait after a PostgreSQL failure; doubled up to `DB_RETRY_CAP`.
-const DB_RETRY_BASE: Duration = Duration::from_millis(500);
-/// Longest wait between two attempts to reach PostgreSQL during an outage.
-const DB_RETRY_CAP: Duration = Duration::from_secs(15);
+/// Waits between attempts to reach PostgreSQL during an outage: 500 ms doubled per failure, at
+/// most 15 s, so a server that comes back is found within seconds.
+const DB_RETRY: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
 
 /// Live counters of one entity's run, read by the progress display.
 #[derive(Debug, Default)]
@@ -34,6 +35,8 @@ pub struct EntityProgress {
     pub updated: AtomicU64,
     pub deleted: AtomicU64,
     pub line_items: AtomicU64,
+    /// Records applied with a field that could not be typed; each field is logged once.
+    pub untyped: super::untyped::UntypedFields,
     /// Set when the fetcher saw the empty page (the entity is caught up).
     pub caught_up: AtomicBool,
     pub finished: AtomicBool,
@@ -134,6 +137,7 @@ struct PreparedBatch {
     after: i64,
     max_version: i64,
     record_count: u64,
+    records_untyped: u64,
     rows: BatchRows,
 }
 
@@ -173,13 +177,24 @@ pub fn run_applier(
     if result.is_err() {
         ctx.cancelled.store(true, Ordering::SeqCst);
     }
-    let _ = preparer.join();
-    result
+    // A panic while preparing closes the channel like a clean end would: the join says which.
+    match preparer.join() {
+        Ok(()) => result,
+        Err(panic) => {
+            ctx.cancelled.store(true, Ordering::SeqCst);
+            Err(anyhow!(
+                "preparing a {} batch panicked: {}; what was spooled is kept and applied by the next run",
+                ctx.entity,
+                panic_message(panic.as_ref())
+            ))
+        }
+    }
 }
 
 /// Reads a spooled batch and maps its records to rows.
 fn prepare_batch(ctx: &StreamContext, spooled: SpooledRef) -> anyhow::Result<PreparedBatch> {
     let entity = ctx.entity;
+    panic_point("prepare-batch");
     let batch = ctx.store.load_batch(entity, spooled.seq)?;
     let records = batch
         .records
@@ -199,6 +214,7 @@ fn prepare_batch(ctx: &StreamContext, spooled: SpooledRef) -> anyhow::Result<Pre
         after: batch.after,
         max_version: batch.max_version,
         record_count: records.len() as u64,
+        records_untyped: ctx.progress.untyped.note(entity, &records),
         rows: rows_for_records(records),
     })
 }
@@ -214,6 +230,7 @@ fn apply_prepared(
         after,
         max_version,
         record_count,
+        records_untyped,
         rows,
     } = prepared;
     crash_point("before-apply");
@@ -234,6 +251,7 @@ fn apply_prepared(
                 after: Some(after),
                 max_version,
                 records_fetched: record_count,
+                records_untyped,
                 requests: totals.requests,
                 retries: totals.retries,
                 rate_limited: totals.rate_limited,
@@ -262,11 +280,7 @@ fn apply_prepared(
                     )));
                 }
                 failures += 1;
-                let delay = crate::lightspeed::retry::backoff_ceiling(
-                    failures,
-                    DB_RETRY_BASE,
-                    DB_RETRY_CAP,
-                );
+                let delay = DB_RETRY.ceiling(failures);
                 log::warn!(
                     "{entity}: PostgreSQL write failed ({err:#}); retrying in {:.1} s (patience left {} s)",
                     delay.as_secs_f64(),

@@ -7,13 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
+use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use tokio::sync::{mpsc, Semaphore};
 
+use super::panics::panic_message;
 use super::pipeline::{run_applier, run_fetcher, ApplierTarget, EntityProgress, StreamContext};
 use super::progress::{ProgressDisplay, Watched};
 use super::recovery::{recover_entity, Recovered};
-use super::run_failure::{abandon, close_opened};
+use super::run_open::{abandon, open_run};
 use crate::checkpoint::{CheckpointStore, RunMeta};
 use crate::config::Config;
 use crate::db::{self, EntityRunEnd};
@@ -62,7 +64,17 @@ pub struct EntityReport {
     pub line_items: u64,
     pub requests: RequestTotals,
     pub recovered_batches: usize,
-    pub elapsed: Duration,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+}
+
+impl EntityReport {
+    /// How long this entity's stream ran.
+    pub fn elapsed(&self) -> Duration {
+        (self.finished_at - self.started_at)
+            .to_std()
+            .unwrap_or_default()
+    }
 }
 
 /// How the whole run ended.
@@ -96,7 +108,7 @@ impl RunReport {
             "status"
         );
         for e in &self.entities {
-            let seconds = e.elapsed.as_secs_f64();
+            let seconds = e.elapsed().as_secs_f64();
             out.push_str(&format!(
                 "{:<10} {:>7} {:>9} {:>9} {:>9} {:>8} {:>10} {:>8} {:>9.0} {:>8.1}  {}\n",
                 e.entity.name(),
@@ -205,18 +217,20 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
         let applier_ctx = ctx.clone();
         let applier = match std::thread::Builder::new()
             .name(format!("apply-{entity}"))
-            .spawn(move || run_applier(applier_ctx, target, pending, receiver))
-        {
+            .spawn(move || {
+                // The applier ends last in a stream (it drains what the fetcher spooled), so its
+                // end is the entity's end.
+                let result = run_applier(applier_ctx, target, pending, receiver);
+                (result, chrono::Utc::now())
+            }) {
             Ok(applier) => applier,
             Err(err) => {
-                let err = anyhow::Error::new(err).context("starting an applier thread");
-                for (ctx, fetcher, applier, ..) in streams {
+                // The streams already started stop; their appliers drain and end on their own.
+                for (ctx, fetcher, ..) in &streams {
                     ctx.cancelled.store(true, Ordering::SeqCst);
-                    tokio::task::JoinHandle::abort(&fetcher);
-                    let _ =
-                        tokio::task::spawn_blocking(move || std::thread::JoinHandle::join(applier))
-                            .await;
+                    tokio::task::JoinHandle::abort(fetcher);
                 }
+                let err = anyhow::Error::new(err).context("starting an applier thread");
                 return Err(abandon(prepared.pool, &url, &run_id, &entities, err).await);
             }
         };
@@ -225,7 +239,7 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
             ctx,
             fetcher,
             applier,
-            Instant::now(),
+            chrono::Utc::now(),
             recovered.pending.len(),
         ));
     }
@@ -249,14 +263,18 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
         if fetched.is_err() {
             ctx.cancelled.store(true, Ordering::SeqCst);
         }
-        let applied = tokio::task::spawn_blocking(move || {
-            applier
-                .join()
-                .map_err(|_| anyhow!("the applier thread panicked"))
-                .and_then(|result| result)
+        let (applied, finished_at) = tokio::task::spawn_blocking(move || match applier.join() {
+            Ok((result, finished_at)) => (result, finished_at),
+            Err(panic) => (
+                Err(anyhow!(
+                    "the applier panicked: {}",
+                    panic_message(panic.as_ref())
+                )),
+                chrono::Utc::now(),
+            ),
         })
         .await
-        .unwrap_or_else(|err| Err(anyhow!("joining the applier failed: {err}")));
+        .unwrap_or_else(|err| (Err(err.into()), chrono::Utc::now()));
         ctx.progress.finished.store(true, Ordering::SeqCst);
         let error = match (applied, fetched) {
             (Err(err), _) | (Ok(()), Err(err)) => Some(format!("{err:#}")),
@@ -277,7 +295,8 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
             line_items: p.line_items.load(Ordering::Relaxed),
             requests: ctx.counters.totals(),
             recovered_batches,
-            elapsed: entity_started.elapsed(),
+            started_at: entity_started,
+            finished_at,
         });
     }
     display.finish().await;
@@ -367,33 +386,15 @@ fn prepare(
         unfinished.sort();
         unfinished.dedup();
     }
-    // The run is opened last; a failure from here on closes what was opened.
-    for (opened, entity) in entities.iter().enumerate() {
-        let mode = request.mode.name();
-        if let Err(err) = db::begin_entity_run(&mut lock_connection, run_id, entity.name(), mode) {
-            let opened = &entities[..opened];
-            return Err(close_opened(
-                &mut lock_connection,
-                run_id,
-                opened,
-                err.into(),
-            ));
-        }
-    }
-    if let Err(err) = store.set_run(&RunMeta {
+    let meta = RunMeta {
         run_id: run_id.to_string(),
         mode: request.mode.name().to_string(),
         pid: std::process::id(),
         started_at_ms: chrono::Utc::now().timestamp_millis(),
         unfinished_import: unfinished,
-    }) {
-        return Err(close_opened(
-            &mut lock_connection,
-            run_id,
-            entities,
-            err.into(),
-        ));
-    }
+    };
+    // Opened last: a failure from here on closes what was opened.
+    open_run(&mut lock_connection, &store, &meta, entities)?;
     Ok(Prepared {
         store: Arc::new(store),
         pool,
@@ -424,6 +425,8 @@ fn close_run(
             retries: entity.requests.retries,
             rate_limited: entity.requests.rate_limited,
             wrote_rows: entity.inserted + entity.updated > 0,
+            started_at: entity.started_at,
+            finished_at: entity.finished_at,
         };
         db::finish_entity_run(&mut conn, &end)
             .with_context(|| format!("recording the end of the {} run", entity.entity))?;

@@ -12,12 +12,10 @@ use reqwest::StatusCode;
 use super::error::{error_detail, ApiError, FetchError};
 use super::governor::RateGovernor;
 use super::page::{decode_page, Page};
-use super::retry::{backoff_delay, parse_retry_after, BACKOFF_BASE, BACKOFF_CAP};
+use super::retry::{parse_retry_after, RETRY_BACKOFF};
+use crate::backoff::Backoff;
 use crate::config::ApiConfig;
 use crate::entity::Entity;
-
-/// Wait used when a 429 carries no usable `Retry-After`.
-const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(10);
 
 /// Request counters of one entity's stream, read by the engine for `sync_log`.
 #[derive(Debug, Default)]
@@ -55,8 +53,7 @@ pub struct Client {
     base_url: Arc<str>,
     max_attempts: u32,
     governor: RateGovernor,
-    backoff_base: Duration,
-    backoff_cap: Duration,
+    backoff: Backoff,
 }
 
 impl Client {
@@ -92,15 +89,13 @@ impl Client {
             base_url: config.base_url.as_str().trim_end_matches('/').into(),
             max_attempts: config.max_attempts,
             governor: RateGovernor::new(config.rate_share, config.rate_window),
-            backoff_base: BACKOFF_BASE,
-            backoff_cap: BACKOFF_CAP,
+            backoff: RETRY_BACKOFF,
         })
     }
 
     /// Shortens the retry backoff (tests that inject many faults).
     pub fn with_backoff(mut self, base: Duration, cap: Duration) -> Client {
-        self.backoff_base = base;
-        self.backoff_cap = cap;
+        self.backoff = Backoff::new(base, cap);
         self
     }
 
@@ -126,16 +121,22 @@ impl Client {
                 Err(ApiError::RateLimited { retry_after }) => {
                     attempts -= 1;
                     counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-                    log::warn!(
-                        "{entity}: rate limited (429); waiting {:.1} s as Retry-After asks",
-                        retry_after.as_secs_f64()
-                    );
-                    self.governor
-                        .block_until(tokio::time::Instant::now() + retry_after);
+                    let wait = self.governor.rate_limited(retry_after);
+                    if wait > retry_after {
+                        log::warn!(
+                            "{entity}: rate limited (429) with a Retry-After that is missing or already past on our clock; waiting {:.1} s",
+                            wait.as_secs_f64()
+                        );
+                    } else {
+                        log::warn!(
+                            "{entity}: rate limited (429); waiting {:.1} s as Retry-After asks",
+                            wait.as_secs_f64()
+                        );
+                    }
                 }
                 Err(cause) if cause.is_transient() && attempts < self.max_attempts => {
                     counters.retries.fetch_add(1, Ordering::Relaxed);
-                    let delay = backoff_delay(attempts, self.backoff_base, self.backoff_cap);
+                    let delay = self.backoff.jittered(attempts);
                     log::warn!(
                         "{entity}: attempt {attempts}/{} after version {after} failed ({cause}); retrying in {} ms",
                         self.max_attempts,
@@ -199,7 +200,7 @@ impl Client {
             .get(RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| parse_retry_after(value, SystemTime::now()));
-        permit.report(limit, remaining);
+        permit.report_response(limit, remaining, status == StatusCode::TOO_MANY_REQUESTS);
 
         let body = response.bytes().await.map_err(|err| {
             if err.is_timeout() {
@@ -216,10 +217,12 @@ impl Client {
             StatusCode::OK => Ok(decode_page(entity, after, &body)?),
             StatusCode::UNAUTHORIZED => Err(ApiError::Unauthorized),
             StatusCode::TOO_MANY_REQUESTS => Err(ApiError::RateLimited {
-                // Dates have whole-second precision: wait into the next second.
+                // Dates have whole-second precision: wait into the next second. A missing or
+                // past date asks for nothing; the governor's floor applies.
                 retry_after: retry_after
+                    .filter(|wait| !wait.is_zero())
                     .map(|wait| wait + Duration::from_millis(50))
-                    .unwrap_or(DEFAULT_RATE_LIMIT_WAIT),
+                    .unwrap_or(Duration::ZERO),
             }),
             status => Err(ApiError::Status {
                 status: status.as_u16(),

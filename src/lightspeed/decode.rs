@@ -1,20 +1,42 @@
 //! Lenient decoding of single JSON fields as the API sends them: exact decimals from numbers or
-//! numeric strings, timestamps with or without an offset, ids as opaque strings. Pure functions;
-//! a value of the wrong kind is a typed error naming the field.
+//! numeric strings, timestamps with or without an offset, placeholder dates as null, ids as
+//! opaque strings. Pure functions. Only a record's identity (`id`, `version`) can fail it; any
+//! other value of the wrong kind becomes a `FieldProblem` and the field is read as null.
 
+use std::cell::RefCell;
 use std::str::FromStr;
 
 use bigdecimal::BigDecimal;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
-/// A field whose value is of the wrong kind.
+/// An identity field (`id`, `version`) that is missing or of the wrong kind: the record cannot
+/// be stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("field `{field}`: {reason}")]
 pub struct FieldError {
     pub field: String,
     pub reason: String,
 }
+
+/// A field whose value could not be typed: its column stays NULL and the record keeps the value
+/// in `raw`. `example` is the offending JSON value, clipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// The field's path in the record, e.g. `sale_date` or `line_items[].sequence`.
+    pub field: String,
+    pub example: String,
+    pub reason: String,
+}
+
+/// Longest example value kept in a problem (they are logged).
+const EXAMPLE_MAX_CHARS: usize = 40;
+/// Largest number of integer digits and of decimals kept in a NUMERIC column. PostgreSQL allows
+/// more, but anything beyond this is not money or a quantity, and a value PostgreSQL refuses
+/// would fail the whole batch.
+const DECIMAL_MAX_DIGITS: i64 = 1000;
+/// Latest year a timestamp or date may carry (PostgreSQL's and chrono's ranges differ beyond it).
+const MAX_YEAR: i32 = 9999;
 
 fn field_error(field: &str, reason: impl Into<String>) -> FieldError {
     FieldError {
@@ -23,15 +45,44 @@ fn field_error(field: &str, reason: impl Into<String>) -> FieldError {
     }
 }
 
-/// A JSON object's fields, read leniently; missing and null are the same.
+/// A JSON value as a short example for a log line.
+pub(crate) fn example_of(value: &Value) -> String {
+    clip(&value.to_string())
+}
+
+fn clip(text: &str) -> String {
+    let mut clipped: String = text.chars().take(EXAMPLE_MAX_CHARS).collect();
+    if text.chars().nth(EXAMPLE_MAX_CHARS).is_some() {
+        clipped.push('…');
+    }
+    clipped
+}
+
+/// A JSON object's fields, read leniently; missing and null are the same. Values that cannot be
+/// typed are collected as problems and read as null.
 pub(crate) struct Fields<'a> {
     object: &'a Map<String, Value>,
     prefix: &'a str,
+    problems: RefCell<Vec<FieldProblem>>,
 }
 
 impl<'a> Fields<'a> {
     pub(crate) fn new(object: &'a Map<String, Value>, prefix: &'a str) -> Self {
-        Fields { object, prefix }
+        Fields {
+            object,
+            prefix,
+            problems: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The problems found so far.
+    pub(crate) fn into_problems(self) -> Vec<FieldProblem> {
+        self.problems.into_inner()
+    }
+
+    /// Records a problem found outside this object's own fields (e.g. in a nested one).
+    pub(crate) fn add_problems(&self, problems: Vec<FieldProblem>) {
+        self.problems.borrow_mut().extend(problems);
     }
 
     fn get(&self, name: &str) -> Option<&'a Value> {
@@ -46,21 +97,44 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A string; numbers become their text (ids are sometimes sent as numbers).
-    pub(crate) fn text(&self, name: &str) -> Result<Option<String>, FieldError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text.clone())),
-            Some(Value::Number(number)) => Ok(Some(number.to_string())),
-            Some(Value::Bool(flag)) => Ok(Some(flag.to_string())),
-            Some(_) => Err(field_error(&self.name(name), "expected a string")),
+    fn problem<T>(&self, name: &str, value: &Value, reason: impl Into<String>) -> Option<T> {
+        self.problems.borrow_mut().push(FieldProblem {
+            field: self.name(name),
+            example: example_of(value),
+            reason: reason.into(),
+        });
+        None
+    }
+
+    /// Reads `name` with `parse`; a parse error is a problem and the field is null.
+    fn read<T>(
+        &self,
+        name: &str,
+        parse: impl FnOnce(&Value) -> Result<Option<T>, String>,
+    ) -> Option<T> {
+        let value = self.get(name)?;
+        match parse(value) {
+            Ok(typed) => typed,
+            Err(reason) => self.problem(name, value, reason),
         }
+    }
+
+    /// A string; numbers and booleans become their text (ids are sometimes sent as numbers).
+    pub(crate) fn text(&self, name: &str) -> Option<String> {
+        self.read(name, parse_text)
+    }
+
+    /// The first of `names` that is present, as text (a field spelled two ways).
+    pub(crate) fn text_either(&self, names: &[&str]) -> Option<String> {
+        let name = names.iter().find(|name| self.get(name).is_some())?;
+        self.text(name)
     }
 
     /// A required opaque id.
     pub(crate) fn id(&self, name: &str) -> Result<String, FieldError> {
-        match self.text(name)? {
-            Some(id) if !id.is_empty() => Ok(id),
+        match self.get(name).map(parse_text) {
+            Some(Ok(Some(id))) if !id.is_empty() => Ok(id),
+            Some(Err(reason)) => Err(field_error(&self.name(name), reason)),
             _ => Err(field_error(
                 &self.name(name),
                 "missing; every record needs one",
@@ -70,80 +144,68 @@ impl<'a> Fields<'a> {
 
     /// A required version counter.
     pub(crate) fn version(&self, name: &str) -> Result<i64, FieldError> {
-        self.integer(name)?
-            .ok_or_else(|| field_error(&self.name(name), "missing; every record needs one"))
+        match self.get(name) {
+            None => Err(field_error(
+                &self.name(name),
+                "missing; every record needs one",
+            )),
+            Some(value) => parse_integer(value).ok_or_else(|| {
+                field_error(
+                    &self.name(name),
+                    format!("{} is not an integer", example_of(value)),
+                )
+            }),
+        }
     }
 
-    pub(crate) fn integer(&self, name: &str) -> Result<Option<i64>, FieldError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(value) => parse_integer(value)
+    /// An int64; an integral number such as `2.0` is accepted, a fraction is a problem.
+    pub(crate) fn integer(&self, name: &str) -> Option<i64> {
+        self.read(name, |value| match value {
+            Value::String(text) if text.trim().is_empty() => Ok(None),
+            value => parse_integer(value)
                 .map(Some)
-                .ok_or_else(|| field_error(&self.name(name), "expected an integer")),
-        }
+                .ok_or_else(|| "expected an integer".to_string()),
+        })
     }
 
-    pub(crate) fn decimal(&self, name: &str) -> Result<Option<BigDecimal>, FieldError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(value) => {
-                parse_decimal(value).map_err(|reason| field_error(&self.name(name), reason))
-            }
-        }
+    pub(crate) fn decimal(&self, name: &str) -> Option<BigDecimal> {
+        self.read(name, parse_decimal)
     }
 
-    pub(crate) fn timestamp(&self, name: &str) -> Result<Option<DateTime<Utc>>, FieldError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::String(text)) => {
-                parse_timestamp(text).map_err(|reason| field_error(&self.name(name), reason))
-            }
-            Some(_) => Err(field_error(&self.name(name), "expected a timestamp string")),
-        }
+    pub(crate) fn timestamp(&self, name: &str) -> Option<DateTime<Utc>> {
+        self.read(name, |value| match value {
+            Value::String(text) => parse_timestamp(text),
+            _ => Err("expected a timestamp string".into()),
+        })
     }
 
-    pub(crate) fn date(&self, name: &str) -> Result<Option<NaiveDate>, FieldError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::String(text)) => {
-                parse_date(text).map_err(|reason| field_error(&self.name(name), reason))
-            }
-            Some(_) => Err(field_error(&self.name(name), "expected a date string")),
-        }
+    pub(crate) fn date(&self, name: &str) -> Option<NaiveDate> {
+        self.read(name, |value| match value {
+            Value::String(text) => parse_date(text),
+            _ => Err("expected a date string".into()),
+        })
     }
 
-    pub(crate) fn boolean(&self, name: &str) -> Result<Option<bool>, FieldError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::Bool(flag)) => Ok(Some(*flag)),
-            Some(Value::Number(number)) => match number.to_string().as_str() {
-                "0" => Ok(Some(false)),
-                "1" => Ok(Some(true)),
-                _ => Err(field_error(&self.name(name), "expected a boolean")),
-            },
-            Some(Value::String(text)) => match text.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" => Ok(Some(true)),
-                "false" | "0" => Ok(Some(false)),
-                "" => Ok(None),
-                _ => Err(field_error(&self.name(name), "expected a boolean")),
-            },
-            Some(_) => Err(field_error(&self.name(name), "expected a boolean")),
-        }
+    pub(crate) fn boolean(&self, name: &str) -> Option<bool> {
+        self.read(name, parse_boolean)
     }
 
-    /// An array of objects (missing or null is empty).
-    pub(crate) fn objects(&self, name: &str) -> Result<Vec<&'a Map<String, Value>>, FieldError> {
+    /// The objects of an array (missing or null is empty). A value that is not an array, or an
+    /// element that is not an object, is a problem and is left out.
+    pub(crate) fn objects(&self, name: &str) -> Vec<&'a Map<String, Value>> {
         match self.get(name) {
-            None => Ok(Vec::new()),
+            None => Vec::new(),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|item| {
-                    item.as_object().ok_or_else(|| {
-                        field_error(&self.name(name), "expected an array of objects")
-                    })
+                .filter_map(|item| match item.as_object() {
+                    Some(object) => Some(object),
+                    None => self.problem(name, item, "expected an array of objects"),
                 })
                 .collect(),
-            Some(_) => Err(field_error(&self.name(name), "expected an array")),
+            Some(other) => {
+                let _: Option<()> = self.problem(name, other, "expected an array");
+                Vec::new()
+            }
         }
     }
 
@@ -153,15 +215,54 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// An int64 from a JSON number or a numeric string.
-pub fn parse_integer(value: &Value) -> Option<i64> {
+fn parse_text(value: &Value) -> Result<Option<String>, String> {
     match value {
-        Value::Number(number) => number
-            .as_i64()
-            .or_else(|| number.to_string().parse::<i64>().ok()),
-        Value::String(text) => text.trim().parse::<i64>().ok(),
-        _ => None,
+        Value::String(text) => Ok(Some(text.clone())),
+        Value::Number(number) => Ok(Some(number.to_string())),
+        Value::Bool(flag) => Ok(Some(flag.to_string())),
+        _ => Err("expected a string".into()),
     }
+}
+
+fn parse_boolean(value: &Value) -> Result<Option<bool>, String> {
+    match value {
+        Value::Bool(flag) => Ok(Some(*flag)),
+        Value::Number(number) => match number.to_string().as_str() {
+            "0" => Ok(Some(false)),
+            "1" => Ok(Some(true)),
+            _ => Err("expected a boolean".into()),
+        },
+        Value::String(text) => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => Ok(Some(true)),
+            "false" | "0" => Ok(Some(false)),
+            "" => Ok(None),
+            _ => Err("expected a boolean".into()),
+        },
+        _ => Err("expected a boolean".into()),
+    }
+}
+
+/// An int64 from a JSON number or a numeric string; an integral decimal (`2.0`, `"3e2"`) is
+/// accepted, a fraction is not.
+pub fn parse_integer(value: &Value) -> Option<i64> {
+    let text = match value {
+        Value::Number(number) => {
+            if let Some(integer) = number.as_i64() {
+                return Some(integer);
+            }
+            number.to_string()
+        }
+        Value::String(text) => text.trim().to_string(),
+        _ => return None,
+    };
+    if let Ok(integer) = text.parse::<i64>() {
+        return Some(integer);
+    }
+    let decimal = parse_decimal(&Value::String(text)).ok()??;
+    if !decimal.is_integer() {
+        return None;
+    }
+    decimal.with_scale(0).to_string().parse::<i64>().ok()
 }
 
 /// An exact decimal from a JSON number or numeric string; an empty string is null.
@@ -177,51 +278,81 @@ pub fn parse_decimal(value: &Value) -> Result<Option<BigDecimal>, String> {
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'));
     if !is_plain_number {
-        return Err(format!("`{}` is not a number", truncate(&text)));
+        return Err("not a number".into());
     }
-    BigDecimal::from_str(&text)
-        .map(Some)
-        .map_err(|_| format!("`{}` is not a number", truncate(&text)))
+    let decimal = BigDecimal::from_str(&text).map_err(|_| "not a number".to_string())?;
+    let (digits, scale) = decimal.as_bigint_and_exponent();
+    let integer_digits = digits.to_string().trim_start_matches('-').len() as i64 - scale;
+    if scale > DECIMAL_MAX_DIGITS || integer_digits > DECIMAL_MAX_DIGITS {
+        return Err("a number out of range".into());
+    }
+    Ok(Some(decimal))
+}
+
+/// Whether a date or timestamp text is one of the placeholders stores send for "no date":
+/// year 0 or 1 (`0000-00-00`, `0000-12-30`, `0001-01-01`) or a negative year
+/// (`-0001-11-30 00:00:00`).
+fn is_placeholder_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    (bytes.first() == Some(&b'-') && bytes.get(1).is_some_and(u8::is_ascii_digit))
+        || text.starts_with("0000")
+        || text.starts_with("0001-")
+}
+
+fn check_year(year: i32) -> Result<(), String> {
+    if year > MAX_YEAR {
+        Err("a date out of range".into())
+    } else {
+        Ok(())
+    }
 }
 
 /// A UTC instant from RFC 3339 (`+00:00`, `Z`) or a timestamp without an offset (taken as UTC).
-/// An empty string is null.
+/// An empty string and placeholder dates are null.
 pub fn parse_timestamp(text: &str) -> Result<Option<DateTime<Utc>>, String> {
     let text = text.trim();
-    if text.is_empty() {
+    if text.is_empty() || is_placeholder_date(text) {
         return Ok(None);
     }
+    let instant = parse_instant(text).ok_or_else(|| "not a timestamp".to_string())?;
+    if instant.year() <= 1 {
+        return Ok(None);
+    }
+    check_year(instant.year())?;
+    Ok(Some(instant))
+}
+
+fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
-        return Ok(Some(instant.with_timezone(&Utc)));
+        return Some(instant.with_timezone(&Utc));
     }
     if let Ok(instant) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z") {
-        return Ok(Some(instant.with_timezone(&Utc)));
+        return Some(instant.with_timezone(&Utc));
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
-            return Ok(Some(naive.and_utc()));
-        }
-    }
-    Err(format!("`{}` is not a timestamp", truncate(text)))
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .map(|naive| naive.and_utc())
 }
 
-/// A calendar date (`1980-02-29`); a timestamp keeps its date part. Empty is null.
+/// A calendar date (`1980-02-29`); a timestamp keeps its date part. Empty and placeholder dates
+/// (`0000-12-30`, Lightspeed's mark for a cleared birthday) are null.
 pub fn parse_date(text: &str) -> Result<Option<NaiveDate>, String> {
     let text = text.trim();
-    if text.is_empty() {
+    if text.is_empty() || is_placeholder_date(text) {
         return Ok(None);
     }
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(Some(date));
+    let date = match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(date) => date,
+        Err(_) => parse_instant(text)
+            .map(|instant| instant.date_naive())
+            .ok_or_else(|| "not a date".to_string())?,
+    };
+    if date.year() <= 1 {
+        return Ok(None);
     }
-    match parse_timestamp(text) {
-        Ok(Some(instant)) => Ok(Some(instant.date_naive())),
-        _ => Err(format!("`{}` is not a date", truncate(text))),
-    }
-}
-
-fn truncate(text: &str) -> String {
-    text.chars().take(40).collect()
+    check_year(date.year())?;
+    Ok(Some(date))
 }
 
 #[cfg(test)]
@@ -231,10 +362,10 @@ mod tests {
 
     #[test]
     fn decimals_are_exact_from_numbers_and_strings() {
-        let value: Value = serde_json::from_str("12345678901234.12345").unwrap();
+        let value: Value = serde_json::from_str("12345678901234.1234567891").unwrap();
         assert_eq!(
             parse_decimal(&value).unwrap().unwrap().to_string(),
-            "12345678901234.12345"
+            "12345678901234.1234567891"
         );
         assert_eq!(
             parse_decimal(&json!("-0.00001"))
@@ -249,9 +380,13 @@ mod tests {
         );
         assert_eq!(parse_decimal(&json!("")).unwrap(), None);
         assert!(parse_decimal(&json!("12abc")).is_err());
+        assert!(parse_decimal(&json!("N/A")).is_err());
+        assert!(parse_decimal(&json!("1,234.50")).is_err());
         assert!(parse_decimal(&json!("NaN")).is_err());
         assert!(parse_decimal(&json!(true)).is_err());
         assert!(parse_decimal(&json!([1])).is_err());
+        let huge: Value = serde_json::from_str("1e5000").unwrap();
+        assert!(parse_decimal(&huge).is_err(), "PostgreSQL would refuse it");
     }
 
     #[test]
@@ -273,7 +408,25 @@ mod tests {
         }
         assert_eq!(parse_timestamp("").unwrap(), None);
         assert!(parse_timestamp("yesterday").is_err());
+        assert!(parse_timestamp("11/09/2014 21:09:59").is_err());
         assert!(parse_timestamp("2014-13-45T00:00:00Z").is_err());
+        assert!(parse_timestamp("20140-01-01T00:00:00Z").is_err());
+    }
+
+    #[test]
+    fn placeholder_dates_are_null_not_year_one_bc() {
+        for text in [
+            "0000-00-00 00:00:00",
+            "0000-00-00",
+            "0000-12-30",
+            "0000-12-30T00:00:00+00:00",
+            "-0001-11-30 00:00:00",
+            "-0001-11-30T00:00:00+00:00",
+            "0001-01-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_timestamp(text), Ok(None), "{text}");
+            assert_eq!(parse_date(text), Ok(None), "{text}");
+        }
     }
 
     #[test]
@@ -290,27 +443,59 @@ mod tests {
     }
 
     #[test]
-    fn integers_accept_numeric_strings_and_large_values() {
+    fn integers_accept_numeric_strings_large_values_and_integral_decimals() {
         assert_eq!(
-            parse_integer(&json!(5_000_000_000_i64)),
-            Some(5_000_000_000)
+            parse_integer(&json!(45_000_000_000_i64)),
+            Some(45_000_000_000)
         );
-        assert_eq!(parse_integer(&json!("5000000000")), Some(5_000_000_000));
+        assert_eq!(parse_integer(&json!("45000000000")), Some(45_000_000_000));
+        assert_eq!(parse_integer(&json!(2.0)), Some(2));
+        assert_eq!(parse_integer(&json!("3.000")), Some(3));
         assert_eq!(parse_integer(&json!(1.5)), None);
+        assert_eq!(parse_integer(&json!("1e400")), None);
         assert_eq!(parse_integer(&json!(null)), None);
     }
 
     #[test]
-    fn fields_treat_missing_and_null_alike_and_name_bad_fields() {
-        let object = json!({"a": null, "n": 7, "s": "x", "o": {"k": 1}, "b": "1"});
-        let fields = Fields::new(object.as_object().unwrap(), "sale");
-        assert_eq!(fields.text("a").unwrap(), None);
-        assert_eq!(fields.text("missing").unwrap(), None);
-        assert_eq!(fields.text("n").unwrap().as_deref(), Some("7"));
-        assert_eq!(fields.boolean("b").unwrap(), Some(true));
-        let err = fields.text("o").unwrap_err();
-        assert_eq!(err.field, "sale.o");
+    fn fields_read_bad_values_as_null_and_name_them() {
+        let object = json!({"a": null, "n": 7, "s": "x", "o": {"k": 1}, "b": "1",
+            "seq": 1.5, "price": "N/A", "qty": "2.5", "lines": 7,
+            "items": [{"id": "x"}, 3]});
+        let fields = Fields::new(object.as_object().unwrap(), "line_items[]");
+        assert_eq!(fields.text("a"), None);
+        assert_eq!(fields.text("missing"), None);
+        assert_eq!(fields.text("n").as_deref(), Some("7"));
+        assert_eq!(fields.boolean("b"), Some(true));
+        assert_eq!(fields.text("o"), None);
+        assert_eq!(fields.integer("seq"), None);
+        assert_eq!(fields.decimal("price"), None);
+        assert_eq!(fields.decimal("qty").unwrap().to_string(), "2.5");
+        assert!(fields.objects("lines").is_empty());
+        assert_eq!(fields.objects("items").len(), 1);
         assert!(fields.id("a").is_err());
         assert!(fields.version("s").is_err());
+        let problems = fields.into_problems();
+        let named: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|p| (p.field.as_str(), p.example.as_str()))
+            .collect();
+        assert_eq!(
+            named,
+            vec![
+                ("line_items[].o", r#"{"k":1}"#),
+                ("line_items[].seq", "1.5"),
+                ("line_items[].price", r#""N/A""#),
+                ("line_items[].lines", "7"),
+                ("line_items[].items", "3"),
+            ]
+        );
+    }
+
+    #[test]
+    fn examples_are_clipped() {
+        let long = json!("x".repeat(100));
+        let example = example_of(&long);
+        assert_eq!(example.chars().count(), EXAMPLE_MAX_CHARS + 1);
+        assert!(example.ends_with('…'));
     }
 }

@@ -1,7 +1,7 @@
 //! The rate governor shared by every concurrent request to one store: spends a share of the
 //! quota evenly through the window (a token bucket refilled at `budget / window`), stops when
 //! the server's `X-RateLimit-Remaining` says the share is spent, and holds everyone back until a
-//! 429's `Retry-After` has passed.
+//! 429's `Retry-After` has passed, and for at least a growing floor after consecutive 429s.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,6 +11,11 @@ use tokio::time::Instant;
 /// Requests allowed before the first response tells the governor the quota: enough for every
 /// entity's first page at once, few enough to never matter against any documented quota.
 const REQUESTS_BEFORE_FIRST_REPORT: u32 = 5;
+/// Shortest hold after a 429, whatever its `Retry-After` says: a date already past on our clock
+/// (the server's clock is ahead) or a missing header must not turn into a request storm.
+const RATE_LIMITED_FLOOR: Duration = Duration::from_secs(1);
+/// The floor doubles with each consecutive 429, up to this.
+const RATE_LIMITED_FLOOR_CAP: Duration = Duration::from_secs(30);
 
 /// Paces requests against one store's quota. Cheap to clone; clones share state.
 #[derive(Clone)]
@@ -33,6 +38,8 @@ struct State {
     refilled_at: Instant,
     blocked_until: Option<Instant>,
     in_flight: u32,
+    /// 429s since the last response that was not one.
+    rate_limited_streak: u32,
 }
 
 /// Held while one request is on the wire; report its rate headers through it.
@@ -56,6 +63,7 @@ impl RateGovernor {
                     refilled_at: Instant::now(),
                     blocked_until: None,
                     in_flight: 0,
+                    rate_limited_streak: 0,
                 }),
             }),
         }
@@ -88,9 +96,24 @@ impl RateGovernor {
         }
     }
 
+    /// Records a 429 whose `Retry-After` asked for `retry_after` (zero when it was missing or
+    /// already past) and holds every request back for that long, but at least a floor of 1 s
+    /// that doubles with each consecutive 429 (capped). Returns the hold. Never an attempt spent.
+    pub fn rate_limited(&self, retry_after: Duration) -> Duration {
+        let mut state = self.inner.state.lock().expect("governor lock poisoned");
+        state.rate_limited_streak = state.rate_limited_streak.saturating_add(1);
+        let wait = retry_after.max(rate_limited_floor(state.rate_limited_streak));
+        Self::block_locked(&mut state, Instant::now() + wait);
+        wait
+    }
+
     /// Holds every request back until `until` (after a 429).
     pub fn block_until(&self, until: Instant) {
         let mut state = self.inner.state.lock().expect("governor lock poisoned");
+        Self::block_locked(&mut state, until);
+    }
+
+    fn block_locked(state: &mut State, until: Instant) {
         state.blocked_until = Some(state.blocked_until.map_or(until, |at| at.max(until)));
         // The server's window has just been exhausted: a fresh one starts when it lifts.
         state.window_start = Some(until);
@@ -145,9 +168,12 @@ impl RateGovernor {
         None
     }
 
-    fn report(&self, limit: Option<u32>, remaining: Option<u32>) {
+    fn report(&self, limit: Option<u32>, remaining: Option<u32>, rate_limited: bool) {
         let mut state = self.inner.state.lock().expect("governor lock poisoned");
         let now = Instant::now();
+        if !rate_limited {
+            state.rate_limited_streak = 0;
+        }
         if let Some(limit) = limit.filter(|limit| *limit > 0) {
             if state.limit.is_none() {
                 // Start with a small burst: no more than the reserve, so even a burst on top of
@@ -171,6 +197,14 @@ impl RateGovernor {
     }
 }
 
+/// The shortest hold after the `streak`-th consecutive 429.
+fn rate_limited_floor(streak: u32) -> Duration {
+    let doublings = streak.saturating_sub(1).min(16);
+    RATE_LIMITED_FLOOR
+        .saturating_mul(1 << doublings)
+        .min(RATE_LIMITED_FLOOR_CAP)
+}
+
 /// The part of the quota lightsync may spend.
 fn budget_of(limit: u32, share: f64) -> u32 {
     ((limit as f64 * share).floor() as u32).clamp(1, limit)
@@ -178,8 +212,19 @@ fn budget_of(limit: u32, share: f64) -> u32 {
 
 impl RatePermit {
     /// Records the rate headers of this request's response.
-    pub fn report(mut self, limit: Option<u32>, remaining: Option<u32>) {
-        self.governor.report(limit, remaining);
+    pub fn report(self, limit: Option<u32>, remaining: Option<u32>) {
+        self.report_response(limit, remaining, false);
+    }
+
+    /// Records the rate headers of this request's response, and whether it was a 429 (any
+    /// other response ends a streak of 429s).
+    pub fn report_response(
+        mut self,
+        limit: Option<u32>,
+        remaining: Option<u32>,
+        rate_limited: bool,
+    ) {
+        self.governor.report(limit, remaining, rate_limited);
         self.release();
     }
 
@@ -240,6 +285,49 @@ mod tests {
             start.elapsed() >= Duration::from_secs(59),
             "{:?}",
             start.elapsed()
+        );
+    }
+
+    #[test]
+    fn the_floor_after_429s_starts_at_a_second_doubles_and_caps() {
+        assert_eq!(rate_limited_floor(1), Duration::from_secs(1));
+        assert_eq!(rate_limited_floor(2), Duration::from_secs(2));
+        assert_eq!(rate_limited_floor(4), Duration::from_secs(8));
+        assert_eq!(rate_limited_floor(6), RATE_LIMITED_FLOOR_CAP);
+        assert_eq!(rate_limited_floor(u32::MAX), RATE_LIMITED_FLOOR_CAP);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_without_a_usable_date_holds_a_growing_floor_until_a_success() {
+        let governor = RateGovernor::new(0.95, Duration::from_secs(300));
+        let start = Instant::now();
+        // Retry-After already past on our clock: zero wait asked.
+        assert_eq!(
+            governor.rate_limited(Duration::ZERO),
+            Duration::from_secs(1)
+        );
+        governor
+            .acquire()
+            .await
+            .report_response(Some(350), Some(0), true);
+        assert!(start.elapsed() >= Duration::from_secs(1));
+        assert_eq!(
+            governor.rate_limited(Duration::ZERO),
+            Duration::from_secs(2)
+        );
+        // A usable, longer Retry-After wins over the floor.
+        assert_eq!(
+            governor.rate_limited(Duration::from_secs(20)),
+            Duration::from_secs(20)
+        );
+        governor
+            .acquire()
+            .await
+            .report_response(Some(350), Some(300), false);
+        assert!(start.elapsed() >= Duration::from_secs(21));
+        assert_eq!(
+            governor.rate_limited(Duration::ZERO),
+            Duration::from_secs(1)
         );
     }
 

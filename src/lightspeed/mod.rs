@@ -11,6 +11,7 @@ pub mod records;
 pub mod retry;
 
 pub use client::{Client, RequestCounters, RequestTotals};
+pub use decode::FieldProblem;
 pub use error::{ApiError, FetchError};
 pub use governor::{RateGovernor, RatePermit};
 pub use page::{decode_page, Page, PageError};

@@ -1,27 +1,15 @@
-//! Retry policy for transient API failures: capped exponential backoff with full jitter, and
-//! parsing of the `Retry-After` header (HTTP date, `+0000` date or delta seconds).
+//! Retry policy for transient API failures: the backoff curve (full jitter, from
+//! `crate::backoff`) and parsing of the `Retry-After` header (HTTP date, `+0000` date or delta
+//! seconds).
 
 use std::time::{Duration, SystemTime};
 
-use rand::Rng;
+use crate::backoff::Backoff;
 
-/// First backoff step; doubled each attempt.
-pub const BACKOFF_BASE: Duration = Duration::from_millis(200);
-/// Upper bound of one backoff sleep, so a long outage is probed at least this often.
-pub const BACKOFF_CAP: Duration = Duration::from_secs(20);
-
-/// The sleep before retry number `attempt` (1-based): uniform in `[0, min(cap, base * 2^(attempt-1))]`.
-pub fn backoff_delay(attempt: u32, base: Duration, cap: Duration) -> Duration {
-    let ceiling = backoff_ceiling(attempt, base, cap);
-    let millis = ceiling.as_millis() as u64;
-    Duration::from_millis(rand::rng().random_range(0..=millis))
-}
-
-/// The largest sleep `backoff_delay` may return for `attempt`.
-pub fn backoff_ceiling(attempt: u32, base: Duration, cap: Duration) -> Duration {
-    let factor = 1u32 << attempt.saturating_sub(1).min(20);
-    base.saturating_mul(factor).min(cap)
-}
+/// Retries of a transient failure: 200 ms doubled per attempt, at most 20 s, so a long outage
+/// is probed at least that often.
+pub const RETRY_BACKOFF: Backoff =
+    Backoff::new(Duration::from_millis(200), Duration::from_secs(20));
 
 /// How long to wait according to a `Retry-After` value received at `now`. Dates have whole-second
 /// precision, so a date is taken as the end of its second.
@@ -41,19 +29,6 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_then_caps_and_stays_within_its_ceiling() {
-        let base = Duration::from_millis(100);
-        let cap = Duration::from_secs(2);
-        assert_eq!(backoff_ceiling(1, base, cap), Duration::from_millis(100));
-        assert_eq!(backoff_ceiling(3, base, cap), Duration::from_millis(400));
-        assert_eq!(backoff_ceiling(10, base, cap), cap);
-        assert_eq!(backoff_ceiling(u32::MAX, base, cap), cap);
-        for attempt in 1..12 {
-            assert!(backoff_delay(attempt, base, cap) <= backoff_ceiling(attempt, base, cap));
-        }
-    }
 
     #[test]
     fn retry_after_accepts_http_dates_offset_dates_and_seconds() {

@@ -4,6 +4,7 @@
 //! client beyond the entity names, so it cannot hide the client's mistakes.
 
 mod faults;
+mod quirks;
 mod render;
 mod server;
 mod store;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use faults::FaultKind;
+pub use quirks::{OddValue, OddValueReport, ODD_VALUES};
 pub use server::Stats;
 pub use store::{MutationCounts, StoreShape};
 
@@ -45,6 +47,11 @@ pub struct SimulatorConfig {
     pub quirk_money_as_strings: bool,
     /// Ignore `after` and always serve from the start (a broken server: trips the loop guard).
     pub quirk_ignore_after: bool,
+    /// Share of records (0 to 1) that carry one odd-but-real field value (see `ODD_VALUES`).
+    pub odd_values: f64,
+    /// How far the server's clock is behind ours: a 429's `Retry-After` date is this much
+    /// earlier, so with a few seconds it is already past when it arrives.
+    pub retry_after_skew: Duration,
     /// Random changes per minute, applied once a second.
     pub changes_per_minute: u32,
     /// Serve the `/__simulator/*` control endpoints.
@@ -67,6 +74,8 @@ impl Default for SimulatorConfig {
             quirk_no_version_member: false,
             quirk_money_as_strings: false,
             quirk_ignore_after: false,
+            odd_values: 0.0,
+            retry_after_skew: Duration::ZERO,
             changes_per_minute: 0,
             control: false,
         }
@@ -104,6 +113,12 @@ impl SimulatorHandle {
     /// The ground truth, as `GET /__simulator/expected` returns it.
     pub fn expected(&self) -> serde_json::Value {
         self.shared.store.read().expect("store lock").expected()
+    }
+
+    /// The odd values the store's records carry now, as `GET /__simulator/quirks` reports them.
+    pub fn odd_values(&self) -> OddValueReport {
+        let store = self.shared.store.read().expect("store lock");
+        quirks::odd_value_report(&store, self.shared.config.odd_values)
     }
 
     /// Makes the next `count` list requests fail with `kind`.
@@ -181,11 +196,19 @@ pub async fn run(config: SimulatorConfig, address: SocketAddr) -> anyhow::Result
         started.elapsed().as_millis(),
         summary.join(", ")
     );
+    if config.odd_values > 0.0 {
+        let report = handle.odd_values();
+        log::info!(
+            "odd field values in {} records ({} that a client cannot type)",
+            report.records,
+            report.untypable_records
+        );
+    }
     println!("lightsync simulator listening on {}", handle.base_url());
     println!("token: {}", config.token);
     if config.control {
         println!(
-            "control: POST http://{0}/__simulator/mutate?n=K, GET http://{0}/__simulator/expected, GET http://{0}/__simulator/stats",
+            "control: POST http://{0}/__simulator/mutate?n=K, GET http://{0}/__simulator/expected, GET http://{0}/__simulator/stats, GET http://{0}/__simulator/quirks",
             handle.address()
         );
     }

@@ -146,6 +146,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             .route("/__simulator/mutate", post(mutate))
             .route("/__simulator/expected", get(expected))
             .route("/__simulator/stats", get(stats))
+            .route("/__simulator/quirks", get(quirks))
             .route("/__simulator/fail", post(fail));
     }
     router.with_state(shared)
@@ -216,6 +217,9 @@ async fn list_endpoint(
                 let headers = response.headers_mut();
                 headers.insert("x-ratelimit-limit", quota.into());
                 headers.insert("x-ratelimit-remaining", 0u32.into());
+                let retry_at = retry_at
+                    .checked_sub(shared.config.retry_after_skew)
+                    .unwrap_or(retry_at);
                 if let Ok(value) = HeaderValue::from_str(&http_date_rounded_up(retry_at)) {
                     headers.insert("retry-after", value);
                 }
@@ -295,6 +299,7 @@ fn render_page(shared: &Shared, entity: Entity, params: &HashMap<String, String>
         registers: shape.registers,
         quirks: RenderQuirks {
             money_as_strings: config.quirk_money_as_strings,
+            odd_values: config.odd_values,
         },
     };
     let mut body = String::with_capacity(snapshots.len() * 1200 + 64);
@@ -385,6 +390,17 @@ async fn mutate(
 async fn expected(State(shared): State<Arc<Shared>>) -> Response {
     let expected = shared.store.read().expect("store lock").expected();
     json_response(StatusCode::OK, expected)
+}
+
+async fn quirks(State(shared): State<Arc<Shared>>) -> Response {
+    let report = {
+        let store = shared.store.read().expect("store lock");
+        super::quirks::odd_value_report(&store, shared.config.odd_values)
+    };
+    json_response(
+        StatusCode::OK,
+        serde_json::to_value(report).expect("the report serialises"),
+    )
 }
 
 async fn stats(State(shared): State<Arc<Shared>>) -> Response {

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use crate::entity::Entity;
 
-/// The first version handed out: above 2^31, as real retailers' counters are.
-const FIRST_VERSION: i64 = 3_000_000_000;
+/// The first version handed out: in the tens of billions, as real retailers' counters are.
+pub(crate) const FIRST_VERSION: i64 = 40_000_000_000;
 /// Versions grow by 1 to this many per change, so gaps are normal.
 const MAX_VERSION_STEP: u64 = 3;
 
@@ -256,8 +256,9 @@ impl Store {
                     self.customers.touch(index, version);
                     counts.customer_updates += 1;
                 }
-                30..=33 if self.customers.len() > 0 => {
-                    let index = (pick % self.customers.len() as u64) as u32;
+                30..=33 if self.customers.len() > 1 => {
+                    // Never the WALKIN customer (index 0): stores cannot delete it.
+                    let index = 1 + (pick % (self.customers.len() as u64 - 1)) as u32;
                     let version = self.next_version();
                     self.customers.touch(index, version);
                     self.customers.deleted[index as usize] = true;

@@ -149,6 +149,7 @@ mod tests {
             requests: 1,
             retries: 0,
             rate_limited: 0,
+            records_untyped: 0,
             error: None,
         }
     }

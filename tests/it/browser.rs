@@ -5,13 +5,13 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::{sql_query, RunQueryDsl};
 use fantoccini::{ClientBuilder, Locator};
 use lightsync::web;
 
-use crate::support::TestDatabase;
+use crate::support::{eventually, TestDatabase};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -22,14 +22,11 @@ fn free_port() -> u16 {
 }
 
 fn wait_for_port(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not start listening on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(
+        Duration::from_secs(30),
+        format!("{what} did not start listening on port {port}"),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
 }
 
 fn find_program(name: &str) -> PathBuf {

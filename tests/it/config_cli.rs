@@ -79,13 +79,42 @@ fn flags_override_the_environment_and_bad_flags_are_usage_errors() {
         .args(["--page-size", "0", "migrate"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("LIGHTSYNC_PAGE_SIZE"));
+        .stderr(predicate::str::contains("--page-size is invalid"));
+    // The same bad value from the variable is reported as the variable, and a flag given after
+    // the command is still the flag.
+    lightsync()
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x")
+        .env("LIGHTSYNC_PAGE_SIZE", "0")
+        .arg("migrate")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("LIGHTSYNC_PAGE_SIZE is invalid"));
+    lightsync()
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x")
+        .env("LIGHTSYNC_PAGE_SIZE", "500")
+        .args(["migrate", "--page-size", "abc"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--page-size is invalid"));
     lightsync()
         .args(["sync", "--entity", "line_items"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("line_items"));
     lightsync().arg("frobnicate").assert().code(2);
+}
+
+#[test]
+fn a_token_that_cannot_be_sent_in_a_header_is_a_configuration_error() {
+    lightsync()
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x")
+        .env("LIGHTSPEED_DOMAIN_PREFIX", "shop")
+        .env("LIGHTSPEED_TOKEN", "secret\u{1b}token")
+        .arg("sync")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("LIGHTSPEED_TOKEN is invalid"))
+        .stderr(predicate::str::contains("secret").not());
 }
 
 #[test]

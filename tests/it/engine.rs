@@ -11,22 +11,8 @@ use lightsync::simulator::StoreShape;
 use predicates::prelude::*;
 
 use crate::support::{
-    assert_matches_simulator, lightsync, spawn_import, wait_until_running, TestDatabase,
-    TestSimulator,
+    assert_matches_simulator, lightsync, running_import, spawn_import, TestDatabase, TestSimulator,
 };
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(database: &TestDatabase, sql: &str) -> i64 {
-    sql_query(sql)
-        .get_result::<Count>(&mut database.connect())
-        .unwrap()
-        .n
-}
 
 #[test]
 fn import_then_sync_copies_every_change_exactly() {
@@ -49,16 +35,12 @@ fn import_then_sync_copies_every_change_exactly() {
         .success();
     assert_matches_simulator(&database, &sim);
     assert!(
-        count(
-            &database,
-            "SELECT count(*) AS n FROM lightspeed_sales WHERE status = 'VOIDED'"
-        ) > 0
+        database.count("SELECT count(*) AS n FROM lightspeed_sales WHERE status = 'VOIDED'") > 0
     );
     assert!(
-        count(
-            &database,
-            "SELECT count(*) AS n FROM lightspeed_customers WHERE deleted_at IS NOT NULL"
-        ) > 0
+        database
+            .count("SELECT count(*) AS n FROM lightspeed_customers WHERE deleted_at IS NOT NULL")
+            > 0
     );
 
     let before: BTreeMap<Entity, u64> = Entity::ALL
@@ -82,13 +64,10 @@ fn import_then_sync_copies_every_change_exactly() {
         elapsed < Duration::from_secs(5),
         "no-change sync took {elapsed:?}"
     );
-    let log_rows = count(
-        &database,
-        "SELECT count(*) AS n FROM sync_log WHERE status = 'ok'",
-    );
+    let log_rows = database.count("SELECT count(*) AS n FROM sync_log WHERE status = 'ok'");
     assert_eq!(log_rows, 15, "one sync_log row per entity per run");
     assert_eq!(
-        count(&database, "SELECT count(*) AS n FROM sync_state WHERE status = 'ok' AND last_success_at IS NOT NULL"),
+        database.count("SELECT count(*) AS n FROM sync_state WHERE status = 'ok' AND last_success_at IS NOT NULL"),
         5
     );
 }
@@ -134,8 +113,7 @@ fn a_second_run_exits_3_and_names_the_lock() {
     let database = TestDatabase::migrated();
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("checkpoint");
-    let mut first = spawn_import(&database.url, &sim, &checkpoint, false);
-    wait_until_running(&database);
+    let mut first = running_import(&database, &sim, &checkpoint);
     // Same checkpoint directory: sled's lock.
     lightsync(&database, &sim, &checkpoint)
         .arg("import")
@@ -235,6 +213,7 @@ mod replay {
             after: None,
             max_version: batch.iter().map(|(_, v)| *v).max().unwrap_or(0),
             records_fetched: batch.len() as u64,
+            records_untyped: 0,
             requests: 0,
             retries: 0,
             rate_limited: 0,
@@ -264,6 +243,7 @@ mod replay {
             after: Some(10),
             max_version: 20,
             records_fetched: 1,
+            records_untyped: 0,
             requests: 0,
             retries: 0,
             rate_limited: 0,

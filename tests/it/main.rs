@@ -4,7 +4,9 @@
 mod browser;
 mod client;
 mod config_cli;
+mod contract;
 mod engine;
+mod fidelity;
 mod migrations;
 mod operations;
 mod supabase;

@@ -26,6 +26,9 @@ const TABLES: [&str; 9] = [
     "sync_log",
 ];
 
+/// Every migration in `migrations/`.
+const MIGRATION_COUNT: usize = 6;
+
 #[derive(QueryableByName)]
 struct Name {
     #[diesel(sql_type = Text)]
@@ -59,15 +62,24 @@ fn column_description(database: &TestDatabase, table: &str, column: &str) -> Str
 fn migrations_go_up_down_and_up_again_on_a_fresh_database() {
     let database = TestDatabase::empty();
     let mut conn = database.connect();
-    assert_eq!(run_pending_migrations(&mut conn).unwrap().len(), 4);
+    assert_eq!(
+        run_pending_migrations(&mut conn).unwrap().len(),
+        MIGRATION_COUNT
+    );
     let expected: BTreeSet<String> = TABLES.iter().map(|t| t.to_string()).collect();
     assert_eq!(tables(&database), expected);
-    assert_eq!(revert_all_migrations(&mut conn).unwrap().len(), 4);
+    assert_eq!(
+        revert_all_migrations(&mut conn).unwrap().len(),
+        MIGRATION_COUNT
+    );
     assert!(
         tables(&database).is_empty(),
         "down.sql leaves nothing behind"
     );
-    assert_eq!(run_pending_migrations(&mut conn).unwrap().len(), 4);
+    assert_eq!(
+        run_pending_migrations(&mut conn).unwrap().len(),
+        MIGRATION_COUNT
+    );
     assert_eq!(tables(&database), expected);
     assert!(run_pending_migrations(&mut conn).unwrap().is_empty());
 }
@@ -175,9 +187,9 @@ fn migrate_command_applies_once_then_says_it_is_up_to_date() {
             .arg("migrate")
             .assert()
     };
-    run()
-        .success()
-        .stdout(predicate::str::contains("applied 4 migration(s)"));
+    run().success().stdout(predicate::str::contains(format!(
+        "applied {MIGRATION_COUNT} migration(s)"
+    )));
     run()
         .success()
         .stdout(predicate::str::contains("up to date"));

@@ -4,32 +4,17 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use diesel::sql_types::BigInt;
-use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use diesel::{sql_query, RunQueryDsl};
 use lightsync::checkpoint::{CheckpointStore, SpooledBatch};
 use lightsync::entity::Entity;
 use lightsync::simulator::StoreShape;
 use predicates::prelude::*;
 
 use crate::support::{
-    assert_matches_simulator, lightsync, spawn_import, wait_until_running, TestDatabase,
-    TestSimulator,
+    assert_matches_simulator, eventually, lightsync, running_import, TestDatabase, TestSimulator,
 };
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(database: &TestDatabase, sql: &str) -> i64 {
-    sql_query(sql)
-        .get_result::<Count>(&mut database.connect())
-        .unwrap()
-        .n
-}
 
 fn imported() -> (TestSimulator, TestDatabase, tempfile::TempDir) {
     let sim = TestSimulator::with_store(2, 30, 30, 120);
@@ -140,8 +125,7 @@ fn checkpoint_show_while_a_sync_holds_the_store_reports_the_holder_and_postgres(
     let database = TestDatabase::migrated();
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("cp");
-    let mut running = spawn_import(&database.url, &sim, &checkpoint, false);
-    wait_until_running(&database);
+    let mut running = running_import(&database, &sim, &checkpoint);
     lightsync(&database, &sim, &checkpoint)
         .args(["checkpoint", "show"])
         .assert()
@@ -225,17 +209,12 @@ fn reset_and_rewind_need_yes_and_then_the_next_sync_fetches_from_the_right_versi
         .arg("sync")
         .assert()
         .success();
-    let refetched = count(
-        &database,
-        "SELECT records_fetched AS n FROM sync_log WHERE entity = 'sales' AND mode = 'incremental' ORDER BY id DESC LIMIT 1",
+    let refetched = database.count("SELECT records_fetched AS n FROM sync_log WHERE entity = 'sales' AND mode = 'incremental' ORDER BY id DESC LIMIT 1",
     );
     assert_eq!(refetched, 60);
     assert_matches_simulator(&database, &sim);
     assert_eq!(
-        count(
-            &database,
-            "SELECT count(*) AS n FROM sync_log WHERE mode = 'operator'"
-        ),
+        database.count("SELECT count(*) AS n FROM sync_log WHERE mode = 'operator'"),
         1
     );
 
@@ -252,10 +231,7 @@ fn reset_and_rewind_need_yes_and_then_the_next_sync_fetches_from_the_right_versi
         .success();
     assert_matches_simulator(&database, &sim);
     assert_eq!(
-        count(
-            &database,
-            "SELECT count(*) AS n FROM sync_log WHERE mode = 'operator'"
-        ),
+        database.count("SELECT count(*) AS n FROM sync_log WHERE mode = 'operator'"),
         6
     );
 }
@@ -420,12 +396,12 @@ fn a_corrupt_or_newer_checkpoint_store_is_refused_and_postgres_is_untouched() {
         .stderr(predicate::str::contains("newer or unknown format"))
         .stderr(predicate::str::contains("lightsync checkpoint reset"));
     assert_eq!(
-        count(&database, "SELECT count(*) AS n FROM sync_log"),
+        database.count("SELECT count(*) AS n FROM sync_log"),
         0,
         "no run was recorded"
     );
     assert_eq!(
-        count(&database, "SELECT count(*) AS n FROM lightspeed_sales"),
+        database.count("SELECT count(*) AS n FROM lightspeed_sales"),
         0
     );
 
@@ -542,14 +518,16 @@ fn demo_imports_serves_the_dashboard_and_cleans_up_on_sigint() {
     unsafe {
         libc::kill(demo.id() as i32, libc::SIGINT);
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let exit = loop {
-        if let Some(exit) = demo.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "the demo did not stop on SIGINT");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let mut exit = None;
+    eventually(
+        Duration::from_secs(30),
+        "the demo did not stop on SIGINT",
+        || {
+            exit = demo.try_wait().unwrap();
+            exit.is_some()
+        },
+    );
+    let exit = exit.expect("the demo exited");
     assert!(exit.success(), "{exit:?}");
     assert!(
         !Path::new(&data_dir).exists(),

@@ -4,28 +4,16 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use diesel::sql_types::BigInt;
-use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use diesel::{sql_query, RunQueryDsl};
 use lightsync::config::DatabaseUrl;
 use lightsync::local_postgres::LocalPostgres;
 use predicates::prelude::*;
 
-use crate::support::{assert_matches_simulator, lightsync, TestDatabase, TestSimulator};
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(url: &DatabaseUrl, sql: &str) -> i64 {
-    sql_query(sql)
-        .get_result::<Count>(&mut lightsync::db::connect(url).unwrap())
-        .unwrap()
-        .n
-}
+use crate::support::{
+    assert_matches_simulator, count, count_on, eventually, lightsync, TestDatabase, TestSimulator,
+};
 
 fn self_signed_certificate(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let certificate = dir.join("server.crt");
@@ -177,15 +165,14 @@ fn pgbouncer(dir: &Path, upstream: &DatabaseUrl, mode: &str, port: u16) -> PgBou
         command.uid(owner.0).gid(owner.1);
     }
     let child = command.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "pgbouncer did not start: {:?}",
-            std::fs::read_to_string(work.join("pgbouncer.log"))
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(
+        Duration::from_secs(20),
+        format_args!(
+            "pgbouncer did not start (its log is {})",
+            work.join("pgbouncer.log").display()
+        ),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
     PgBouncer { child, port }
 }
 
@@ -272,13 +259,9 @@ fn row_level_security_hides_every_row_from_other_roles() {
     sql_query(format!("SET ROLE {role}"))
         .execute(&mut conn)
         .unwrap();
-    let seen: Count = sql_query("SELECT count(*) AS n FROM lightspeed_customers")
-        .get_result(&mut conn)
-        .unwrap();
+    let seen = count_on(&mut conn, "SELECT count(*) AS n FROM lightspeed_customers");
     sql_query("RESET ROLE").execute(&mut conn).unwrap();
-    let owned: Count = sql_query("SELECT count(*) AS n FROM lightspeed_customers")
-        .get_result(&mut conn)
-        .unwrap();
+    let owned = count_on(&mut conn, "SELECT count(*) AS n FROM lightspeed_customers");
     sql_query(format!(
         "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"
     ))
@@ -288,10 +271,10 @@ fn row_level_security_hides_every_row_from_other_roles() {
         .execute(&mut conn)
         .unwrap();
     assert_eq!(
-        seen.n, 0,
+        seen, 0,
         "a role without ownership or BYPASSRLS sees nothing"
     );
-    assert_eq!(owned.n, 30, "the import is complete");
+    assert_eq!(owned, 30, "the import is complete");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use lightsync::web::{self, SyncLauncher, WebState};
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::blocking::Client;
 
-use crate::support::{TestDatabase, TestSimulator};
+use crate::support::{eventually, TestDatabase, TestSimulator};
 
 pub const PASSWORD: &str = "correct horse battery";
 pub const API_TOKEN: &str = "monitor-token-0123456789abcdef0123";
@@ -449,21 +449,14 @@ fn sync_now_starts_a_background_sync_and_refuses_while_one_runs() {
         page.contains("Started `lightsync sync --entity sales`"),
         "{page}"
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let rows: i64 = db::load_sync_states(&mut database.connect())
-            .unwrap()
-            .into_iter()
-            .find(|s| s.entity == "sales" && s.status == "ok")
-            .map(|s| s.rows_in_table)
-            .unwrap_or(-1);
-        if rows == 20 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the background sync never finished"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    eventually(
+        Duration::from_secs(60),
+        "the background sync never finished",
+        || {
+            db::load_sync_states(&mut database.connect())
+                .unwrap()
+                .into_iter()
+                .any(|s| s.entity == "sales" && s.status == "ok" && s.rows_in_table == 20)
+        },
+    );
 }

@@ -1,6 +1,7 @@
 //! A fresh, migrated PostgreSQL database per test, on the server named by `TEST_DATABASE_URL` or
 //! `DATABASE_URL`, or else on a throwaway local server started once for the whole test binary.
-//! Without either, the test fails with a message saying how to get one.
+//! Without either, the test fails with a message saying how to get one. Migrations run once per
+//! test process, into a template database that every test's database is cloned from.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -54,6 +55,56 @@ fn server() -> &'static DatabaseUrl {
     }
 }
 
+fn unique_name(kind: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "lightsync_{kind}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        rand::random::<u32>()
+    )
+}
+
+fn admin(server: &DatabaseUrl) -> PgConnection {
+    db::connect(server)
+        .unwrap_or_else(|err| panic!("cannot reach the test PostgreSQL server {server}: {err}"))
+}
+
+static TEMPLATE: Mutex<Option<String>> = Mutex::new(None);
+
+extern "C" fn drop_template() {
+    let Some(name) = TEMPLATE.lock().ok().and_then(|mut name| name.take()) else {
+        return;
+    };
+    if let Ok(mut admin) = db::connect(server()) {
+        let _ =
+            sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+    }
+}
+
+/// The migrated template of this test process, created on first use and dropped at exit.
+fn template() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        let server = server();
+        let name = unique_name("template");
+        sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin(server))
+            .unwrap_or_else(|err| panic!("cannot create the template database on {server}: {err}"));
+        {
+            let mut conn =
+                db::connect(&server.with_database(&name)).expect("connect to the template");
+            db::run_pending_migrations(&mut conn).expect("migrations apply to a fresh database");
+        }
+        *TEMPLATE.lock().unwrap() = Some(name.clone());
+        // SAFETY: registering a plain extern "C" function with atexit has no preconditions.
+        unsafe {
+            libc::atexit(drop_template);
+        }
+        name
+    })
+}
+
 /// A database created for one test and dropped after it.
 pub struct TestDatabase {
     pub url: DatabaseUrl,
@@ -61,28 +112,27 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// A fresh database with every migration applied.
+    /// A fresh database with every migration applied (a clone of the migrated template).
     pub fn migrated() -> TestDatabase {
-        let database = TestDatabase::empty();
-        let mut conn = database.connect();
-        db::run_pending_migrations(&mut conn).expect("migrations apply to a fresh database");
-        database
+        TestDatabase::create(Some(template()))
     }
 
     /// A fresh database with nothing in it.
     pub fn empty() -> TestDatabase {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        TestDatabase::create(None)
+    }
+
+    fn create(template: Option<&str>) -> TestDatabase {
         let server = server();
-        let name = format!(
-            "lightsync_test_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            rand::random::<u32>()
-        );
-        let mut admin = db::connect(server).unwrap_or_else(|err| {
-            panic!("cannot reach the test PostgreSQL server {server}: {err}")
-        });
-        sql_query(format!("CREATE DATABASE {name}"))
+        let name = unique_name("test");
+        let mut admin = admin(server);
+        let statement = match template {
+            Some(template) => format!("CREATE DATABASE {name} TEMPLATE {template}"),
+            None => format!("CREATE DATABASE {name}"),
+        };
+        // Cloning waits for nothing, but PostgreSQL refuses while any session is still attached
+        // to the template; the only ones are the template's own, closed before it is used.
+        sql_query(statement)
             .execute(&mut admin)
             .unwrap_or_else(|err| panic!("cannot create a test database on {server}: {err}"));
         TestDatabase {
@@ -107,6 +157,32 @@ impl TestDatabase {
     pub fn connect(&self) -> PgConnection {
         db::connect(&self.url).expect("connect to the test database")
     }
+
+    /// The single number `sql` selects (as `n`).
+    pub fn count(&self, sql: &str) -> i64 {
+        count(&self.url, sql)
+    }
+}
+
+/// The single number `sql` selects as `n`, from the database at `url`.
+pub fn count(url: &DatabaseUrl, sql: &str) -> i64 {
+    count_on(
+        &mut db::connect(url).expect("connect to the test database"),
+        sql,
+    )
+}
+
+/// The single number `sql` selects as `n`, on an open connection.
+pub fn count_on(conn: &mut PgConnection, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    sql_query(sql)
+        .get_result::<Count>(conn)
+        .unwrap_or_else(|err| panic!("{sql}: {err}"))
+        .n
 }
 
 impl Drop for TestDatabase {

@@ -6,12 +6,13 @@ pub mod simulator;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use diesel::sql_types::{BigInt, Bool, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use lightsync::entity::Entity;
 
-pub use database::TestDatabase;
+pub use database::{count, count_on, TestDatabase};
 pub use simulator::TestSimulator;
 
 /// The real binary, configured for `database`, `simulator` and a checkpoint directory, with
@@ -60,28 +61,31 @@ pub fn spawn_import(
         .expect("the lightsync binary starts")
 }
 
-/// Waits until some entity of `database` shows a running import.
-pub fn wait_until_running(database: &TestDatabase) {
-    #[derive(QueryableByName)]
-    struct Running {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
+/// Polls `condition` every 50 ms until it holds; fails the test naming `what` after `timeout`.
+pub fn eventually(
+    timeout: Duration,
+    what: impl std::fmt::Display,
+    mut condition: impl FnMut() -> bool,
+) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(Instant::now() < deadline, "{what} (waited {timeout:?})");
+        std::thread::sleep(Duration::from_millis(50));
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let running: Running =
-            sql_query("SELECT count(*) AS n FROM sync_state WHERE status = 'running'")
-                .get_result(&mut database.connect())
-                .unwrap();
-        if running.n > 0 {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the import never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+}
+
+/// `lightsync import` as a child process that has opened its run (some entity of `database`
+/// shows `running`), for tests that kill it or start a second run beside it.
+pub fn running_import(
+    database: &TestDatabase,
+    simulator: &TestSimulator,
+    checkpoint_dir: &Path,
+) -> std::process::Child {
+    let child = spawn_import(&database.url, simulator, checkpoint_dir, false);
+    eventually(Duration::from_secs(30), "the import never started", || {
+        database.count("SELECT count(*) AS n FROM sync_state WHERE status = 'running'") > 0
+    });
+    child
 }
 
 #[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord, Clone)]

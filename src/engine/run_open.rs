@@ -1,11 +1,33 @@
-//! Closing a run that failed after it was opened: every entity it opened is marked failed with
-//! the error, so no entity is left `running` (which would refuse "Sync now" until the next run).
+//! Opening a run (each entity's `sync_state` row `running`, the store's run record) once
+//! everything else is ready, and closing a run that failed after it was opened: every entity it
+//! opened is marked failed with the error, so none is left `running` (which would refuse
+//! "Sync now" until the next run).
 
 use anyhow::Context;
 use diesel::PgConnection;
 
+use crate::checkpoint::{CheckpointStore, RunMeta};
 use crate::db::{self, EntityRunEnd};
 use crate::entity::Entity;
+
+/// Opens the run of `entities`; on failure, closes what was opened and returns the error.
+pub(super) fn open_run(
+    conn: &mut PgConnection,
+    store: &CheckpointStore,
+    meta: &RunMeta,
+    entities: &[Entity],
+) -> anyhow::Result<()> {
+    for (opened, entity) in entities.iter().enumerate() {
+        if let Err(err) = db::begin_entity_run(conn, &meta.run_id, entity.name(), &meta.mode) {
+            let opened = &entities[..opened];
+            return Err(close_opened(conn, &meta.run_id, opened, err.into()));
+        }
+    }
+    if let Err(err) = store.set_run(meta) {
+        return Err(close_opened(conn, &meta.run_id, entities, err.into()));
+    }
+    Ok(())
+}
 
 /// Closes an opened run as failed for every entity after `err`, and returns `err`.
 pub(super) async fn abandon(
@@ -31,7 +53,7 @@ pub(super) async fn abandon(
 }
 
 /// `abandon` on the run's own connection, for failures while the run is being opened.
-pub(super) fn close_opened(
+fn close_opened(
     conn: &mut PgConnection,
     run_id: &str,
     opened: &[Entity],
@@ -50,6 +72,7 @@ fn fail_opened(
     entities: &[Entity],
     error: &str,
 ) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
     for entity in entities {
         let end = EntityRunEnd {
             run_id,
@@ -60,6 +83,8 @@ fn fail_opened(
             retries: 0,
             rate_limited: 0,
             wrote_rows: false,
+            started_at: now,
+            finished_at: now,
         };
         db::finish_entity_run(conn, &end)
             .with_context(|| format!("recording the failure of the {entity} run"))?;

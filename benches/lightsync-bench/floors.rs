@@ -1,0 +1,183 @@
+//! The floors lightsync is measured against: the client alone paging everything (fetch
+//! floor) and a plain COPY of the same rows (write floor).
+
+use super::*;
+
+/// One fetched record: id, version, raw JSON.
+pub(crate) type RawRow = (String, i64, String);
+
+/// Every record of every entity, as fetched (raw JSON), plus each sale's line items.
+pub(crate) struct Fetched {
+    pub(crate) records: Vec<(Entity, Vec<RawRow>)>,
+    pub(crate) line_items: Vec<(String, String, i64, String)>,
+    pub(crate) sale_pages: Vec<Vec<String>>,
+}
+
+pub(crate) fn api(base_url: &str) -> ApiConfig {
+    ApiConfig {
+        base_url: base_url.parse().expect("simulator URL"),
+        token: Secret::new("simulator"),
+        page_size: 1000,
+        rate_share: 1.0,
+        rate_window: Duration::from_secs(300),
+        max_attempts: 8,
+        timeout: Duration::from_secs(60),
+    }
+}
+
+/// The fetch floor: the client alone pages every entity concurrently, keeping nothing.
+pub(crate) fn fetch_floor(
+    runtime: &tokio::runtime::Runtime,
+    base_url: &str,
+) -> anyhow::Result<(f64, u64)> {
+    let client = Client::new(&api(base_url))?;
+    let started = Instant::now();
+    let records = runtime.block_on(async {
+        let mut tasks = Vec::new();
+        for entity in Entity::ALL {
+            let client = client.clone();
+            tasks.push(tokio::spawn(async move {
+                let counters = RequestCounters::default();
+                let mut after = 0;
+                let mut count = 0u64;
+                loop {
+                    let page = client.fetch_page(entity, after, 1000, &counters).await?;
+                    match page.max_version {
+                        Some(max) => {
+                            count += page.records.len() as u64;
+                            after = max;
+                        }
+                        None => return Ok::<u64, anyhow::Error>(count),
+                    }
+                }
+            }));
+        }
+        let mut total = 0;
+        for task in tasks {
+            total += task.await??;
+        }
+        Ok::<u64, anyhow::Error>(total)
+    })?;
+    Ok((started.elapsed().as_secs_f64(), records))
+}
+
+pub(crate) fn fetch_everything(
+    runtime: &tokio::runtime::Runtime,
+    base_url: &str,
+) -> anyhow::Result<Fetched> {
+    let client = Client::new(&api(base_url))?;
+    runtime.block_on(async {
+        let mut fetched = Fetched {
+            records: Vec::new(),
+            line_items: Vec::new(),
+            sale_pages: Vec::new(),
+        };
+        for entity in Entity::ALL {
+            let counters = RequestCounters::default();
+            let mut after = 0;
+            let mut rows = Vec::new();
+            loop {
+                let page = client.fetch_page(entity, after, 1000, &counters).await?;
+                let Some(max) = page.max_version else { break };
+                after = max;
+                if entity == Entity::Sales {
+                    fetched
+                        .sale_pages
+                        .push(page.records.iter().map(|r| r.raw.clone()).collect());
+                }
+                for record in page.records {
+                    if let RecordBody::Sale(sale) = &record.body {
+                        for item in &sale.line_items {
+                            fetched.line_items.push((
+                                item.id.clone(),
+                                record.id.clone(),
+                                record.version,
+                                item.raw.clone(),
+                            ));
+                        }
+                    }
+                    rows.push((record.id, record.version, record.raw));
+                }
+            }
+            fetched.records.push((entity, rows));
+        }
+        Ok(fetched)
+    })
+}
+
+pub(crate) fn copy_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The write floor: plain COPY of (id, version, raw) and the line items into fresh tables, one
+/// psql per table, all at once, from memory.
+pub(crate) fn write_floor(fetched: &Fetched) -> anyhow::Result<f64> {
+    let database = TestDatabase::empty();
+    let mut conn = lightsync::db::connect(&database.url)?;
+    for entity in Entity::ALL {
+        sql_query(format!("CREATE TABLE floor_{} (id TEXT PRIMARY KEY, version BIGINT NOT NULL, raw JSONB NOT NULL)", entity.name())).execute(&mut conn)?;
+    }
+    sql_query("CREATE TABLE floor_line_items (id TEXT PRIMARY KEY, sale_id TEXT NOT NULL, version BIGINT NOT NULL, raw JSONB NOT NULL)").execute(&mut conn)?;
+    let mut payloads: Vec<(String, String)> = fetched
+        .records
+        .iter()
+        .map(|(entity, rows)| {
+            let mut text = String::new();
+            for (id, version, raw) in rows {
+                text.push_str(&format!(
+                    "{}\t{version}\t{}\n",
+                    copy_escape(id),
+                    copy_escape(raw)
+                ));
+            }
+            (format!("floor_{} (id, version, raw)", entity.name()), text)
+        })
+        .collect();
+    let mut items = String::new();
+    for (id, sale_id, version, raw) in &fetched.line_items {
+        items.push_str(&format!(
+            "{}\t{}\t{version}\t{}\n",
+            copy_escape(id),
+            copy_escape(sale_id),
+            copy_escape(raw)
+        ));
+    }
+    payloads.push(("floor_line_items (id, sale_id, version, raw)".into(), items));
+    let started = Instant::now();
+    let mut children = Vec::new();
+    for (target, text) in payloads {
+        let mut child = Command::new("psql")
+            .arg(database.url.expose())
+            .args([
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                &format!("COPY {target} FROM STDIN"),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .context("running psql (install postgresql-client)")?;
+        let mut stdin = child.stdin.take().expect("piped");
+        let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+        children.push((child, writer));
+    }
+    for (mut child, writer) in children {
+        writer.join().expect("writer thread")?;
+        if !child.wait()?.success() {
+            bail!("COPY failed");
+        }
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
