@@ -4,6 +4,7 @@
 //! the `checkpoint` store and then applies it to PostgreSQL through `db` in one transaction
 //! with its cursor. `simulator` is a faithful fake of the API for tests, benchmarks and demos.
 
+pub mod alert;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
@@ -16,5 +17,6 @@ pub mod exit;
 pub mod health;
 pub mod lightspeed;
 pub mod local_postgres;
+pub mod schedule;
 pub mod simulator;
 pub mod web;

@@ -14,7 +14,7 @@ use predicates::prelude::*;
 
 use crate::support::TestDatabase;
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 10] = [
     "lightspeed_outlets",
     "lightspeed_products",
     "lightspeed_customers",
@@ -24,7 +24,11 @@ const TABLES: [&str; 9] = [
     "lightspeed_sale_payments",
     "sync_state",
     "sync_log",
+    "alert_log",
 ];
+
+/// Migrations in migrations/.
+const MIGRATIONS: usize = 5;
 
 #[derive(QueryableByName)]
 struct Name {
@@ -59,15 +63,15 @@ fn column_description(database: &TestDatabase, table: &str, column: &str) -> Str
 fn migrations_go_up_down_and_up_again_on_a_fresh_database() {
     let database = TestDatabase::empty();
     let mut conn = database.connect();
-    assert_eq!(run_pending_migrations(&mut conn).unwrap().len(), 4);
+    assert_eq!(run_pending_migrations(&mut conn).unwrap().len(), MIGRATIONS);
     let expected: BTreeSet<String> = TABLES.iter().map(|t| t.to_string()).collect();
     assert_eq!(tables(&database), expected);
-    assert_eq!(revert_all_migrations(&mut conn).unwrap().len(), 4);
+    assert_eq!(revert_all_migrations(&mut conn).unwrap().len(), MIGRATIONS);
     assert!(
         tables(&database).is_empty(),
         "down.sql leaves nothing behind"
     );
-    assert_eq!(run_pending_migrations(&mut conn).unwrap().len(), 4);
+    assert_eq!(run_pending_migrations(&mut conn).unwrap().len(), MIGRATIONS);
     assert_eq!(tables(&database), expected);
     assert!(run_pending_migrations(&mut conn).unwrap().is_empty());
 }
@@ -177,7 +181,7 @@ fn migrate_command_applies_once_then_says_it_is_up_to_date() {
     };
     run()
         .success()
-        .stdout(predicate::str::contains("applied 4 migration(s)"));
+        .stdout(predicate::str::contains(format!("applied {MIGRATIONS} migration(s)")));
     run()
         .success()
         .stdout(predicate::str::contains("up to date"));
