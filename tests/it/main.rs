@@ -1,6 +1,7 @@
 //! lightsync's integration tests, in one binary: real PostgreSQL, the real `lightsync` binary,
 //! and the simulator over real HTTP.
 
+mod alerts;
 mod browser;
 mod client;
 mod config_cli;
