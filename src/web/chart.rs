@@ -10,13 +10,14 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::db::SyncLogRow;
 
-const WIDTH: f64 = 400.0;
+// Close to a card's width in pixels, so text of size 11 shows at about 10 to 11 px.
+const WIDTH: f64 = 340.0;
 const HEIGHT: f64 = 200.0;
-const LEFT: f64 = 40.0;
-const RIGHT: f64 = 40.0;
+const LEFT: f64 = 34.0;
+const RIGHT: f64 = 38.0;
 const TOP: f64 = 26.0;
 const BOTTOM: f64 = 36.0;
-const FONT: &str = r#"font-size="10" font-family="system-ui, sans-serif""#;
+const FONT: &str = r#"font-size="11" font-family="system-ui, sans-serif""#;
 const DURATION_FILL: &str = "#7a8fd6";
 const RECORDS_STROKE: &str = "#2a8a55";
 const FAILED_FILL: &str = "#d9534f";
@@ -25,7 +26,10 @@ const RUNNING_FILL: &str = "#5bc0de";
 const AXIS_INK: &str = "#556";
 /// Candidate spacings of the time ticks, in seconds: the smallest giving at most
 /// `MAX_TIME_TICKS` ticks is used.
-const TIME_STEPS: [i64; 16] = [
+const TIME_STEPS: [i64; 19] = [
+    1,
+    2,
+    5,
     10,
     30,
     60,
@@ -85,12 +89,12 @@ pub fn compact(value: f64) -> String {
     }
 }
 
-/// The smallest 1, 2 or 5 times a power of ten at or above `value` (at least 1).
-fn nice_ceiling(value: f64) -> f64 {
-    if value <= 1.0 {
-        return 1.0;
+/// The smallest 1, 2 or 5 times a power of ten at or above `value`, and at least `least`.
+fn nice_ceiling(value: f64, least: f64) -> f64 {
+    if value <= least {
+        return least;
     }
-    let magnitude = 10f64.powf(value.log10().floor());
+    let magnitude = 10f64.powi(value.log10().floor() as i32);
     [1.0, 2.0, 5.0, 10.0]
         .into_iter()
         .map(|step| step * magnitude)
@@ -98,12 +102,10 @@ fn nice_ceiling(value: f64) -> f64 {
         .unwrap_or(10.0 * magnitude)
 }
 
+/// Seconds with at most two decimals and no trailing zeros: 0, 0.05, 0.5, 2.5, 30.
 fn seconds_label(value: f64) -> String {
-    if value >= 10.0 || value.fract() == 0.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value:.1}")
-    }
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// The SVG for `runs` (oldest first) of `entity`, read from `sync_log` rows.
@@ -112,7 +114,7 @@ pub fn runs_chart(entity: &str, runs: &[SyncLogRow]) -> String {
     render(entity, &runs)
 }
 
-/// Maps times onto the plot's x range.
+/// Maps times (milliseconds since the epoch) onto the plot's x range.
 struct TimeScale {
     start: i64,
     end: i64,
@@ -123,18 +125,18 @@ impl TimeScale {
     fn covering(runs: &[ChartRun]) -> TimeScale {
         let first = runs
             .iter()
-            .map(|r| r.started_at.timestamp())
+            .map(|r| r.started_at.timestamp_millis())
             .min()
             .unwrap_or(0);
         let last = runs
             .iter()
-            .map(|r| r.started_at.timestamp())
+            .map(|r| r.started_at.timestamp_millis())
             .max()
             .unwrap_or(0);
         let pad = if last > first {
             ((last - first) / 25).max(1)
         } else {
-            1800
+            1_800_000
         };
         TimeScale {
             start: first - pad,
@@ -146,11 +148,12 @@ impl TimeScale {
         LEFT + (at - self.start) as f64 / (self.end - self.start) as f64 * (WIDTH - LEFT - RIGHT)
     }
 
+    /// The tick spacing in milliseconds.
     fn step(&self) -> i64 {
         let span = self.end - self.start;
-        TIME_STEPS
+        1000 * TIME_STEPS
             .into_iter()
-            .find(|step| span / step <= MAX_TIME_TICKS)
+            .find(|step| span / (step * 1000) <= MAX_TIME_TICKS)
             .unwrap_or(365 * 86_400)
     }
 
@@ -194,11 +197,13 @@ pub fn render(entity: &str, runs: &[ChartRun]) -> String {
         runs.iter()
             .map(|run| run.duration_ms as f64 / 1000.0)
             .fold(0.0, f64::max),
+        0.1,
     );
     let max_records = nice_ceiling(
         runs.iter()
             .map(|run| run.records as f64)
             .fold(0.0, f64::max),
+        1.0,
     );
     let scale = TimeScale::covering(runs);
     legend(&mut svg);
@@ -210,8 +215,10 @@ pub fn render(entity: &str, runs: &[ChartRun]) -> String {
     let mut points = Vec::with_capacity(runs.len());
     for run in runs {
         let seconds = run.duration_ms as f64 / 1000.0;
-        let height = (seconds / max_seconds * plot_height).max(1.0);
-        let center = scale.x(run.started_at.timestamp());
+        // A failed run is often quick: keep its red bar visible.
+        let least = if run.status == "failed" { 4.0 } else { 1.0 };
+        let height = (seconds / max_seconds * plot_height).max(least);
+        let center = scale.x(run.started_at.timestamp_millis());
         let (fill, class) = match run.status.as_str() {
             "failed" => (FAILED_FILL, "bar failed"),
             "interrupted" => (INTERRUPTED_FILL, "bar interrupted"),
@@ -265,14 +272,14 @@ fn legend(svg: &mut String) {
         r#"<g class="legend" {FONT} fill="{AXIS_INK}"><rect x="{LEFT}" y="{}" width="9" height="9" fill="{DURATION_FILL}"/><text x="{}" y="{y}">duration (s)</text><line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{RECORDS_STROKE}" stroke-width="2"/><text x="{}" y="{y}">records</text><rect x="{}" y="{}" width="9" height="9" fill="{FAILED_FILL}"/><text x="{}" y="{y}">failed</text></g>"#,
         y - 8.0,
         LEFT + 12.0,
-        LEFT + 82.0,
+        LEFT + 88.0,
         y - 3.5,
-        LEFT + 94.0,
+        LEFT + 100.0,
         y - 3.5,
-        LEFT + 97.0,
-        LEFT + 148.0,
+        LEFT + 103.0,
+        LEFT + 156.0,
         y - 8.0,
-        LEFT + 160.0,
+        LEFT + 168.0,
     );
 }
 
@@ -316,10 +323,10 @@ fn value_axes(
 
 fn time_axis(svg: &mut String, scale: &TimeScale, baseline: f64) {
     let step = scale.step();
-    let time_format = if step < 60 { "%H:%M:%S" } else { "%H:%M" };
+    let time_format = if step < 60_000 { "%H:%M:%S" } else { "%H:%M" };
     let mut last_date = String::new();
     for tick in scale.ticks() {
-        let Some(at) = Utc.timestamp_opt(tick, 0).single() else {
+        let Some(at) = Utc.timestamp_millis_opt(tick).single() else {
             continue;
         };
         let x = scale.x(tick);
@@ -329,7 +336,7 @@ fn time_axis(svg: &mut String, scale: &TimeScale, baseline: f64) {
             baseline + 4.0
         );
         let date = at.format("%b %-d").to_string();
-        let (first, second) = if step >= 86_400 {
+        let (first, second) = if step >= 86_400_000 {
             (date.clone(), None)
         } else {
             let second = (date != last_date).then(|| date.clone());
@@ -430,10 +437,15 @@ mod tests {
 
     #[test]
     fn value_axes_use_round_numbers() {
-        assert_eq!(nice_ceiling(0.3), 1.0);
-        assert_eq!(nice_ceiling(3.2), 5.0);
-        assert_eq!(nice_ceiling(17.0), 20.0);
-        assert_eq!(nice_ceiling(50_000.0), 50_000.0);
+        assert_eq!(nice_ceiling(0.3, 1.0), 1.0);
+        assert_eq!(nice_ceiling(0.13, 0.1), 0.2);
+        assert_eq!(nice_ceiling(0.0, 0.1), 0.1);
+        assert_eq!(nice_ceiling(3.2, 1.0), 5.0);
+        assert_eq!(nice_ceiling(17.0, 1.0), 20.0);
+        assert_eq!(nice_ceiling(50_000.0, 1.0), 50_000.0);
+        assert_eq!(seconds_label(0.25), "0.25");
+        assert_eq!(seconds_label(30.0), "30");
+        assert_eq!(seconds_label(0.0), "0");
         let svg = render("sales", &[run(0, 3200, 420, "ok")]);
         assert!(svg.contains(">5<") && svg.contains(">500<"), "{svg}");
     }

@@ -122,7 +122,11 @@ fn sync_sales(
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    (output.status.code().unwrap_or(-1), started.elapsed(), stderr)
+    (
+        output.status.code().unwrap_or(-1),
+        started.elapsed(),
+        stderr,
+    )
 }
 
 #[derive(QueryableByName, Debug)]
@@ -171,7 +175,10 @@ fn a_failing_entity_alerts_once_and_its_recovery_once() {
         .arg("import")
         .assert()
         .success();
-    assert!(receiver.messages().is_empty(), "a healthy import says nothing");
+    assert!(
+        receiver.messages().is_empty(),
+        "a healthy import says nothing"
+    );
 
     // Sales fails twice in a row: one message, not two.
     for attempt in 0..2 {
@@ -179,7 +186,12 @@ fn a_failing_entity_alerts_once_and_its_recovery_once() {
         let (code, _, stderr) = sync_sales(&database, &simulator, &checkpoints, &hook);
         assert_eq!(code, 1, "attempt {attempt}: {stderr}");
     }
-    assert_eq!(receiver.count("sales", "failed"), 1, "{:#?}", receiver.messages());
+    assert_eq!(
+        receiver.count("sales", "failed"),
+        1,
+        "{:#?}",
+        receiver.messages()
+    );
     assert_eq!(receiver.messages().len(), 1, "{:#?}", receiver.messages());
     let failed = &receiver.messages()[0];
     let first_failed_run = {
@@ -191,8 +203,17 @@ fn a_failing_entity_alerts_once_and_its_recovery_once() {
         rows[0].run_id.clone()
     };
     assert_eq!(failed["run_id"], first_failed_run.as_str());
-    assert!(failed["error"].as_str().unwrap().contains("500"), "{failed}");
-    assert!(failed["text"].as_str().unwrap().contains("sales sync FAILED"), "{failed}");
+    assert!(
+        failed["error"].as_str().unwrap().contains("500"),
+        "{failed}"
+    );
+    assert!(
+        failed["text"]
+            .as_str()
+            .unwrap()
+            .contains("sales sync FAILED"),
+        "{failed}"
+    );
     assert_eq!(
         failed["dashboard_url"],
         "https://sync.example.com/history?entity=sales"
@@ -208,7 +229,12 @@ fn a_failing_entity_alerts_once_and_its_recovery_once() {
             recovering_run = last_run_id(&database, "ok");
         }
     }
-    assert_eq!(receiver.count("sales", "recovered"), 1, "{:#?}", receiver.messages());
+    assert_eq!(
+        receiver.count("sales", "recovered"),
+        1,
+        "{:#?}",
+        receiver.messages()
+    );
     assert_eq!(receiver.messages().len(), 2, "{:#?}", receiver.messages());
     let recovered = &receiver.messages()[1];
     assert_eq!(recovered["run_id"], recovering_run.as_str());
@@ -216,7 +242,10 @@ fn a_failing_entity_alerts_once_and_its_recovery_once() {
 
     let log = alert_log(&database);
     assert_eq!(log.len(), 2);
-    assert!(log.iter().all(|row| row.delivery_error.is_none()), "{log:?}");
+    assert!(
+        log.iter().all(|row| row.delivery_error.is_none()),
+        "{log:?}"
+    );
     assert_eq!((log[0].state.as_str(), log[0].follows), ("failed", Some(0)));
     assert_eq!(log[1].state, "recovered");
 }
@@ -244,15 +273,24 @@ fn receivers_that_hang_or_fail_delay_a_run_by_at_most_the_timeout_and_fail_nothi
     let (code, failing_run, stderr) = sync_sales(&database, &simulator, &checkpoints, &hooks);
     assert_eq!(code, 1, "the entity failed, nothing else: {stderr}");
     let (code, recovering_run, stderr) = sync_sales(&database, &simulator, &checkpoints, &hooks);
-    assert_eq!(code, 0, "a webhook that hangs or answers 500 fails nothing: {stderr}");
+    assert_eq!(
+        code, 0,
+        "a webhook that hangs or answers 500 fails nothing: {stderr}"
+    );
     assert!(stderr.contains("not delivered"), "{stderr}");
-    assert!(!stderr.contains("s3cr3t"), "webhook URLs are secrets: {stderr}");
+    assert!(
+        !stderr.contains("s3cr3t"),
+        "webhook URLs are secrets: {stderr}"
+    );
 
     let timeout = Duration::from_secs(1);
     // Process start, migrations check and the run itself vary between runs; two extra seconds
     // on top of the baseline cover that, far below the hour the hanging receiver would take.
     let allowance = baseline + timeout + Duration::from_secs(2);
-    for (what, took) in [("failing run", failing_run), ("recovering run", recovering_run)] {
+    for (what, took) in [
+        ("failing run", failing_run),
+        ("recovering run", recovering_run),
+    ] {
         assert!(
             took <= allowance,
             "{what} took {took:?}; baseline {baseline:?}, alert timeout {timeout:?}"
@@ -306,12 +344,21 @@ fn a_run_that_resumes_an_interrupted_one_says_so_once() {
         .into_iter()
         .filter(|m| m["state"] == "resumed")
         .collect();
-    assert!(resumed.iter().any(|m| m["entity"] == "sales"), "{resumed:#?}");
+    assert!(
+        resumed.iter().any(|m| m["entity"] == "sales"),
+        "{resumed:#?}"
+    );
     for entity in ["outlets", "products", "customers", "inventory", "sales"] {
-        assert!(receiver.count(entity, "resumed") <= 1, "{entity}: {resumed:#?}");
+        assert!(
+            receiver.count(entity, "resumed") <= 1,
+            "{entity}: {resumed:#?}"
+        );
     }
     let text = resumed[0]["text"].as_str().unwrap();
-    assert!(text.contains("was interrupted") && text.contains("resumed"), "{text}");
+    assert!(
+        text.contains("was interrupted") && text.contains("resumed"),
+        "{text}"
+    );
     assert_eq!(
         receiver.messages().len(),
         resumed.len(),
@@ -331,7 +378,10 @@ fn two_processes_seeing_the_same_change_send_it_once() {
     .execute(&mut database.connect())
     .unwrap();
     let vars = [
-        ("DATABASE_URL".to_string(), database.url.expose().to_string()),
+        (
+            "DATABASE_URL".to_string(),
+            database.url.expose().to_string(),
+        ),
         ("LIGHTSYNC_ALERT_WEBHOOK_URL".to_string(), receiver.url()),
     ];
     let config = Config::load(&ConfigFlags::default(), &|name| {
@@ -347,7 +397,12 @@ fn two_processes_seeing_the_same_change_send_it_once() {
         // And again later: still nothing new.
         watchers[0].check_entities().await;
     });
-    assert_eq!(receiver.count("customers", "red"), 1, "{:#?}", receiver.messages());
+    assert_eq!(
+        receiver.count("customers", "red"),
+        1,
+        "{:#?}",
+        receiver.messages()
+    );
     assert_eq!(
         receiver.messages().len(),
         1,
@@ -355,7 +410,10 @@ fn two_processes_seeing_the_same_change_send_it_once() {
         receiver.messages()
     );
     let text = receiver.messages()[0]["text"].as_str().unwrap().to_string();
-    assert!(text.contains("customers is RED") && text.contains("13 h"), "{text}");
+    assert!(
+        text.contains("customers is RED") && text.contains("13 h"),
+        "{text}"
+    );
     let log = alert_log(&database);
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].entity, "customers");

@@ -179,9 +179,9 @@ fn migrate_command_applies_once_then_says_it_is_up_to_date() {
             .arg("migrate")
             .assert()
     };
-    run()
-        .success()
-        .stdout(predicate::str::contains(format!("applied {MIGRATIONS} migration(s)")));
+    run().success().stdout(predicate::str::contains(format!(
+        "applied {MIGRATIONS} migration(s)"
+    )));
     run()
         .success()
         .stdout(predicate::str::contains("up to date"));
