@@ -91,7 +91,7 @@ pub fn render(figures: &[EntityFigures]) -> String {
     );
     registry.register_with_unit(
         "lightsync_run_duration",
-        "Duration of the entity's last import or incremental run",
+        "Duration of the entity's last run (import, incremental or scheduled)",
         Unit::Seconds,
         duration.clone(),
     );

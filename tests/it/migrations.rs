@@ -185,7 +185,7 @@ fn migrate_command_applies_once_then_says_it_is_up_to_date() {
     run()
         .success()
         .stdout(predicate::str::contains("up to date"));
-    assert_eq!(tables(&database).len(), 9);
+    assert_eq!(tables(&database).len(), TABLES.len());
 }
 
 #[test]
