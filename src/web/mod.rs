@@ -7,6 +7,8 @@ pub mod auth;
 mod chart;
 mod headers;
 mod launcher;
+mod metrics;
+pub mod monitoring;
 mod pages;
 mod views;
 
@@ -17,6 +19,7 @@ use rocket::{catch, catchers, get, routes, Build, Request, Rocket};
 use rocket_dyn_templates::{context, Template};
 
 pub use launcher::SyncLauncher;
+pub use monitoring::Monitoring;
 
 use crate::config::{Config, DatabaseUrl, Secret};
 use crate::db::{self, DbError, PgPool};
@@ -198,6 +201,7 @@ pub fn build(state: WebState, figment: rocket::figment::Figment) -> anyhow::Resu
                 api::status,
                 api::runs,
                 api::healthz,
+                metrics::metrics,
                 stylesheet,
                 script,
             ],
