@@ -65,6 +65,17 @@ pub enum Command {
     },
     /// The whole system in one command: simulator, database, import and dashboard
     Demo(DemoArgs),
+    /// Alerts posted to LIGHTSYNC_ALERT_WEBHOOK_URL when an entity fails, turns red or recovers
+    Alert {
+        #[command(subcommand)]
+        command: AlertCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Post a test message to every configured webhook and report each one's answer
+    Test,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +169,9 @@ pub struct ServeArgs {
     /// Port to listen on [default: Rocket.toml, else 5001]
     #[arg(long)]
     pub port: Option<u16>,
+    /// Also run `sync` on this cron schedule, e.g. "0 2 * * *" (local time) [env: LIGHTSYNC_SCHEDULE]
+    #[arg(long, value_name = "CRON")]
+    pub schedule: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 //! its invariants, where each rule lives and how to add an entity.
 //!
 //! Modules, one line each:
+//! - `alert`: webhook alerts on state changes that matter, sent once (recorded in PostgreSQL).
 //! - `backoff`: the capped exponential backoff curve every retry loop uses.
 //! - `checkpoint`: the local sled store of cursors and spooled pages; `judge_spool` is the rule.
 //! - `cli`: the command line (clap derive); help text comes from `///` comments.
@@ -19,9 +20,11 @@
 //! - `health`: an entity's health colour from its status and age (pure).
 //! - `lightspeed`: the API client: paging, decoding, rate governor, retries.
 //! - `local_postgres`: a throwaway PostgreSQL for tests and the demo.
+//! - `schedule`: `serve --schedule`: cron-style syncs inside the dashboard process.
 //! - `simulator`: a faithful fake of the API for tests, benchmarks and the demo.
 //! - `web`: the Rocket dashboard, its JSON API and `/healthz`.
 
+pub mod alert;
 pub mod backoff;
 pub mod checkpoint;
 pub mod cli;
@@ -35,5 +38,6 @@ pub mod exit;
 pub mod health;
 pub mod lightspeed;
 pub mod local_postgres;
+pub mod schedule;
 pub mod simulator;
 pub mod web;

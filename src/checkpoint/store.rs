@@ -428,16 +428,6 @@ impl CheckpointStore {
     pub fn batch_dir(&self) -> std::path::PathBuf {
         self.path.join(BATCH_DIR)
     }
-
-    /// Overwrites a batch file with garbage (tests of damage handling).
-    #[cfg(test)]
-    pub fn damage_batch_for_tests(&self, entity: Entity, seq: u64) {
-        fs::write(
-            super::batch_files::batch_path(&self.path, entity, seq),
-            b"garbage",
-        )
-        .unwrap();
-    }
 }
 
 impl Drop for CheckpointStore {

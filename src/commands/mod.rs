@@ -1,6 +1,7 @@
 //! One function per command: builds the configuration it needs, runs it, prints the result and
 //! returns the exit code. `main` only parses and maps errors.
 
+mod alert;
 mod checkpoint;
 mod cron;
 mod demo;
@@ -27,6 +28,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Checkpoint(args) => checkpoint::checkpoint(&config, args),
         Command::Cron { command } => cron::cron(command, cli.global.env_file.clone()),
         Command::Demo(args) => demo::demo(config, args),
+        Command::Alert { command } => alert::alert(&config, command),
     }
 }
 

@@ -8,11 +8,27 @@ use crate::exit;
 use crate::web::{self, WebState};
 
 pub fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<i32> {
+    let schedule = match &args.schedule {
+        Some(text) => Some(crate::config::parse_schedule(text, "--schedule")?),
+        None => config.monitoring.schedule.clone(),
+    };
+    if schedule.is_some() {
+        // A scheduled run needs the API settings: say so now, not at the first tick.
+        config.api()?;
+    }
     let state = WebState::from_config(config, None)?;
     let figment = web::figment(args.address, args.port);
     let rocket = web::build(state, figment)?;
+    let config = config.clone();
     rocket::execute(async move {
+        crate::alert::spawn_watch(&config);
+        let schedule =
+            schedule.map(|schedule| crate::schedule::spawn_scheduler(config.clone(), schedule));
         let rocket = rocket
+            .manage(web::Monitoring {
+                metrics_public: config.monitoring.metrics_public,
+                schedule,
+            })
             .ignite()
             .await
             .map_err(|err| anyhow::anyhow!("the dashboard's web settings are invalid: {err}"))?;

@@ -8,6 +8,7 @@ mod dashboard;
 mod database;
 mod engine;
 mod flags;
+mod monitoring;
 mod parse;
 mod secret;
 pub mod vars;
@@ -28,6 +29,10 @@ pub use engine::{
     EngineConfig, DEFAULT_CHECKPOINT_DIR, DEFAULT_DB_PATIENCE_SECS, DEFAULT_SPOOL_MAX_BYTES,
 };
 pub use flags::ConfigFlags;
+pub use monitoring::{
+    parse_schedule, parse_webhooks, MonitoringConfig, WebhookUrl, DEFAULT_ALERT_CHECK_SECS,
+    DEFAULT_ALERT_TIMEOUT_SECS,
+};
 pub use secret::Secret;
 
 use dashboard::DashboardSettings;
@@ -64,6 +69,8 @@ pub struct Config {
     pub engine: EngineConfig,
     pub health: crate::health::HealthThresholds,
     dashboard: DashboardSettings,
+    /// Alerts, metrics and the scheduler.
+    pub monitoring: MonitoringConfig,
 }
 
 impl Config {
@@ -85,6 +92,7 @@ impl Config {
         let engine = engine::load_engine(&inputs)?;
         let health = engine::load_health(&inputs)?;
         let dashboard = dashboard::load_dashboard(&inputs)?;
+        let monitoring = monitoring::load_monitoring(&inputs)?;
         Ok(Config {
             database_url,
             api_base_url: api.base_url,
@@ -97,6 +105,7 @@ impl Config {
             engine,
             health,
             dashboard,
+            monitoring,
         })
     }
 

@@ -9,6 +9,7 @@ mod migrate;
 pub mod rows;
 pub mod schema;
 mod state;
+mod totals;
 mod write;
 
 pub use connect::{checkout, connect, pool, PgPool, PooledPg};
@@ -20,4 +21,5 @@ pub use state::{
     load_last_version, load_run, load_runs, load_sync_states, mark_interrupted_runs, ping,
     record_operator_action, rewind_entity, EntityRunEnd, RunFilter, SyncLogRow, SyncStateRow,
 };
+pub use totals::{load_run_totals, RunTotals};
 pub use write::{apply_batch, dedup_by_id, ApplyOutcome, BatchBookkeeping};

@@ -1,6 +1,21 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    alert_log (id) {
+        id -> Int8,
+        entity -> Text,
+        state -> Text,
+        follows -> Nullable<Int8>,
+        event_key -> Nullable<Text>,
+        run_id -> Nullable<Text>,
+        message -> Jsonb,
+        created_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+        delivery_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     lightspeed_customers (id) {
         id -> Text,
         customer_code -> Nullable<Text>,
@@ -236,6 +251,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    alert_log,
     lightspeed_customers,
     lightspeed_inventory,
     lightspeed_outlets,

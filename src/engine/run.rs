@@ -30,6 +30,8 @@ pub enum RunMode {
     Import,
     /// The incremental run (`lightsync sync`).
     Incremental,
+    /// An incremental run started by `serve --schedule`.
+    Scheduled,
 }
 
 impl RunMode {
@@ -37,6 +39,7 @@ impl RunMode {
         match self {
             RunMode::Import => "import",
             RunMode::Incremental => "incremental",
+            RunMode::Scheduled => "scheduled",
         }
     }
 }
@@ -311,6 +314,7 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
     tokio::task::spawn_blocking(move || close_run(prepared, &url, &finishing))
         .await
         .context("the closing task panicked")??;
+    crate::alert::notify_after_run(config, &report).await;
     Ok(report)
 }
 
@@ -325,6 +329,7 @@ fn prepare(
     let command = match request.mode {
         RunMode::Import => "import",
         RunMode::Incremental => "sync",
+        RunMode::Scheduled => "serve --schedule",
     };
     if url.port() == TRANSACTION_POOLER_PORT {
         return Err(crate::config::ConfigError::Invalid {

@@ -8,6 +8,8 @@ mod chart;
 pub mod client_addr;
 mod headers;
 mod launcher;
+mod metrics;
+pub mod monitoring;
 mod pages;
 pub mod session;
 pub mod throttle;
@@ -20,6 +22,7 @@ use rocket::{catch, catchers, get, routes, Build, Request, Rocket};
 use rocket_dyn_templates::{context, Template};
 
 pub use launcher::{sync_environment, SyncLauncher};
+pub use monitoring::Monitoring;
 
 use crate::config::{Config, DatabaseUrl, Secret, TrustedProxy};
 use crate::db::{self, DbError, PgPool};
@@ -212,6 +215,7 @@ pub fn build(state: WebState, figment: rocket::figment::Figment) -> anyhow::Resu
                 api::status,
                 api::runs,
                 api::healthz,
+                metrics::metrics,
                 stylesheet,
                 script,
             ],

@@ -124,6 +124,7 @@ pub async fn overview(
     user: Option<User>,
     state: &State<WebState>,
     flash: Option<FlashMessage<'_>>,
+    scheduled: super::monitoring::Scheduled,
 ) -> Result<Template, Result<Redirect, Status>> {
     let user = user.ok_or(Ok(to_login()))?;
     let thresholds = state.health;
@@ -159,6 +160,7 @@ pub async fn overview(
             refresh: true,
             yellow_hours: thresholds.yellow_after.as_secs_f64() / 3600.0,
             red_hours: thresholds.red_after.as_secs_f64() / 3600.0,
+            schedule: scheduled.0,
         },
     ))
 }
@@ -193,7 +195,7 @@ pub async fn history(
     let filter = RunFilter {
         entity: clean_filter(entity, &entities),
         status: clean_filter(status, &["running", "ok", "failed", "interrupted"]),
-        mode: clean_filter(mode, &["import", "incremental", "operator"]),
+        mode: clean_filter(mode, &["import", "incremental", "scheduled", "operator"]),
     };
     let page = page.unwrap_or(1).clamp(1, MAX_HISTORY_PAGE);
     let query_filter = filter.clone();

@@ -1,14 +1,18 @@
 //! lightsync's integration tests, in one binary: real PostgreSQL, the real `lightsync` binary,
 //! and the simulator over real HTTP.
 
+mod alerts;
 mod browser;
 mod client;
 mod config_cli;
 mod contract;
+mod dashboard_charts;
 mod engine;
 mod fidelity;
+mod metrics;
 mod migrations;
 mod operations;
+mod schedule;
 mod supabase;
 mod support;
 mod web;

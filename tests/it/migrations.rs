@@ -14,7 +14,7 @@ use predicates::prelude::*;
 
 use crate::support::TestDatabase;
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 10] = [
     "lightspeed_outlets",
     "lightspeed_products",
     "lightspeed_customers",
@@ -24,10 +24,11 @@ const TABLES: [&str; 9] = [
     "lightspeed_sale_payments",
     "sync_state",
     "sync_log",
+    "alert_log",
 ];
 
 /// Every migration in `migrations/`.
-const MIGRATION_COUNT: usize = 6;
+const MIGRATION_COUNT: usize = 7;
 
 #[derive(QueryableByName)]
 struct Name {
@@ -193,7 +194,7 @@ fn migrate_command_applies_once_then_says_it_is_up_to_date() {
     run()
         .success()
         .stdout(predicate::str::contains("up to date"));
-    assert_eq!(tables(&database).len(), 9);
+    assert_eq!(tables(&database).len(), TABLES.len());
 }
 
 #[test]

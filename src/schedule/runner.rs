@@ -1,0 +1,148 @@
+//! Starts `sync` at every tick of the schedule, in the background of the dashboard process. A
+//! tick while a run is still going (this process's previous one, or any other holding the
+//! store's locks) is skipped and logged, never queued: the engine's locks are the only arbiter.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Local, Utc};
+use serde::Serialize;
+
+use super::Schedule;
+use crate::config::Config;
+use crate::engine::{self, RunMode, RunRequest};
+use crate::exit;
+
+/// What the dashboard shows about the scheduler.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleView {
+    pub schedule: String,
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// The start of the scheduled run in progress, if any.
+    pub running_since: Option<DateTime<Utc>>,
+}
+
+/// The scheduler's live state, shared with the dashboard.
+#[derive(Debug)]
+pub struct ScheduleStatus {
+    view: Mutex<ScheduleView>,
+}
+
+impl ScheduleStatus {
+    fn new(schedule: &Schedule) -> ScheduleStatus {
+        ScheduleStatus {
+            view: Mutex::new(ScheduleView {
+                schedule: schedule.as_str().to_string(),
+                next_run_at: None,
+                running_since: None,
+            }),
+        }
+    }
+
+    /// A copy of the current state.
+    pub fn view(&self) -> ScheduleView {
+        self.view.lock().expect("schedule status lock").clone()
+    }
+
+    fn update(&self, change: impl FnOnce(&mut ScheduleView)) {
+        change(&mut self.view.lock().expect("schedule status lock"));
+    }
+}
+
+/// Starts the scheduler on the current tokio runtime; it lives as long as the runtime.
+pub fn spawn_scheduler(config: Config, schedule: Schedule) -> Arc<ScheduleStatus> {
+    let status = Arc::new(ScheduleStatus::new(&schedule));
+    tokio::spawn(run_schedule(config, schedule, status.clone()));
+    status
+}
+
+async fn run_schedule(config: Config, schedule: Schedule, status: Arc<ScheduleStatus>) {
+    // Held by the run in progress: a tick that cannot take it is skipped.
+    let gate = Arc::new(tokio::sync::Mutex::new(()));
+    let mut last_tick = Local::now();
+    log::info!(
+        "scheduler: running `sync` on \"{}\" (local time)",
+        schedule.as_str()
+    );
+    loop {
+        let now = Local::now().max(last_tick);
+        let Some(tick) = schedule.next_after(&now) else {
+            log::error!(
+                "scheduler: \"{}\" has no future time; no more scheduled runs",
+                schedule.as_str()
+            );
+            status.update(|view| view.next_run_at = None);
+            return;
+        };
+        status.update(|view| view.next_run_at = Some(tick.with_timezone(&Utc)));
+        log::debug!("scheduler: next run at {tick}");
+        sleep_until(tick).await;
+        last_tick = tick;
+        let Ok(guard) = gate.clone().try_lock_owned() else {
+            log::warn!(
+                "scheduler: tick at {} skipped: the previous scheduled run is still going (ticks are skipped, not queued)",
+                tick.format("%Y-%m-%d %H:%M:%S")
+            );
+            continue;
+        };
+        let config = config.clone();
+        let status = status.clone();
+        tokio::spawn(async move {
+            let _guard = guard;
+            status.update(|view| view.running_since = Some(Utc::now()));
+            scheduled_run(&config, tick).await;
+            status.update(|view| view.running_since = None);
+        });
+    }
+}
+
+/// Sleeps until `tick` by wall clock, re-checking so a suspended or adjusted clock is followed.
+async fn sleep_until(tick: DateTime<Local>) {
+    /// Longest single sleep: wall-clock changes are noticed within this.
+    const MAX_NAP: Duration = Duration::from_secs(30);
+    loop {
+        let left = tick - Local::now();
+        let Ok(left) = left.to_std() else { return };
+        if left.is_zero() {
+            return;
+        }
+        tokio::time::sleep(left.min(MAX_NAP)).await;
+    }
+}
+
+async fn scheduled_run(config: &Config, tick: DateTime<Local>) {
+    let request = RunRequest {
+        mode: RunMode::Scheduled,
+        restart: false,
+        entities: Vec::new(),
+    };
+    match engine::run(config, request).await {
+        Ok(report) => {
+            let records: u64 = report.entities.iter().map(|e| e.records).sum();
+            let failed: Vec<&str> = report
+                .entities
+                .iter()
+                .filter(|e| e.error.is_some())
+                .map(|e| e.entity.name())
+                .collect();
+            if failed.is_empty() {
+                log::info!(
+                    "scheduler: run {} finished in {:.1} s: {records} records",
+                    report.run_id,
+                    report.elapsed.as_secs_f64()
+                );
+            } else {
+                log::error!(
+                    "scheduler: run {} failed for {}; the next tick continues from where it stopped",
+                    report.run_id,
+                    failed.join(", ")
+                );
+            }
+        }
+        Err(err) if exit::code_for(&err) == exit::LOCKED => log::warn!(
+            "scheduler: tick at {} skipped: {err:#} (ticks are skipped, not queued)",
+            tick.format("%Y-%m-%d %H:%M:%S")
+        ),
+        Err(err) => log::error!("scheduler: the run could not start: {err:#}"),
+    }
+}
