@@ -355,18 +355,9 @@ impl CheckpointStore {
     /// Removes batch files no index entry names (left by a crash between writing the file and
     /// recording it, or between releasing it and deleting the file).
     fn remove_orphan_files(&self) -> Result<(), CheckpointError> {
-        for file in list_batch_files(&self.path)? {
-            let indexed = match file.batch {
-                Some((entity, seq)) => self
-                    .index
-                    .contains_key(batch_key(entity, seq))
-                    .map_err(io_error)?,
-                None => false,
-            };
-            if !indexed {
-                log::debug!("removing orphan spool file {}", file.path.display());
-                let _ = std::fs::remove_file(&file.path);
-            }
+        for path in self.unindexed_files()? {
+            log::debug!("removing orphan spool file {}", path.display());
+            let _ = std::fs::remove_file(&path);
         }
         Ok(())
     }

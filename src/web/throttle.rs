@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::backoff::Backoff;
+
 use super::client_addr::ClientKey;
 
 /// The first failure's delay; each further failure doubles it.
@@ -210,16 +212,10 @@ impl Inner {
     }
 }
 
-/// The delay after `failures` failures: none for the first attempt, then `base * 2^(n-1)`, at
-/// most `cap`.
+/// The delay after `failures` failures: none for the first attempt, then the shared backoff
+/// curve (`base * 2^(n-1)`, at most `cap`).
 fn curve(settings: ThrottleSettings, failures: u32) -> Duration {
-    if failures == 0 {
-        return Duration::ZERO;
-    }
-    settings
-        .delay_base
-        .saturating_mul(1 << (failures - 1).min(20))
-        .min(settings.delay_cap)
+    Backoff::new(settings.delay_base, settings.delay_cap).ceiling(failures)
 }
 
 #[cfg(test)]

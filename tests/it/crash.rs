@@ -41,7 +41,8 @@ fn clean_requests(sim: &TestSimulator, page_cap: usize) -> BTreeMap<Entity, u64>
         .collect()
 }
 
-fn crash_at(point: &str) {
+/// A small store served 10 records per page, a migrated database and a checkpoint directory.
+fn small_paged_store() -> (TestSimulator, TestDatabase, tempfile::TempDir) {
     let sim = TestSimulator::paged(
         StoreShape {
             seed: 11,
@@ -54,8 +55,11 @@ fn crash_at(point: &str) {
         10,
         Duration::ZERO,
     );
-    let database = TestDatabase::migrated();
-    let dir = tempfile::tempdir().unwrap();
+    (sim, TestDatabase::migrated(), tempfile::tempdir().unwrap())
+}
+
+fn crash_at(point: &str) {
+    let (sim, database, dir) = small_paged_store();
     let checkpoint = dir.path().join("checkpoint");
     let crashed = lightsync(&database, &sim, &checkpoint)
         .env("LIGHTSYNC_CRASH_AT", format!("{point}:4"))
@@ -186,20 +190,7 @@ fn sigkill_at_five_seeded_moments_of_a_100k_record_import() {
 /// applies what was spooled and completes exactly.
 #[test]
 fn a_panic_while_preparing_a_batch_fails_the_entity_and_the_next_run_completes() {
-    let sim = TestSimulator::paged(
-        StoreShape {
-            seed: 12,
-            outlets: 1,
-            products: 10,
-            customers: 10,
-            sales: 60,
-            registers: 1,
-        },
-        10,
-        Duration::ZERO,
-    );
-    let database = TestDatabase::migrated();
-    let dir = tempfile::tempdir().unwrap();
+    let (sim, database, dir) = small_paged_store();
     let checkpoint = dir.path().join("checkpoint");
     let panicked = lightsync(&database, &sim, &checkpoint)
         .env("LIGHTSYNC_PANIC_AT", "prepare-batch:3")

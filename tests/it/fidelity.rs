@@ -294,7 +294,13 @@ fn a_database_of_the_previous_release_migrates_forward_with_new_columns_filled_f
     }
 
     let applied = lightsync::db::run_pending_migrations(&mut conn).unwrap();
-    assert_eq!(applied.len(), 2, "{applied:?}");
+    let names: Vec<String> = applied.iter().map(|m| m.to_string()).collect();
+    for migration in ["type_api_2_0_fields", "count_untyped_records"] {
+        assert!(
+            names.iter().any(|name| name.contains(migration)),
+            "{names:?}"
+        );
+    }
 
     assert_eq!(
         row(&database, "SELECT concat_ws('|', id, physical_address_1, physical_address_2, default_tax_id) AS row FROM lightspeed_outlets ORDER BY id LIMIT 1"),
@@ -345,14 +351,14 @@ fn a_database_of_the_previous_release_migrates_forward_with_new_columns_filled_f
         0
     );
     // And back: the previous release's columns again.
-    let reverted: BTreeSet<String> = (0..2)
+    let reverted: BTreeSet<String> = (0..names.len())
         .map(|_| {
             conn.revert_last_migration(lightsync::db::MIGRATIONS)
                 .unwrap()
                 .to_string()
         })
         .collect();
-    assert_eq!(reverted.len(), 2);
+    assert_eq!(reverted.len(), names.len());
     assert_eq!(
         row(
             &database,
