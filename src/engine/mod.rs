@@ -10,10 +10,12 @@ mod panics;
 mod pipeline;
 mod progress;
 mod recovery;
+mod report;
 mod run;
 mod run_open;
 pub mod untyped;
 
 pub use pipeline::EntityProgress;
 pub use recovery::{recover_entity, Recovered};
-pub use run::{new_run_id, run, EntityReport, RunMode, RunReport, RunRequest};
+pub use report::{EntityReport, RunReport};
+pub use run::{new_run_id, run, RunMode, RunRequest};
