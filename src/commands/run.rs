@@ -50,12 +50,7 @@ fn execute(config: &Config, request: RunRequest) -> anyhow::Result<i32> {
         );
         Ok(exit::SUCCESS)
     } else {
-        let failed: Vec<&str> = report
-            .entities
-            .iter()
-            .filter(|e| e.error.is_some())
-            .map(|e| e.entity.name())
-            .collect();
+        let failed = report.failed_entities();
         log::error!(
             "run {} failed for {}; what was fetched is kept and the next run continues from there",
             report.run_id,

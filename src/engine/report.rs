@@ -49,6 +49,15 @@ impl RunReport {
         self.entities.iter().all(|entity| entity.error.is_none())
     }
 
+    /// The entities whose stream failed, in reporting order.
+    pub fn failed_entities(&self) -> Vec<&'static str> {
+        self.entities
+            .iter()
+            .filter(|e| e.error.is_some())
+            .map(|e| e.entity.name())
+            .collect()
+    }
+
     /// The summary table printed at the end of a run.
     pub fn summary_table(&self) -> String {
         let mut out = format!(

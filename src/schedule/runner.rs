@@ -119,12 +119,7 @@ async fn scheduled_run(config: &Config, tick: DateTime<Local>) {
     match engine::run(config, request).await {
         Ok(report) => {
             let records: u64 = report.entities.iter().map(|e| e.records).sum();
-            let failed: Vec<&str> = report
-                .entities
-                .iter()
-                .filter(|e| e.error.is_some())
-                .map(|e| e.entity.name())
-                .collect();
+            let failed = report.failed_entities();
             if failed.is_empty() {
                 log::info!(
                     "scheduler: run {} finished in {:.1} s: {records} records",
