@@ -19,7 +19,11 @@ pub enum ChainProblem {
     /// straddles the applied version.
     Discontinuous { seq: u64, after: i64, expected: i64 },
     /// A batch whose versions do not advance (`max_version <= after`).
-    Empty { seq: u64, after: i64, max_version: i64 },
+    Empty {
+        seq: u64,
+        after: i64,
+        max_version: i64,
+    },
     /// The chain ends somewhere other than the fetch cursor.
     CursorMismatch { cursor: i64, chain_end: i64 },
     /// A batch's file is missing or damaged.
@@ -271,7 +275,11 @@ pub mod cases {
     ];
 
     /// Builds the case's spool for `entity` in `store` (sequence numbers from 0, in order).
-    pub fn spool_case(store: &crate::checkpoint::CheckpointStore, entity: crate::entity::Entity, case: &Case) {
+    pub fn spool_case(
+        store: &crate::checkpoint::CheckpointStore,
+        entity: crate::entity::Entity,
+        case: &Case,
+    ) {
         for (after, max_version) in case.batches {
             store.set_cursor(entity, *after).unwrap();
             let batch = crate::checkpoint::SpooledBatch {

@@ -85,9 +85,10 @@ pub fn batch_prefix(entity: Entity) -> [u8; 1] {
 /// Encodes a value behind its layout version byte.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CheckpointError> {
     let mut bytes = vec![VALUE_VERSION];
-    bytes.extend(
-        bincode::serde::encode_to_vec(value, bincode::config::standard())?,
-    );
+    bytes.extend(bincode::serde::encode_to_vec(
+        value,
+        bincode::config::standard(),
+    )?);
     Ok(bytes)
 }
 

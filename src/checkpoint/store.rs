@@ -14,11 +14,11 @@ use super::batch_files::{
     list_batch_files, read_batch_file, remove_batch_file, write_batch_file, BATCH_DIR,
 };
 use super::error::CheckpointError;
-use super::layout;
 use super::format::{
     batch_key, batch_prefix, cursor_key, decode, encode, parse_batch_key, Cursor, RunMeta,
     SpooledBatch, CURSORS_TREE, FORMAT_KEY, FORMAT_VERSION, IDENTITY_KEY, RUN_KEY,
 };
+use super::layout;
 use crate::entity::Entity;
 
 /// sled's page cache: small, because lightsync streams through batches once.
@@ -105,7 +105,10 @@ impl CheckpointStore {
         let db = match opened {
             Ok(Ok(db)) => db,
             Ok(Err(err @ (sled::Error::Corruption { .. } | sled::Error::Unsupported(_)))) => {
-                return Err(CheckpointError::Corrupt(format!("{} ({err})", path.display())))
+                return Err(CheckpointError::Corrupt(format!(
+                    "{} ({err})",
+                    path.display()
+                )))
             }
             Ok(Err(source)) => {
                 return Err(CheckpointError::OpenStorage {
@@ -429,7 +432,11 @@ impl CheckpointStore {
     /// Overwrites a batch file with garbage (tests of damage handling).
     #[cfg(test)]
     pub fn damage_batch_for_tests(&self, entity: Entity, seq: u64) {
-        fs::write(super::batch_files::batch_path(&self.path, entity, seq), b"garbage").unwrap();
+        fs::write(
+            super::batch_files::batch_path(&self.path, entity, seq),
+            b"garbage",
+        )
+        .unwrap();
     }
 }
 

@@ -160,10 +160,7 @@ mod tests {
         load_with_flags(&ConfigFlags::default(), vars)
     }
 
-    fn load_with_flags(
-        flags: &ConfigFlags,
-        vars: &[(&str, &str)],
-    ) -> Result<Config, ConfigError> {
+    fn load_with_flags(flags: &ConfigFlags, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -405,7 +402,10 @@ mod tests {
             page_size: Some("lots".into()),
             ..ConfigFlags::default()
         };
-        assert_eq!(invalid_variable(load_with_flags(&flags, &[])), "--page-size");
+        assert_eq!(
+            invalid_variable(load_with_flags(&flags, &[])),
+            "--page-size"
+        );
         assert_eq!(
             invalid_variable(load_with_flags(&flags, &[("LIGHTSYNC_PAGE_SIZE", "7")])),
             "--page-size"

@@ -26,7 +26,9 @@ pub fn recover_entity(
     let cursor = store.cursor(entity)?.map(|cursor| cursor.fetch_cursor);
     let damaged: Vec<u64> = batches
         .iter()
-        .filter(|batch| batch.max_version > applied_version && !store.batch_intact(entity, batch.seq))
+        .filter(|batch| {
+            batch.max_version > applied_version && !store.batch_intact(entity, batch.seq)
+        })
         .map(|batch| batch.seq)
         .collect();
     let verdict = judge_spool(applied_version, cursor, &batches, &damaged);

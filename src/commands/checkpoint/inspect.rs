@@ -255,4 +255,3 @@ pub(super) fn export(dir: &Path, file: &PathBuf) -> anyhow::Result<i32> {
     println!("exported the checkpoint store to {}", file.display());
     Ok(exit::SUCCESS)
 }
-

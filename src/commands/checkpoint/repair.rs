@@ -11,7 +11,12 @@ use crate::engine::new_run_id;
 use crate::entity::Entity;
 use crate::exit::{self, LockHeld, UsageError};
 
-pub(super) fn reset(config: &Config, dir: &Path, entity: Option<Entity>, yes: bool) -> anyhow::Result<i32> {
+pub(super) fn reset(
+    config: &Config,
+    dir: &Path,
+    entity: Option<Entity>,
+    yes: bool,
+) -> anyhow::Result<i32> {
     if !yes {
         return Err(UsageError(format!(
             "`checkpoint reset` discards local state{}; add --yes to confirm (nothing was changed)",
@@ -82,4 +87,3 @@ pub(super) fn rewind(
     println!("rewound {entity} to version {to_version}: the next run fetches from there (rows already stored stay; newer versions win)");
     Ok(exit::SUCCESS)
 }
-
