@@ -5,6 +5,7 @@ mod browser;
 mod client;
 mod config_cli;
 mod engine;
+mod install;
 mod migrations;
 mod operations;
 mod supabase;
