@@ -79,7 +79,7 @@ fn flags_override_the_environment_and_bad_flags_are_usage_errors() {
         .args(["--page-size", "0", "migrate"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("LIGHTSYNC_PAGE_SIZE"));
+        .stderr(predicate::str::contains("--page-size is invalid"));
     lightsync()
         .args(["sync", "--entity", "line_items"])
         .assert()
