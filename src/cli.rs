@@ -7,6 +7,14 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::ConfigFlags;
 use crate::entity::Entity;
 
+/// `lightsync --version`: the package version and the git commit it was built from (build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("LIGHTSYNC_GIT_COMMIT"),
+    ")"
+);
+
 /// Copies a Lightspeed Retail X-Series store into PostgreSQL and keeps it current.
 ///
 /// Configuration comes from environment variables (also read from ./.env); the flags below
@@ -15,7 +23,7 @@ use crate::entity::Entity;
 #[derive(Debug, Parser)]
 #[command(
     name = "lightsync",
-    version,
+    version = VERSION,
     propagate_version = true,
     max_term_width = 100
 )]

@@ -3,6 +3,7 @@
 //! anywhere the database is reachable. `build` is used by `serve`, `demo` and the tests.
 
 mod api;
+mod assets;
 pub mod auth;
 mod chart;
 pub mod client_addr;
@@ -18,7 +19,7 @@ mod views;
 use std::path::PathBuf;
 
 use rocket::http::{ContentType, Status};
-use rocket::{catch, catchers, get, routes, Build, Request, Rocket};
+use rocket::{catch, catchers, routes, Build, Request, Rocket};
 use rocket_dyn_templates::{context, Template};
 
 pub use launcher::{sync_environment, SyncLauncher};
@@ -98,57 +99,6 @@ where
     })
 }
 
-/// The templates, compiled into the binary so it runs from any directory.
-const TEMPLATES: [(&str, &str); 6] = [
-    (
-        "layout.html.tera",
-        include_str!("../../templates/layout.html.tera"),
-    ),
-    (
-        "login.html.tera",
-        include_str!("../../templates/login.html.tera"),
-    ),
-    (
-        "overview.html.tera",
-        include_str!("../../templates/overview.html.tera"),
-    ),
-    (
-        "history.html.tera",
-        include_str!("../../templates/history.html.tera"),
-    ),
-    (
-        "run.html.tera",
-        include_str!("../../templates/run.html.tera"),
-    ),
-    (
-        "error.html.tera",
-        include_str!("../../templates/error.html.tera"),
-    ),
-];
-
-/// Writes the compiled-in templates to a private directory for rocket_dyn_templates, which
-/// discovers templates on disk. The directory lives as long as the process.
-fn materialize_templates() -> anyhow::Result<PathBuf> {
-    let dir = tempfile::Builder::new()
-        .prefix("lightsync-templates-")
-        .tempdir()?
-        .keep();
-    for (name, text) in TEMPLATES {
-        std::fs::write(dir.join(name), text)?;
-    }
-    Ok(dir)
-}
-
-#[get("/static/app.css")]
-fn stylesheet() -> (ContentType, &'static str) {
-    (ContentType::CSS, include_str!("../../static/app.css"))
-}
-
-#[get("/static/app.js")]
-fn script() -> (ContentType, &'static str) {
-    (ContentType::JavaScript, include_str!("../../static/app.js"))
-}
-
 #[catch(401)]
 fn unauthorized(request: &Request<'_>) -> (ContentType, String) {
     if request.uri().path().starts_with("/api/") {
@@ -174,8 +124,8 @@ fn error_page(status: Status, _request: &Request<'_>) -> Template {
 /// The dashboard application for `state`, configured from Rocket's own figment (Rocket.toml,
 /// `ROCKET_*`) plus `overrides`.
 pub fn build(state: WebState, figment: rocket::figment::Figment) -> anyhow::Result<Rocket<Build>> {
-    let template_dir = materialize_templates()?;
-    let mut figment = figment.merge(("template_dir", template_dir));
+    let templates = assets::TemplateDir::create()?;
+    let mut figment = figment.merge(("template_dir", templates.path()));
     let has_key = figment
         .extract_inner::<rocket::config::SecretKey>("secret_key")
         .is_ok_and(|key| !key.is_zero());
@@ -187,6 +137,7 @@ pub fn build(state: WebState, figment: rocket::figment::Figment) -> anyhow::Resu
     let hsts = state.secure_cookies;
     Ok(rocket::custom(figment)
         .manage(state)
+        .manage(templates)
         .attach(Template::custom(|engines| {
             // Escape everything: template names carry no extension for Tera to go by.
             engines.tera.autoescape_on(vec![""]);
@@ -216,10 +167,9 @@ pub fn build(state: WebState, figment: rocket::figment::Figment) -> anyhow::Resu
                 api::runs,
                 api::healthz,
                 metrics::metrics,
-                stylesheet,
-                script,
             ],
         )
+        .mount("/", assets::routes())
         .register("/", catchers![unauthorized, error_page]))
 }
 

@@ -1,7 +1,9 @@
 //! The dashboard in a real headless Chromium driven over WebDriver (chromedriver + fantoccini):
 //! sign in through the form, see the five entity cards with their colours, open the history,
 //! and save screenshots to `target/dashboard-seeded.png` and `target/dashboard-history.png`
-//! (`target/dashboard.png` comes from real runs in `dashboard_charts`).
+//! (`target/dashboard.png` comes from real runs in `dashboard_charts`). With
+//! `LIGHTSYNC_UPDATE_SCREENSHOT=1` it also refreshes the README's `docs/dashboard.png` and its
+//! stamp, and a test without a browser fails when the dashboard's look changed since then.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -61,11 +63,11 @@ fn seed(database: &TestDatabase) {
         "UPDATE sync_state SET status = 'ok', last_version = 3000090000, rows_in_table = 50000, last_success_at = now() - interval '8 minutes' WHERE entity = 'sales'",
         "INSERT INTO sync_log (run_id, entity, mode, status, started_at, finished_at, duration_ms, pages, records_fetched, records_inserted, records_updated, requests) \
          SELECT 'run-' || n || '-' || e, e, CASE WHEN n = 1 THEN 'import' ELSE 'incremental' END, \
-                CASE WHEN e = 'customers' AND n > 28 THEN 'failed' ELSE 'ok' END, \
-                now() - (31 - n) * interval '1 hour', now() - (31 - n) * interval '1 hour' + interval '10 seconds', \
+                CASE WHEN e = 'customers' AND n > 34 THEN 'failed' ELSE 'ok' END, \
+                now() - (37 - n) * interval '1 hour', now() - (37 - n) * interval '1 hour' + interval '10 seconds', \
                 CASE WHEN n = 1 THEN 60000 ELSE 800 + (n * 37) % 900 END, 1 + n % 3, \
                 CASE WHEN n = 1 THEN 50000 ELSE 20 + (n * 53) % 400 END, 10, 5, 2 + n % 3 \
-         FROM generate_series(1, 30) AS n, unnest(ARRAY['outlets','products','customers','inventory','sales']) AS e",
+         FROM generate_series(1, 36) AS n, unnest(ARRAY['outlets','products','customers','inventory','sales']) AS e",
     ] {
         sql_query(sql).execute(&mut conn).unwrap();
     }
@@ -118,7 +120,8 @@ fn the_dashboard_works_in_headless_chromium() {
                 "args": [
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                     "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", "--window-size=1400,2000",
+                    "--disable-sync", "--no-first-run", "--hide-scrollbars",
+                    "--window-size=1280,1000",
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
             }),
@@ -221,6 +224,11 @@ fn the_dashboard_works_in_headless_chromium() {
         assert_eq!(charts.len(), 5);
         let png = client.screenshot().await.unwrap();
         std::fs::write(target.join("dashboard-seeded.png"), &png).unwrap();
+        if std::env::var_os(UPDATE_SCREENSHOT).is_some_and(|value| value == "1") {
+            let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs");
+            std::fs::write(docs.join("dashboard.png"), &png).unwrap();
+            std::fs::write(docs.join("dashboard.stamp"), screenshot_stamp()).unwrap();
+        }
 
         client
             .find(Locator::LinkText("History"))
@@ -235,7 +243,7 @@ fn the_dashboard_works_in_headless_chromium() {
             .await
             .unwrap();
         let rows = table.find_all(Locator::Css("tbody tr")).await.unwrap();
-        assert_eq!(rows.len(), 50, "the first page of 150 runs");
+        assert_eq!(rows.len(), 50, "the first page of 180 runs");
         let png = client.screenshot().await.unwrap();
         std::fs::write(target.join("dashboard-history.png"), &png).unwrap();
         client.close().await.unwrap();
@@ -249,4 +257,45 @@ fn the_dashboard_works_in_headless_chromium() {
             > 10_000
     );
     runtime.shutdown_background();
+}
+
+/// Set to 1 to refresh the README's screenshot from the browser test.
+const UPDATE_SCREENSHOT: &str = "LIGHTSYNC_UPDATE_SCREENSHOT";
+
+/// The files that decide what the overview looks like in the screenshot (a change to the seeded
+/// data above needs a refresh too, by hand).
+const SCREENSHOT_INPUTS: [&str; 5] = [
+    "templates/layout.html.tera",
+    "templates/overview.html.tera",
+    "static/app.css",
+    "src/web/chart.rs",
+    "src/web/views.rs",
+];
+
+/// One line per input with its CRC-32, as kept in `docs/dashboard.stamp`.
+fn screenshot_stamp() -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    SCREENSHOT_INPUTS
+        .iter()
+        .map(|input| {
+            let bytes = std::fs::read(root.join(input)).unwrap();
+            format!("{:08x}  {input}\n", crc32fast::hash(&bytes))
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_screenshot_shows_the_current_dashboard() {
+    if std::env::var_os(UPDATE_SCREENSHOT).is_some_and(|value| value == "1") {
+        return; // the browser test is taking it again right now
+    }
+    let stamp = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/dashboard.stamp");
+    let recorded = std::fs::read_to_string(&stamp).unwrap_or_default();
+    assert_eq!(
+        recorded,
+        screenshot_stamp(),
+        "the dashboard changed since docs/dashboard.png was taken: refresh it with \
+         `{UPDATE_SCREENSHOT}=1 cargo test --features failpoints --test it the_dashboard_works_in_headless_chromium` \
+         and commit docs/dashboard.png and docs/dashboard.stamp"
+    );
 }

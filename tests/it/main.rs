@@ -9,6 +9,7 @@ mod contract;
 mod dashboard_charts;
 mod engine;
 mod fidelity;
+mod install;
 mod metrics;
 mod migrations;
 mod operations;
