@@ -1,9 +1,10 @@
-//! The files of a checkpoint directory and nothing else: sled's own files, the batch folder,
-//! the lock file that keeps a second process out, and the holder note that names the process
-//! holding it. `destroy` removes exactly these.
+//! The files of a checkpoint directory and nothing else: sled's own files (and opening them),
+//! the batch folder, the lock file that keeps a second process out, and the holder note that
+//! names the process holding it. `destroy` removes exactly these.
 
 use std::fs::{self, File};
 use std::path::Path;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +47,27 @@ pub(super) fn acquire_lock(path: &Path) -> Result<File, CheckpointError> {
             path: path.to_path_buf(),
             source,
         }),
+    }
+}
+
+/// How long a reopen waits for sled to let go of a store this process just closed.
+const SLED_RELEASE_PATIENCE: Duration = Duration::from_secs(3);
+
+/// Opens sled; `Err(_)` outside is a panic (sled panics on some kinds of damaged files, which
+/// is damage, not a crash). Only called while holding the store's lock file, which no other
+/// process can then hold: an I/O error (sled's own file lock) can only be this process's
+/// previous store, whose handles sled releases on a background thread shortly after it is
+/// dropped. So I/O errors are retried briefly before they count.
+pub(super) fn open_sled(config: &sled::Config) -> std::thread::Result<sled::Result<sled::Db>> {
+    let deadline = std::time::Instant::now() + SLED_RELEASE_PATIENCE;
+    loop {
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        match opened {
+            Ok(Err(sled::Error::Io(_))) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
     }
 }
 

@@ -100,9 +100,7 @@ impl CheckpointStore {
             .path(path)
             .cache_capacity(CACHE_CAPACITY_BYTES)
             .flush_every_ms(Some(1000));
-        // sled panics on some kinds of damaged files: treat that as damage, not a crash.
-        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
-        let db = match opened {
+        let db = match layout::open_sled(&config) {
             Ok(Ok(db)) => db,
             Ok(Err(err @ (sled::Error::Corruption { .. } | sled::Error::Unsupported(_)))) => {
                 return Err(CheckpointError::Corrupt(format!(
