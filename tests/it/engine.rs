@@ -205,7 +205,7 @@ mod replay {
     fn apply(conn: &mut diesel::PgConnection, batch: &[(u8, i64)]) {
         let records = batch
             .iter()
-            .map(|(id, version)| decode_record(Entity::Sales, &sale(*id, *version)).unwrap())
+            .map(|(id, version)| decode_record(Entity::Sales, &sale(*id, *version), None).unwrap())
             .collect();
         let bookkeeping = BatchBookkeeping {
             run_id: "prop",
@@ -218,7 +218,7 @@ mod replay {
             retries: 0,
             rate_limited: 0,
         };
-        apply_batch(conn, rows_for_records(records), &bookkeeping, || {}).unwrap();
+        apply_batch(conn, rows_for_records(Entity::Sales, records), &bookkeeping, || {}).unwrap();
     }
 
     fn table(conn: &mut diesel::PgConnection) -> Vec<Stored> {
@@ -236,7 +236,7 @@ mod replay {
     fn a_batch_that_does_not_continue_the_applied_version_is_refused_whole() {
         let database = TestDatabase::migrated();
         let mut conn = database.connect();
-        let records = vec![decode_record(Entity::Sales, &sale(1, 20)).unwrap()];
+        let records = vec![decode_record(Entity::Sales, &sale(1, 20), None).unwrap()];
         let bookkeeping = BatchBookkeeping {
             run_id: "r",
             entity: "sales",
@@ -249,7 +249,7 @@ mod replay {
             rate_limited: 0,
         };
         let err =
-            apply_batch(&mut conn, rows_for_records(records), &bookkeeping, || {}).unwrap_err();
+            apply_batch(&mut conn, rows_for_records(Entity::Sales, records), &bookkeeping, || {}).unwrap_err();
         assert!(
             matches!(err, lightsync::db::DbError::Continuity { .. }),
             "{err}"

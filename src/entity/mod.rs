@@ -1,5 +1,12 @@
-//! The five Lightspeed entities lightsync copies: their names on the API, in the database and on
-//! the command line. Shared vocabulary for every other module; it does no I/O.
+//! The Lightspeed entities lightsync copies. Each is declared once (`spec()`: endpoint, table,
+//! key, version source, delete semantics, typed columns with their JSON fields); decoding, rows,
+//! upserts, status and the dashboard follow from the declaration. Shared vocabulary for every
+//! other module; it does no I/O.
+
+mod sales_stock;
+pub mod spec;
+
+pub use spec::{Cell, ChildSpec, Column, EntitySpec, Group, Kind, VersionSource};
 
 use std::fmt;
 use std::str::FromStr;
@@ -24,31 +31,30 @@ impl Entity {
         Entity::Sales,
     ];
 
+    /// The entity's declaration.
+    pub fn spec(self) -> &'static EntitySpec {
+        match self {
+            Entity::Outlets => &sales_stock::OUTLETS,
+            Entity::Products => &sales_stock::PRODUCTS,
+            Entity::Customers => &sales_stock::CUSTOMERS,
+            Entity::Inventory => &sales_stock::INVENTORY,
+            Entity::Sales => &sales_stock::SALES,
+        }
+    }
+
     /// The name used by the API path, `sync_state.entity` and the CLI.
     pub fn name(self) -> &'static str {
-        match self {
-            Entity::Outlets => "outlets",
-            Entity::Products => "products",
-            Entity::Customers => "customers",
-            Entity::Inventory => "inventory",
-            Entity::Sales => "sales",
-        }
+        self.spec().name
     }
 
     /// The table holding this entity's records.
     pub fn table(self) -> &'static str {
-        match self {
-            Entity::Outlets => "lightspeed_outlets",
-            Entity::Products => "lightspeed_products",
-            Entity::Customers => "lightspeed_customers",
-            Entity::Inventory => "lightspeed_inventory",
-            Entity::Sales => "lightspeed_sales",
-        }
+        self.spec().table
     }
 
-    /// Whether the endpoint declares the `deleted` parameter (sales and inventory do not).
+    /// Whether the endpoint declares the `deleted` parameter.
     pub fn accepts_deleted_param(self) -> bool {
-        matches!(self, Entity::Outlets | Entity::Products | Entity::Customers)
+        self.spec().takes_deleted
     }
 
     /// A stable one-byte tag for keys in the checkpoint store. Never renumber these.
