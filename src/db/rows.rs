@@ -50,7 +50,9 @@ impl ColumnValues {
             (ColumnValues::Timestamp(values), Cell::Timestamp(value)) => values.push(value),
             (ColumnValues::Date(values), Cell::Date(value)) => values.push(value),
             (ColumnValues::Json(values), Cell::Json(value)) => values.push(value),
-            (values, cell) => panic!("a {cell:?} cell in a column of {values:?}: decoding and the declaration disagree"),
+            (values, cell) => panic!(
+                "a {cell:?} cell in a column of {values:?}: decoding and the declaration disagree"
+            ),
         }
     }
 
@@ -110,7 +112,14 @@ pub struct TableRows {
 impl TableRows {
     /// Empty rows for `spec`'s table.
     pub fn for_entity(spec: &'static EntitySpec, capacity: usize) -> TableRows {
-        TableRows::new(spec.table, spec.key, spec.has_id(), None, spec.columns, capacity)
+        TableRows::new(
+            spec.table,
+            spec.key,
+            spec.has_id(),
+            None,
+            spec.columns,
+            capacity,
+        )
     }
 
     /// Empty rows for a child table.
@@ -156,7 +165,12 @@ impl TableRows {
         raw: String,
         cells: Vec<Cell>,
     ) {
-        assert_eq!(cells.len(), self.values.len(), "{}: one cell per column", self.table);
+        assert_eq!(
+            cells.len(),
+            self.values.len(),
+            "{}: one cell per column",
+            self.table
+        );
         self.ids.push(id);
         if let Some(parent) = parent {
             self.parents.push(parent);
@@ -230,7 +244,11 @@ impl TableRows {
         names.push(("deleted_at", "timestamptz[]", false));
         names.push(("raw", "text[]", true));
         for column in self.columns {
-            names.push((column.name, column.kind.array_type(), column.kind == Kind::Json));
+            names.push((
+                column.name,
+                column.kind.array_type(),
+                column.kind == Kind::Json,
+            ));
         }
         names
     }

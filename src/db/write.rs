@@ -74,7 +74,11 @@ pub fn apply_batch(
         let kept_versions: HashMap<String, i64> = if children.is_empty() {
             HashMap::new()
         } else {
-            rows.ids.iter().cloned().zip(rows.versions.iter().copied()).collect()
+            rows.ids
+                .iter()
+                .cloned()
+                .zip(rows.versions.iter().copied())
+                .collect()
         };
         let written = upsert_counted(conn, rows, &mut outcome)?;
 
@@ -182,7 +186,9 @@ fn upsert_children(conn: &mut PgConnection, rows: TableRows) -> Result<u64, DbEr
         return Ok(0);
     }
     let sql = upsert_sql(&rows, true, false);
-    Ok(rows.bind_columns(sql_query(sql).into_boxed()).execute(conn)? as u64)
+    Ok(rows
+        .bind_columns(sql_query(sql).into_boxed())
+        .execute(conn)? as u64)
 }
 
 /// Upserts deduplicated entity rows (guarded by a strictly newer version), adds them to
@@ -197,9 +203,7 @@ fn upsert_counted(
         return Ok(Vec::new());
     }
     let sql = upsert_sql(&rows, false, true);
-    let written: Vec<Written> = rows
-        .bind_columns(sql_query(sql).into_boxed())
-        .load(conn)?;
+    let written: Vec<Written> = rows.bind_columns(sql_query(sql).into_boxed()).load(conn)?;
     outcome.inserted += written.iter().filter(|w| w.inserted).count() as u64;
     outcome.updated += written.iter().filter(|w| !w.inserted).count() as u64;
     outcome.deleted += written.iter().filter(|w| w.deleted).count() as u64;
@@ -279,7 +283,13 @@ mod tests {
         let columns = Entity::Inventory.spec().columns.len();
         for (id, version) in rows {
             let cells = (0..columns)
-                .map(|index| if index < 2 { Cell::Text(None) } else { Cell::Numeric(None) })
+                .map(|index| {
+                    if index < 2 {
+                        Cell::Text(None)
+                    } else {
+                        Cell::Numeric(None)
+                    }
+                })
                 .collect();
             table.push(id.to_string(), None, *version, None, "{}".into(), cells);
         }

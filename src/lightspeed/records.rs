@@ -88,7 +88,10 @@ pub fn decode_record(
 
 /// The typed value of every column, in declaration order.
 fn decode_cells(f: &Fields, columns: &[Column]) -> Vec<Cell> {
-    columns.iter().map(|column| decode_cell(f, column)).collect()
+    columns
+        .iter()
+        .map(|column| decode_cell(f, column))
+        .collect()
 }
 
 fn decode_cell(f: &Fields, column: &Column) -> Cell {
@@ -164,7 +167,9 @@ fn decode_children(parent: &Fields, index: usize, child: &ChildSpec) -> Vec<Chil
                 Err(err) => {
                     parent.add_problems(vec![FieldProblem {
                         field: err.field,
-                        example: super::decode::example_of(object.get("id").unwrap_or(&Value::Null)),
+                        example: super::decode::example_of(
+                            object.get("id").unwrap_or(&Value::Null),
+                        ),
                         reason: format!(
                             "{}; the row is left out, the parent's raw keeps it",
                             err.reason
@@ -189,7 +194,10 @@ mod tests {
 
     /// The text form of the cell of `entity`'s column `name`.
     fn cell(record: &Record, entity: Entity, name: &str) -> Option<String> {
-        match record.cell(entity.spec().columns, name).expect("a declared column") {
+        match record
+            .cell(entity.spec().columns, name)
+            .expect("a declared column")
+        {
             Cell::Text(v) | Cell::Json(v) => v.clone(),
             Cell::Numeric(v) => v.as_ref().map(|d| d.to_string()),
             Cell::Int(v) => v.map(|n| n.to_string()),
@@ -201,8 +209,16 @@ mod tests {
 
     fn child_cell(record: &Record, child: usize, row: usize, name: &str) -> Option<String> {
         let spec = &Entity::Sales.spec().children[child];
-        let rows: Vec<&ChildRecord> = record.children.iter().filter(|c| c.child == child).collect();
-        let index = spec.columns.iter().position(|c| c.name == name).expect("declared");
+        let rows: Vec<&ChildRecord> = record
+            .children
+            .iter()
+            .filter(|c| c.child == child)
+            .collect();
+        let index = spec
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .expect("declared");
         match &rows[row].cells[index] {
             Cell::Text(v) => v.clone(),
             Cell::Numeric(v) => v.as_ref().map(|d| d.to_string()),
@@ -232,7 +248,10 @@ mod tests {
         assert_eq!(cell(&record, sale, "state").as_deref(), Some("closed"));
         assert_eq!(child_cell(&record, 0, 0, "quantity").unwrap(), "-1.5");
         assert_eq!(child_cell(&record, 0, 0, "price").unwrap(), "2.0000000001");
-        assert_eq!(child_cell(&record, 0, 0, "total_price").unwrap(), "20.66116");
+        assert_eq!(
+            child_cell(&record, 0, 0, "total_price").unwrap(),
+            "20.66116"
+        );
         assert_eq!(child_cell(&record, 0, 0, "salesperson_id").unwrap(), "u-1");
         assert_eq!(child_cell(&record, 0, 0, "is_return").unwrap(), "true");
         assert_eq!(child_cell(&record, 1, 0, "payment_type_id").unwrap(), "1");

@@ -57,7 +57,13 @@ fn load(conn: &mut PgConnection, entity: Entity) -> usize {
             retries: 0,
             rate_limited: 0,
         };
-        apply_batch(conn, rows_for_records(entity, page.records), &bookkeeping, || {}).unwrap();
+        apply_batch(
+            conn,
+            rows_for_records(entity, page.records),
+            &bookkeeping,
+            || {},
+        )
+        .unwrap();
     }
     records
 }
@@ -154,13 +160,7 @@ fn check_table(table: &str, conn: &mut PgConnection) -> (usize, BTreeSet<&'stati
                 _ => {}
             }
             let sent = raw.get(*column).cloned().unwrap_or(Value::Null);
-            check_column(
-                layout.table,
-                column,
-                array_type,
-                &row[*column],
-                &sent,
-            );
+            check_column(layout.table, column, array_type, &row[*column], &sent);
         }
     }
     (rows.len(), filled)
@@ -173,7 +173,9 @@ fn assert_every_column_filled(table: &str, filled: &BTreeSet<&'static str>, neve
         .column_names()
         .into_iter()
         .map(|(column, _, _)| column)
-        .filter(|column| !filled.contains(column) && *column != "raw" && !never_sent.contains(column))
+        .filter(|column| {
+            !filled.contains(column) && *column != "raw" && !never_sent.contains(column)
+        })
         .collect();
     assert!(
         missing.is_empty(),

@@ -218,7 +218,13 @@ mod replay {
             retries: 0,
             rate_limited: 0,
         };
-        apply_batch(conn, rows_for_records(Entity::Sales, records), &bookkeeping, || {}).unwrap();
+        apply_batch(
+            conn,
+            rows_for_records(Entity::Sales, records),
+            &bookkeeping,
+            || {},
+        )
+        .unwrap();
     }
 
     fn table(conn: &mut diesel::PgConnection) -> Vec<Stored> {
@@ -248,8 +254,13 @@ mod replay {
             retries: 0,
             rate_limited: 0,
         };
-        let err =
-            apply_batch(&mut conn, rows_for_records(Entity::Sales, records), &bookkeeping, || {}).unwrap_err();
+        let err = apply_batch(
+            &mut conn,
+            rows_for_records(Entity::Sales, records),
+            &bookkeeping,
+            || {},
+        )
+        .unwrap_err();
         assert!(
             matches!(err, lightsync::db::DbError::Continuity { .. }),
             "{err}"

@@ -134,8 +134,7 @@ fn assert_row_columns(layout: &TableRows, database: &TestDatabase) {
         .map(|(c, _, _)| c.to_string())
         .collect();
     assert_eq!(
-        declared,
-        actual,
+        declared, actual,
         "{}: declaration and table disagree",
         layout.table
     );
@@ -145,7 +144,10 @@ fn assert_row_columns(layout: &TableRows, database: &TestDatabase) {
 fn declarations_name_every_column_of_their_table() {
     let database = TestDatabase::migrated();
     let tables = declared_tables();
-    assert!(tables.len() >= 7, "every entity table and the sales' children");
+    assert!(
+        tables.len() >= 7,
+        "every entity table and the sales' children"
+    );
     for layout in &tables {
         assert_row_columns(layout, &database);
     }
