@@ -61,9 +61,21 @@ mod tests {
 
     #[test]
     fn outlet_taxes_are_keyed_by_outlet_product_and_tax() {
-        let spec = Entity::Outlets.spec();
-        let rows = rows_for_records(Entity::Outlets, Vec::new());
-        assert_eq!(rows.rows.key, spec.key);
+        let raw = r#"{"outlet_id":"o","product_id":"p","tax_id":"t","version":3}"#;
+        let record = decode_record(Entity::OutletTaxes, raw, None).unwrap();
+        let rows = rows_for_records(Entity::OutletTaxes, vec![record]);
+        assert_eq!(rows.rows.key, ["outlet_id", "product_id", "tax_id"]);
         assert!(rows.children.is_empty());
+        let columns: Vec<&str> = rows.rows.column_names().iter().map(|c| c.0).collect();
+        assert!(!columns.contains(&"id"), "{columns:?}");
+        let sql = crate::db::upsert_sql(&rows.rows, false, true);
+        assert!(
+            sql.contains("ON CONFLICT (outlet_id, product_id, tax_id)"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("concat_ws(chr(31), t.outlet_id, t.product_id, t.tax_id)"),
+            "{sql}"
+        );
     }
 }

@@ -3,10 +3,11 @@
 //! upserts, status and the dashboard follow from the declaration. Shared vocabulary for every
 //! other module; it does no I/O.
 
+mod reference;
 mod sales_stock;
 pub mod spec;
 
-pub use spec::{Cell, ChildSpec, Column, EntitySpec, Group, Kind, VersionSource};
+pub use spec::{Cell, ChildSpec, Column, EntitySpec, Group, Kind, VersionSource, KEY_SEPARATOR};
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,16 +20,55 @@ pub enum Entity {
     Customers,
     Inventory,
     Sales,
+    Users,
+    Registers,
+    Taxes,
+    #[value(name = "outlet_taxes")]
+    OutletTaxes,
+    #[value(name = "payment_types")]
+    PaymentTypes,
+    Brands,
+    Suppliers,
+    #[value(name = "product_types")]
+    ProductTypes,
+    #[value(name = "product_categories")]
+    ProductCategories,
+    Tags,
+    #[value(name = "customer_groups")]
+    CustomerGroups,
+    #[value(name = "price_books")]
+    PriceBooks,
+    #[value(name = "price_book_products")]
+    PriceBookProducts,
+    Consignments,
+    Serialnumbers,
+    Shifts,
 }
 
 impl Entity {
     /// Every entity, in reporting order.
-    pub const ALL: [Entity; 5] = [
+    pub const ALL: [Entity; 21] = [
         Entity::Outlets,
         Entity::Products,
         Entity::Customers,
         Entity::Inventory,
         Entity::Sales,
+        Entity::Users,
+        Entity::Registers,
+        Entity::Taxes,
+        Entity::OutletTaxes,
+        Entity::PaymentTypes,
+        Entity::Brands,
+        Entity::Suppliers,
+        Entity::ProductTypes,
+        Entity::ProductCategories,
+        Entity::Tags,
+        Entity::CustomerGroups,
+        Entity::PriceBooks,
+        Entity::PriceBookProducts,
+        Entity::Consignments,
+        Entity::Serialnumbers,
+        Entity::Shifts,
     ];
 
     /// The entity's declaration.
@@ -39,6 +79,22 @@ impl Entity {
             Entity::Customers => &sales_stock::CUSTOMERS,
             Entity::Inventory => &sales_stock::INVENTORY,
             Entity::Sales => &sales_stock::SALES,
+            Entity::Users => &reference::USERS,
+            Entity::Registers => &reference::REGISTERS,
+            Entity::Taxes => &reference::TAXES,
+            Entity::OutletTaxes => &reference::OUTLET_TAXES,
+            Entity::PaymentTypes => &reference::PAYMENT_TYPES,
+            Entity::Brands => &reference::BRANDS,
+            Entity::Suppliers => &reference::SUPPLIERS,
+            Entity::ProductTypes => &reference::PRODUCT_TYPES,
+            Entity::ProductCategories => &reference::PRODUCT_CATEGORIES,
+            Entity::Tags => &reference::TAGS,
+            Entity::CustomerGroups => &reference::CUSTOMER_GROUPS,
+            Entity::PriceBooks => &reference::PRICE_BOOKS,
+            Entity::PriceBookProducts => &reference::PRICE_BOOK_PRODUCTS,
+            Entity::Consignments => &reference::CONSIGNMENTS,
+            Entity::Serialnumbers => &reference::SERIALNUMBERS,
+            Entity::Shifts => &reference::SHIFTS,
         }
     }
 
@@ -65,6 +121,22 @@ impl Entity {
             Entity::Customers => 3,
             Entity::Inventory => 4,
             Entity::Sales => 5,
+            Entity::Users => 6,
+            Entity::Registers => 7,
+            Entity::Taxes => 8,
+            Entity::OutletTaxes => 9,
+            Entity::PaymentTypes => 10,
+            Entity::Brands => 11,
+            Entity::Suppliers => 12,
+            Entity::ProductTypes => 13,
+            Entity::ProductCategories => 14,
+            Entity::Tags => 15,
+            Entity::CustomerGroups => 16,
+            Entity::PriceBooks => 17,
+            Entity::PriceBookProducts => 18,
+            Entity::Consignments => 19,
+            Entity::Serialnumbers => 20,
+            Entity::Shifts => 21,
         }
     }
 
@@ -82,7 +154,7 @@ impl fmt::Display for Entity {
 
 /// The error for a name that is not one of the five entities.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown entity `{0}` (expected one of outlets, products, customers, inventory, sales)")]
+#[error("unknown entity `{0}` (expected one of {names})", names = Entity::ALL.map(Entity::name).join(", "))]
 pub struct UnknownEntity(pub String);
 
 impl FromStr for Entity {
@@ -107,6 +179,27 @@ mod tests {
             assert_eq!(Entity::from_tag(entity.tag()), Some(entity));
         }
         assert!("line_items".parse::<Entity>().is_err());
+        for entity in Entity::ALL {
+            let spec = entity.spec();
+            assert_eq!(spec.table, format!("lightspeed_{}", spec.name));
+            let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+            let mut unique = names.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(
+                unique.len(),
+                names.len(),
+                "{entity}: a column declared twice"
+            );
+            for key in spec.key {
+                assert!(*key == "id" || names.contains(key), "{entity}: key {key}");
+            }
+            use clap::ValueEnum;
+            let value = entity
+                .to_possible_value()
+                .expect("every entity is a CLI value");
+            assert_eq!(value.get_name(), entity.name());
+        }
         assert_eq!(Entity::from_tag(0), None);
     }
 }

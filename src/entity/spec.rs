@@ -5,6 +5,9 @@
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, Utc};
 
+/// Separates the parts of a composite key where one string stands for it (`Record::id`).
+pub const KEY_SEPARATOR: char = '\u{1f}';
+
 /// The kind of a typed column: how its JSON field is read and its PostgreSQL type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -79,7 +82,7 @@ impl Column {
 /// Declares a list of typed columns: `columns![text: name, code; numeric: price]`.
 #[macro_export]
 macro_rules! columns {
-    ($($kind:ident : $($name:ident),+);* $(;)?) => {
+    ($($kind:ident : $($name:tt),+);* $(;)?) => {
         &[$($($crate::entity::spec::Column::new(
             stringify!($name),
             $crate::columns!(@kind $kind),

@@ -6,14 +6,11 @@
 use serde_json::{Map, Value};
 
 use super::decode::{FieldError, FieldProblem, Fields};
-use crate::entity::{Cell, ChildSpec, Column, Entity, Kind, VersionSource};
+use crate::entity::{Cell, ChildSpec, Column, Entity, Kind, VersionSource, KEY_SEPARATOR};
 
 mod types;
 
 pub use types::{ChildRecord, Record};
-
-/// Separates the parts of a composite key in `Record::id`.
-pub const KEY_SEPARATOR: char = '\u{1f}';
 
 /// Why one record cannot be stored at all.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -343,18 +340,35 @@ mod tests {
 
     #[test]
     fn records_without_a_version_take_the_pages_max() {
-        let record = decode_record(Entity::Outlets, r#"{"id":"b"}"#, Some(77));
         // Outlets have their own version: the page's max does not stand in for it.
-        assert!(record.is_err());
-        let spec = Entity::Outlets.spec();
-        assert_eq!(spec.version, VersionSource::Own);
+        assert!(decode_record(Entity::Outlets, r#"{"id":"b"}"#, Some(77)).is_err());
+        let brand = decode_record(Entity::Brands, r#"{"id":"b","name":"Acme"}"#, Some(77));
+        assert_eq!(brand.unwrap().version, 77);
+        // A record that has its own version keeps it (real /suppliers responses do).
+        let supplier = decode_record(Entity::Suppliers, r#"{"id":"s","version":5}"#, Some(77));
+        assert_eq!(supplier.unwrap().version, 5);
+        assert!(decode_record(Entity::Brands, r#"{"id":"b"}"#, None).is_err());
+    }
+
+    #[test]
+    fn outlet_taxes_are_keyed_by_outlet_product_and_tax() {
+        let raw = r#"{"outlet_id":"o","product_id":"p","tax_id":"t","version":3}"#;
+        let record = decode_record(Entity::OutletTaxes, raw, None).unwrap();
+        assert_eq!(record.id, "o\u{1f}p\u{1f}t");
+        let missing = decode_record(
+            Entity::OutletTaxes,
+            r#"{"outlet_id":"o","version":3}"#,
+            None,
+        );
+        assert!(missing.unwrap_err().to_string().contains("product_id"));
     }
 
     #[test]
     fn every_field_may_be_missing() {
         for entity in Entity::ALL {
-            let record = decode_record(entity, r#"{"id":"1","version":7}"#, None).unwrap();
-            assert_eq!(record.id, "1");
+            let raw = r#"{"id":"1","outlet_id":"1","product_id":"1","tax_id":"1","version":7}"#;
+            let record = decode_record(entity, raw, None).unwrap();
+            assert!(record.id.starts_with('1'), "{entity}");
             assert_eq!(record.deleted_at, None);
             assert!(record.problems.is_empty());
         }

@@ -5,6 +5,7 @@
 
 mod faults;
 mod quirks;
+mod reference;
 mod render;
 mod server;
 mod store;

@@ -41,7 +41,7 @@ struct RateWindow {
 /// Request counters, for tests and benchmarks (`GET /__simulator/stats`).
 #[derive(Debug, Default)]
 pub struct Stats {
-    requests: [AtomicU64; 5],
+    requests: [AtomicU64; Entity::ALL.len()],
     records_served: AtomicU64,
     rate_limited: AtomicU64,
     faults: AtomicU64,
@@ -297,6 +297,8 @@ fn render_page(shared: &Shared, entity: Entity, params: &HashMap<String, String>
         products: shape.products,
         customers: shape.customers,
         registers: shape.registers,
+        sales: shape.sales,
+        always_version: config.quirk_no_version_member,
         quirks: RenderQuirks {
             money_as_strings: config.quirk_money_as_strings,
             odd_values: config.odd_values,

@@ -5,7 +5,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::entity::Entity;
+use super::reference::{record_key, reference_count};
+use crate::entity::{Entity, VersionSource};
+
+/// Where the sixteen further entities start in `Entity::ALL`.
+const FIRST_OTHER: usize = 5;
 
 /// The first version handed out: in the tens of billions, as real retailers' counters are.
 pub(crate) const FIRST_VERSION: i64 = 40_000_000_000;
@@ -90,6 +94,8 @@ pub struct Store {
     customers: Table,
     inventory: Table,
     sales: Table,
+    /// The sixteen further entities, by `tag() - 6`.
+    others: Vec<Table>,
     sale_voided: Vec<bool>,
     sale_line_revision: Vec<u16>,
 }
@@ -107,6 +113,8 @@ pub struct MutationCounts {
     pub sale_line_changes: u32,
     pub new_sales: u32,
     pub outlet_updates: u32,
+    pub reference_updates: u32,
+    pub reference_deletes: u32,
 }
 
 impl Store {
@@ -121,6 +129,7 @@ impl Store {
             customers: Table::default(),
             inventory: Table::default(),
             sales: Table::default(),
+            others: Vec::new(),
             sale_voided: Vec::new(),
             sale_line_revision: Vec::new(),
         };
@@ -144,6 +153,13 @@ impl Store {
         }
         for _ in 0..store.shape.sales {
             store.push_sale();
+        }
+        for entity in &Entity::ALL[FIRST_OTHER..] {
+            let mut table = Table::default();
+            for _ in 0..reference_count(*entity, &store.shape) {
+                table.push(store.next_version());
+            }
+            store.others.push(table);
         }
         store
     }
@@ -177,6 +193,7 @@ impl Store {
             Entity::Customers => &self.customers,
             Entity::Inventory => &self.inventory,
             Entity::Sales => &self.sales,
+            other => &self.others[other.tag() as usize - 1 - FIRST_OTHER],
         }
     }
 
@@ -290,7 +307,25 @@ impl Store {
                     self.sale_line_revision[slot] = self.sale_line_revision[slot].wrapping_add(1);
                     counts.sale_line_changes += 1;
                 }
-                78..=79 => {
+                78..=84 => {
+                    let entity = Entity::ALL[FIRST_OTHER + (pick % 16) as usize];
+                    let table = &self.others[entity.tag() as usize - 1 - FIRST_OTHER];
+                    if table.len() == 0 {
+                        continue;
+                    }
+                    let index = ((pick >> 8) % table.len() as u64) as u32;
+                    let delete = entity.accepts_deleted_param() && roll == 84;
+                    let version = self.next_version();
+                    let table = &mut self.others[entity.tag() as usize - 1 - FIRST_OTHER];
+                    table.touch(index, version);
+                    if delete {
+                        table.deleted[index as usize] = true;
+                        counts.reference_deletes += 1;
+                    } else {
+                        counts.reference_updates += 1;
+                    }
+                }
+                85..=86 => {
                     let index = (pick % self.outlets.len() as u64) as u32;
                     let version = self.next_version();
                     self.outlets.touch(index, version);
@@ -315,10 +350,14 @@ impl Store {
                 .map(|index| {
                     let snapshot = self.snapshot(entity, index);
                     let mut record = serde_json::json!({
-                        "id": record_id(self.shape.seed, entity, index),
+                        "id": record_key(self.shape.seed, entity, index, &self.shape),
                         "version": snapshot.version,
                         "deleted": snapshot.deleted,
                     });
+                    if entity.spec().version == VersionSource::OwnOrPageMax {
+                        // Stored with the version.max of the page that carried it.
+                        record["version_is_page_max"] = true.into();
+                    }
                     if entity == Entity::Sales {
                         record["status"] = sale_status(self.shape.seed, &snapshot).into();
                         record["line_item_ids"] = line_item_ids(self.shape.seed, &snapshot).into();

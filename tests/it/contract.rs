@@ -20,6 +20,15 @@ use serde_json::Value;
 
 use crate::support::TestDatabase;
 
+/// The entities with fixtures in `tests/fixtures/api2.0`.
+const FIXTURE_ENTITIES: [Entity; 5] = [
+    Entity::Outlets,
+    Entity::Products,
+    Entity::Customers,
+    Entity::Inventory,
+    Entity::Sales,
+];
+
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
         "{}/tests/fixtures/api2.0/{name}.json",
@@ -189,7 +198,9 @@ fn documented_records_land_with_every_typed_column_from_their_fields() {
     let database = TestDatabase::migrated();
     let mut conn = database.connect();
     let mut loaded = BTreeMap::new();
-    for entity in Entity::ALL {
+    // Fixtures from the OpenAPI file's examples exist for the first five entities; the
+    // sixteen further ones are checked against the simulator (tests/it/support).
+    for entity in FIXTURE_ENTITIES {
         loaded.insert(entity, load(&mut conn, entity));
     }
     let (outlets, filled) = check_table("lightspeed_outlets", &mut conn);
@@ -237,7 +248,7 @@ fn one(conn: &mut PgConnection, sql: &str) -> String {
 fn the_documented_values_read_back_as_an_analyst_queries_them() {
     let database = TestDatabase::migrated();
     let mut conn = database.connect();
-    for entity in Entity::ALL {
+    for entity in FIXTURE_ENTITIES {
         load(&mut conn, entity);
     }
     let conn = &mut conn;
