@@ -11,6 +11,7 @@ mod pipeline;
 mod progress;
 mod recovery;
 mod run;
+mod skip;
 pub mod untyped;
 
 pub use pipeline::EntityProgress;

@@ -58,6 +58,8 @@ pub struct RunRequest {
 pub struct EntityReport {
     pub entity: Entity,
     pub error: Option<String>,
+    /// Why the entity was skipped (its endpoint answered 403), if it was.
+    pub skipped: Option<String>,
     pub pages: u64,
     pub records: u64,
     pub inserted: u64,
@@ -123,9 +125,10 @@ impl RunReport {
                 e.requests.requests,
                 e.records as f64 / seconds.max(0.001),
                 seconds,
-                match &e.error {
-                    None => "ok".to_string(),
-                    Some(error) => format!("FAILED: {error}"),
+                match (&e.error, &e.skipped) {
+                    (Some(error), _) => format!("FAILED: {error}"),
+                    (None, Some(reason)) => format!("skipped: {reason}"),
+                    (None, None) => "ok".to_string(),
                 }
             ));
         }
@@ -266,17 +269,18 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
         .await
         .context("joining the applier")?;
         ctx.progress.finished.store(true, Ordering::SeqCst);
-        let error = match (applied, fetched) {
-            (Err(err), _) | (Ok(()), Err(err)) => Some(format!("{err:#}")),
-            (Ok(()), Ok(())) => None,
-        };
+        let (error, skipped) = super::skip::judge(applied.and(fetched));
         if let Some(error) = &error {
             log::error!("{}: {error}", ctx.entity);
+        }
+        if let Some(reason) = &skipped {
+            log::warn!("{}: skipped: {reason}", ctx.entity);
         }
         let p = &ctx.progress;
         reports.push(EntityReport {
             entity: ctx.entity,
             error,
+            skipped,
             pages: p.pages_applied.load(Ordering::Relaxed),
             records: p.records_applied.load(Ordering::Relaxed),
             inserted: p.inserted.load(Ordering::Relaxed),
@@ -417,6 +421,7 @@ fn close_run(
             entity: entity.entity.name(),
             table: entity.entity.table(),
             error: entity.error.as_deref(),
+            skipped: entity.skipped.as_deref(),
             requests: entity.requests.requests,
             retries: entity.requests.retries,
             rate_limited: entity.requests.rate_limited,
@@ -431,7 +436,7 @@ fn close_run(
         let done: Vec<&str> = report
             .entities
             .iter()
-            .filter(|e| e.error.is_none())
+            .filter(|e| e.error.is_none() && e.skipped.is_none())
             .map(|e| e.entity.name())
             .collect();
         run.unfinished_import

@@ -197,6 +197,13 @@ async fn list_endpoint(
         );
     }
 
+    if shared.config.forbidden.contains(&entity) {
+        return json_response(
+            StatusCode::FORBIDDEN,
+            json!({"error": "Forbidden", "message": "This token is not allowed to access this resource"}),
+        );
+    }
+
     let mut rate_headers: Vec<(&'static str, HeaderValue)> = Vec::new();
     if shared.config.rate_limited {
         match shared.take_quota() {
