@@ -77,6 +77,11 @@ fn an_import_where_users_answers_403_skips_users_and_copies_everything_else() {
     assert_eq!(users["status"], "skipped", "{users}");
     assert!(users["last_error"].as_str().unwrap().contains("HTTP 403"));
     let overview = client.get("/").dispatch().into_string().unwrap();
+    // Sales and stock first, then the reference data they point at.
+    let at = |needle: &str| overview.find(needle).unwrap_or_else(|| panic!("{needle}"));
+    assert!(at("Sales and stock") < at("card-sales"));
+    assert!(at("card-consignments") < at("Reference data"));
+    assert!(at("Reference data") < at("card-users"));
     let card = &overview[overview.find("card-users").expect("a users card")..];
     let card = &card[..card.find("</section>").unwrap_or(card.len())];
     assert!(
