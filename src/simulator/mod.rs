@@ -4,6 +4,7 @@
 //! client beyond the entity names, so it cannot hide the client's mistakes.
 
 mod faults;
+mod ids;
 mod quirks;
 mod reference;
 mod render;
