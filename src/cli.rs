@@ -184,8 +184,8 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Import only this entity (repeatable)
-    #[arg(long = "entity", value_name = "ENTITY")]
+    /// Import only this entity (repeatable; default all)
+    #[arg(long = "entity", value_name = "ENTITY", env = crate::config::vars::ENTITIES, value_delimiter = ',')]
     pub entities: Vec<Entity>,
     /// Start over from version 0 (existing rows stay; needs --yes)
     #[arg(long)]
@@ -197,8 +197,8 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Sync only this entity (repeatable)
-    #[arg(long = "entity", value_name = "ENTITY")]
+    /// Sync only this entity (repeatable; default all)
+    #[arg(long = "entity", value_name = "ENTITY", env = crate::config::vars::ENTITIES, value_delimiter = ',')]
     pub entities: Vec<Entity>,
 }
 

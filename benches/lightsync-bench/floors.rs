@@ -86,15 +86,13 @@ pub(crate) fn fetch_everything(
                         .push(page.records.iter().map(|r| r.raw.clone()).collect());
                 }
                 for record in page.records {
-                    if let RecordBody::Sale(sale) = &record.body {
-                        for item in &sale.line_items {
-                            fetched.line_items.push((
-                                item.id.clone(),
-                                record.id.clone(),
-                                record.version,
-                                item.raw.clone(),
-                            ));
-                        }
+                    for item in record.children.iter().filter(|child| child.child == 0) {
+                        fetched.line_items.push((
+                            item.id.clone(),
+                            record.id.clone(),
+                            record.version,
+                            item.raw.clone(),
+                        ));
                     }
                     rows.push((record.id, record.version, record.raw));
                 }

@@ -34,7 +34,7 @@ use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use lightsync::checkpoint::{CheckpointStore, SpooledBatch};
 use lightsync::config::{ApiConfig, DatabaseUrl, Secret};
 use lightsync::entity::Entity;
-use lightsync::lightspeed::{Client, RecordBody, RequestCounters};
+use lightsync::lightspeed::{Client, RequestCounters};
 
 /// Benchmarks lightsync (build with --release first).
 #[derive(Parser, Debug)]

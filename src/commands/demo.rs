@@ -128,6 +128,7 @@ async fn run_demo(mut config: Config, args: DemoArgs, password: String) -> anyho
     })?;
     let shutdown = rocket.shutdown();
     let mut server = tokio::spawn(rocket.launch());
+    wait_until_listening(args.port).await;
     println!();
     println!("dashboard: http://127.0.0.1:{}/", args.port);
     println!("password:  {password}");
@@ -216,6 +217,24 @@ fn describe_changes(changes: &MutationCounts) -> String {
         "nothing".to_string()
     } else {
         parts.join(", ")
+    }
+}
+
+/// How long the dashboard may take to accept connections once launched.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits until the dashboard accepts connections on `port` (Rocket binds in `launch`), so
+/// the URL printed next can be opened at once; gives up silently after `LISTEN_TIMEOUT`.
+async fn wait_until_listening(port: u16) {
+    let deadline = tokio::time::Instant::now() + LISTEN_TIMEOUT;
+    while tokio::time::Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -45,7 +45,10 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
             }
         })
         .collect();
-    let all_green = entities.iter().all(|e| e.health == Health::Green);
+    // An entity skipped for want of a permission is a choice of the store, not ill health.
+    let all_green = entities
+        .iter()
+        .all(|e| e.health == Health::Green || e.status == "skipped");
     if json {
         println!(
             "{}",
@@ -56,12 +59,12 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
         );
     } else {
         println!(
-            "{:<10} {:<7} {:<8} {:<14} {:>14} {:>10}  last error",
+            "{:<20} {:<7} {:<8} {:<14} {:>14} {:>10}  last error",
             "entity", "health", "status", "last success", "last version", "rows"
         );
         for e in &entities {
             println!(
-                "{:<10} {:<7} {:<8} {:<14} {:>14} {:>10}  {}",
+                "{:<20} {:<7} {:<8} {:<14} {:>14} {:>10}  {}",
                 e.entity,
                 e.health.name(),
                 e.status,

@@ -1,7 +1,9 @@
-//! Database row types, one per table, and how a batch of them is sent: one typed array per
-//! column, expanded by `unnest` on the server (binary-encoded binds, one statement per table, no
-//! per-row SQL and no giant JSON document to parse). `COLUMNS` lists every column a row sets (all
-//! but `synced_at`); a database test checks it against the real table.
+//! The rows one batch writes, column by column, in the shape the entity's declaration gives
+//! them: one typed array per column, expanded by `unnest` on the server (binary-encoded binds,
+//! one statement per table, no per-row SQL). `TableRows::column_names` lists every column a
+//! batch sets (all but `synced_at`); a database test checks it against the real tables.
+
+use std::collections::HashMap;
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -9,207 +11,298 @@ use diesel::pg::Pg;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, Numeric, Text, Timestamptz};
 
+use crate::entity::{Cell, ChildSpec, Column, EntitySpec, Kind};
+
 /// A query being built with one array bind per column.
 pub type ColumnQuery<'a> = BoxedSqlQuery<'a, Pg, SqlQuery>;
 
-/// A row of one of the lightsync entity tables.
-pub trait TableRow: Sized {
-    /// The table the row belongs to.
-    const TABLE: &'static str;
-    /// Every column the row sets, `id` first.
-    const COLUMNS: &'static [&'static str];
-    /// The PostgreSQL type of each column's array parameter, in `COLUMNS` order.
-    const ARRAY_TYPES: &'static [&'static str];
-    /// Whether each column is JSONB (sent as text and cast on the server).
-    const JSONB: &'static [bool];
-    fn id(&self) -> &str;
-    fn version(&self) -> i64;
-    /// Binds one array per column, in `COLUMNS` order.
-    fn bind_columns(rows: Vec<Self>, query: ColumnQuery<'_>) -> ColumnQuery<'_>;
+/// The values of one typed column, one per row.
+#[derive(Debug, Clone, PartialEq)]
+enum ColumnValues {
+    Text(Vec<Option<String>>),
+    Numeric(Vec<Option<BigDecimal>>),
+    Int(Vec<Option<i64>>),
+    Bool(Vec<Option<bool>>),
+    Timestamp(Vec<Option<DateTime<Utc>>>),
+    Date(Vec<Option<NaiveDate>>),
+    Json(Vec<Option<String>>),
 }
 
-macro_rules! sql_kind {
-    (text) => { Array<Text> };
-    (opt_text) => { Array<Nullable<Text>> };
-    (numeric) => { Array<Nullable<Numeric>> };
-    (timestamp) => { Array<Nullable<Timestamptz>> };
-    (date) => { Array<Nullable<Date>> };
-    (flag) => { Array<Nullable<Bool>> };
-    (int) => { Array<BigInt> };
-    (opt_int) => { Array<Nullable<BigInt>> };
-    (jsonb) => { Array<Text> };
-    (opt_jsonb) => { Array<Nullable<Text>> };
-}
-
-macro_rules! pg_array_type {
-    (text) => {
-        "text[]"
-    };
-    (opt_text) => {
-        "text[]"
-    };
-    (numeric) => {
-        "numeric[]"
-    };
-    (timestamp) => {
-        "timestamptz[]"
-    };
-    (date) => {
-        "date[]"
-    };
-    (flag) => {
-        "boolean[]"
-    };
-    (int) => {
-        "bigint[]"
-    };
-    (opt_int) => {
-        "bigint[]"
-    };
-    (jsonb) => {
-        "text[]"
-    };
-    (opt_jsonb) => {
-        "text[]"
-    };
-}
-
-macro_rules! is_jsonb {
-    (jsonb) => {
-        true
-    };
-    (opt_jsonb) => {
-        true
-    };
-    ($other:ident) => {
-        false
-    };
-}
-
-macro_rules! rust_type {
-    (text) => { String };
-    (opt_text) => { Option<String> };
-    (numeric) => { Option<BigDecimal> };
-    (timestamp) => { Option<DateTime<Utc>> };
-    (date) => { Option<NaiveDate> };
-    (flag) => { Option<bool> };
-    (int) => { i64 };
-    (opt_int) => { Option<i64> };
-    (jsonb) => { String };
-    (opt_jsonb) => { Option<String> };
-}
-
-macro_rules! table_rows {
-    ($(#[$meta:meta])* $row:ident, $table:literal, { $($column:ident : $kind:ident),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq)]
-        pub struct $row {
-            $(pub $column: rust_type!($kind),)*
+impl ColumnValues {
+    fn new(kind: Kind, capacity: usize) -> ColumnValues {
+        match kind {
+            Kind::Text => ColumnValues::Text(Vec::with_capacity(capacity)),
+            Kind::Numeric => ColumnValues::Numeric(Vec::with_capacity(capacity)),
+            Kind::Int => ColumnValues::Int(Vec::with_capacity(capacity)),
+            Kind::Bool => ColumnValues::Bool(Vec::with_capacity(capacity)),
+            Kind::Timestamp => ColumnValues::Timestamp(Vec::with_capacity(capacity)),
+            Kind::Date => ColumnValues::Date(Vec::with_capacity(capacity)),
+            Kind::Json => ColumnValues::Json(Vec::with_capacity(capacity)),
         }
+    }
 
-        impl TableRow for $row {
-            const TABLE: &'static str = $table;
-            const COLUMNS: &'static [&'static str] = &[$(stringify!($column)),*];
-            const ARRAY_TYPES: &'static [&'static str] = &[$(pg_array_type!($kind)),*];
-            const JSONB: &'static [bool] = &[$(is_jsonb!($kind)),*];
+    fn push(&mut self, cell: Cell) {
+        match (self, cell) {
+            (ColumnValues::Text(values), Cell::Text(value)) => values.push(value),
+            (ColumnValues::Numeric(values), Cell::Numeric(value)) => values.push(value),
+            (ColumnValues::Int(values), Cell::Int(value)) => values.push(value),
+            (ColumnValues::Bool(values), Cell::Bool(value)) => values.push(value),
+            (ColumnValues::Timestamp(values), Cell::Timestamp(value)) => values.push(value),
+            (ColumnValues::Date(values), Cell::Date(value)) => values.push(value),
+            (ColumnValues::Json(values), Cell::Json(value)) => values.push(value),
+            (values, cell) => panic!(
+                "a {cell:?} cell in a column of {values:?}: decoding and the declaration disagree"
+            ),
+        }
+    }
 
-            fn id(&self) -> &str {
-                &self.id
+    fn retain(&mut self, keep: &[bool]) {
+        match self {
+            ColumnValues::Text(v) | ColumnValues::Json(v) => retain(v, keep),
+            ColumnValues::Numeric(v) => retain(v, keep),
+            ColumnValues::Int(v) => retain(v, keep),
+            ColumnValues::Bool(v) => retain(v, keep),
+            ColumnValues::Timestamp(v) => retain(v, keep),
+            ColumnValues::Date(v) => retain(v, keep),
+        }
+    }
+
+    fn bind(self, query: ColumnQuery<'_>) -> ColumnQuery<'_> {
+        match self {
+            ColumnValues::Text(v) | ColumnValues::Json(v) => {
+                query.bind::<Array<Nullable<Text>>, _>(v)
             }
+            ColumnValues::Numeric(v) => query.bind::<Array<Nullable<Numeric>>, _>(v),
+            ColumnValues::Int(v) => query.bind::<Array<Nullable<BigInt>>, _>(v),
+            ColumnValues::Bool(v) => query.bind::<Array<Nullable<Bool>>, _>(v),
+            ColumnValues::Timestamp(v) => query.bind::<Array<Nullable<Timestamptz>>, _>(v),
+            ColumnValues::Date(v) => query.bind::<Array<Nullable<Date>>, _>(v),
+        }
+    }
+}
 
-            fn version(&self) -> i64 {
-                self.version
-            }
+fn retain<T>(values: &mut Vec<T>, keep: &[bool]) {
+    let mut index = 0;
+    values.retain(|_| {
+        index += 1;
+        keep[index - 1]
+    });
+}
 
-            fn bind_columns(rows: Vec<Self>, query: ColumnQuery<'_>) -> ColumnQuery<'_> {
-                $(let mut $column: Vec<rust_type!($kind)> = Vec::with_capacity(rows.len());)*
-                for row in rows {
-                    $($column.push(row.$column);)*
+/// The rows for one table (an entity's or its children's), column by column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRows {
+    pub table: &'static str,
+    /// The conflict target.
+    pub key: &'static [&'static str],
+    /// Whether the table has its own `id` column (false for a composite key).
+    has_id: bool,
+    /// The parent key column of a child table (`sale_id`).
+    pub parent_column: Option<&'static str>,
+    columns: &'static [Column],
+    /// Each row's key (composite keys joined), for deduplication and the `id` column.
+    pub ids: Vec<String>,
+    pub parents: Vec<String>,
+    pub versions: Vec<i64>,
+    deleted_at: Vec<Option<DateTime<Utc>>>,
+    raw: Vec<String>,
+    values: Vec<ColumnValues>,
+}
+
+impl TableRows {
+    /// Empty rows for `spec`'s table.
+    pub fn for_entity(spec: &'static EntitySpec, capacity: usize) -> TableRows {
+        TableRows::new(
+            spec.table,
+            spec.key,
+            spec.has_id(),
+            None,
+            spec.columns,
+            capacity,
+        )
+    }
+
+    /// Empty rows for a child table.
+    pub fn for_child(child: &'static ChildSpec, capacity: usize) -> TableRows {
+        let parent = Some(child.parent_column);
+        TableRows::new(child.table, &["id"], true, parent, child.columns, capacity)
+    }
+
+    fn new(
+        table: &'static str,
+        key: &'static [&'static str],
+        has_id: bool,
+        parent_column: Option<&'static str>,
+        columns: &'static [Column],
+        capacity: usize,
+    ) -> TableRows {
+        TableRows {
+            table,
+            key,
+            has_id,
+            parent_column,
+            columns,
+            ids: Vec::with_capacity(capacity),
+            parents: Vec::new(),
+            versions: Vec::with_capacity(capacity),
+            deleted_at: Vec::with_capacity(capacity),
+            raw: Vec::with_capacity(capacity),
+            values: columns
+                .iter()
+                .map(|column| ColumnValues::new(column.kind, capacity))
+                .collect(),
+        }
+    }
+
+    /// Adds a row: its key, parent key (child tables only), version, soft delete, raw JSON, and
+    /// one cell per declared column in declaration order.
+    pub fn push(
+        &mut self,
+        id: String,
+        parent: Option<String>,
+        version: i64,
+        deleted_at: Option<DateTime<Utc>>,
+        raw: String,
+        cells: Vec<Cell>,
+    ) {
+        assert_eq!(
+            cells.len(),
+            self.values.len(),
+            "{}: one cell per column",
+            self.table
+        );
+        self.ids.push(id);
+        if let Some(parent) = parent {
+            self.parents.push(parent);
+        }
+        self.versions.push(version);
+        self.deleted_at.push(deleted_at);
+        self.raw.push(raw);
+        for (values, cell) in self.values.iter_mut().zip(cells) {
+            values.push(cell);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Keeps only the rows where `keep` is true.
+    pub fn retain_rows(&mut self, keep: &[bool]) {
+        retain(&mut self.ids, keep);
+        if !self.parents.is_empty() {
+            retain(&mut self.parents, keep);
+        }
+        retain(&mut self.versions, keep);
+        retain(&mut self.deleted_at, keep);
+        retain(&mut self.raw, keep);
+        for values in &mut self.values {
+            values.retain(keep);
+        }
+    }
+
+    /// Keeps one row per key, the one with the highest version; on a tie the later row (a page
+    /// is in version order, so the later one is the newer). PostgreSQL rejects a key twice in
+    /// one `ON CONFLICT` statement.
+    pub fn dedup_by_key(&mut self) {
+        let mut best: HashMap<&str, usize> = HashMap::with_capacity(self.ids.len());
+        let mut keep = vec![false; self.ids.len()];
+        for (index, id) in self.ids.iter().enumerate() {
+            match best.get(id.as_str()) {
+                Some(&other) if self.versions[other] > self.versions[index] => {}
+                Some(&other) => {
+                    keep[other] = false;
+                    keep[index] = true;
+                    best.insert(id, index);
                 }
-                $(let query = query.bind::<sql_kind!($kind), _>($column);)*
-                query
+                None => {
+                    keep[index] = true;
+                    best.insert(id, index);
+                }
             }
         }
-    };
+        if keep.iter().any(|kept| !kept) {
+            self.retain_rows(&keep);
+        }
+    }
+
+    /// Every column a batch sets, in bind order, with its PostgreSQL array type and whether
+    /// it is JSONB (sent as text and cast on the server).
+    pub fn column_names(&self) -> Vec<(&'static str, &'static str, bool)> {
+        let mut names = Vec::with_capacity(self.columns.len() + 5);
+        if self.has_id {
+            names.push(("id", "text[]", false));
+        }
+        if let Some(parent) = self.parent_column {
+            names.push((parent, "text[]", false));
+        }
+        names.push(("version", "bigint[]", false));
+        names.push(("deleted_at", "timestamptz[]", false));
+        names.push(("raw", "text[]", true));
+        for column in self.columns {
+            names.push((
+                column.name,
+                column.kind.array_type(),
+                column.kind == Kind::Json,
+            ));
+        }
+        names
+    }
+
+    /// Binds one array per column, in `column_names` order.
+    pub fn bind_columns(self, query: ColumnQuery<'_>) -> ColumnQuery<'_> {
+        let mut query = query;
+        if self.has_id {
+            query = query.bind::<Array<Text>, _>(self.ids);
+        }
+        if self.parent_column.is_some() {
+            query = query.bind::<Array<Text>, _>(self.parents);
+        }
+        query = query
+            .bind::<Array<BigInt>, _>(self.versions)
+            .bind::<Array<Nullable<Timestamptz>>, _>(self.deleted_at)
+            .bind::<Array<Text>, _>(self.raw);
+        for values in self.values {
+            query = values.bind(query);
+        }
+        query
+    }
 }
 
-table_rows!(OutletRow, "lightspeed_outlets", {
-    id: text, name: opt_text, currency: opt_text, time_zone: opt_text,
-    physical_address_1: opt_text, physical_address_2: opt_text, physical_suburb: opt_text,
-    physical_city: opt_text, physical_postcode: opt_text, physical_state: opt_text,
-    physical_country_id: opt_text, attributes: opt_jsonb, version: int,
-    deleted_at: timestamp, raw: jsonb, default_tax_id: opt_text,
-});
-
-table_rows!(ProductRow, "lightspeed_products", {
-    id: text, name: opt_text, variant_name: opt_text, handle: opt_text, sku: opt_text,
-    active: flag, is_active: flag, variant_parent_id: opt_text, supplier_id: opt_text,
-    brand_id: opt_text, product_type_id: opt_text, supply_price: numeric,
-    price_including_tax: numeric, price_excluding_tax: numeric, description: opt_text,
-    created_at: timestamp, updated_at: timestamp, version: int, deleted_at: timestamp,
-    raw: jsonb, source: opt_text, has_inventory: flag, is_composite: flag,
-    supplier_code: opt_text,
-});
-
-table_rows!(CustomerRow, "lightspeed_customers", {
-    id: text, customer_code: opt_text, first_name: opt_text, last_name: opt_text,
-    email: opt_text, phone: opt_text, mobile: opt_text, company_name: opt_text,
-    customer_group_id: opt_text, balance: numeric, loyalty_balance: numeric,
-    year_to_date: numeric, date_of_birth: date, created_at: timestamp, updated_at: timestamp,
-    version: int, deleted_at: timestamp, raw: jsonb, gender: opt_text, do_not_email: flag,
-    enable_loyalty: flag, on_account_limit: numeric, physical_address_1: opt_text,
-    physical_address_2: opt_text, physical_suburb: opt_text, physical_city: opt_text,
-    physical_postcode: opt_text, physical_state: opt_text, physical_country_id: opt_text,
-    postal_address_1: opt_text, postal_address_2: opt_text, postal_suburb: opt_text,
-    postal_city: opt_text, postal_postcode: opt_text, postal_state: opt_text,
-    postal_country_id: opt_text,
-});
-
-table_rows!(InventoryRow, "lightspeed_inventory", {
-    id: text, product_id: opt_text, outlet_id: opt_text, inventory_level: numeric,
-    current_amount: numeric, average_cost: numeric, reorder_point: numeric,
-    reorder_amount: numeric, version: int, deleted_at: timestamp, raw: jsonb,
-});
-
-table_rows!(SaleRow, "lightspeed_sales", {
-    id: text, outlet_id: opt_text, register_id: opt_text, user_id: opt_text,
-    customer_id: opt_text, invoice_number: opt_text, receipt_number: opt_text,
-    status: opt_text, total_price: numeric, total_tax: numeric, total_loyalty: numeric,
-    note: opt_text, sale_date: timestamp, created_at: timestamp, updated_at: timestamp,
-    version: int, deleted_at: timestamp, raw: jsonb, total_price_incl: numeric,
-    state: opt_text, source: opt_text, source_id: opt_text, short_code: opt_text,
-    return_for: opt_text,
-});
-
-table_rows!(
-    /// A line item; `version` is the version of the sale that carried it.
-    LineItemRow, "lightspeed_sale_line_items", {
-    id: text, sale_id: text, product_id: opt_text, tax_id: opt_text, quantity: numeric,
-    price: numeric, price_total: numeric, cost: numeric, cost_total: numeric, tax: numeric,
-    tax_total: numeric, discount: numeric, discount_total: numeric, loyalty_value: numeric,
-    status: opt_text, sequence: opt_int, is_return: flag, note: opt_text, version: int,
-    deleted_at: timestamp, raw: jsonb, salesperson_id: opt_text, unit_price: numeric,
-    total_price: numeric, unit_tax: numeric, total_tax: numeric, unit_cost: numeric,
-    total_cost: numeric, unit_discount: numeric, total_discount: numeric,
-});
-
-table_rows!(
-    /// A payment; `version` is the version of the sale that carried it.
-    PaymentRow, "lightspeed_sale_payments", {
-    id: text, sale_id: text, retailer_payment_type_id: opt_text, payment_type_id: opt_text,
-    name: opt_text, amount: numeric, payment_date: timestamp, version: int,
-    deleted_at: timestamp, raw: jsonb, register_id: opt_text, outlet_id: opt_text,
-});
-
-/// The rows one batch writes, by table. Sales carry their line items and payments, which are
-/// written only for the sales whose row the batch actually changed.
-#[derive(Debug, Default)]
+/// The rows one batch writes: the entity's, and its children's (written only for the parents
+/// whose row the batch actually changed).
+#[derive(Debug, Clone, PartialEq)]
 pub struct BatchRows {
-    pub outlets: Vec<OutletRow>,
-    pub products: Vec<ProductRow>,
-    pub customers: Vec<CustomerRow>,
-    pub inventory: Vec<InventoryRow>,
-    pub sales: Vec<SaleRow>,
-    pub line_items: Vec<LineItemRow>,
-    pub payments: Vec<PaymentRow>,
+    pub rows: TableRows,
+    pub children: Vec<TableRows>,
+}
+
+impl BatchRows {
+    /// Empty rows for a batch of `spec`.
+    pub fn for_entity(spec: &'static EntitySpec, capacity: usize) -> BatchRows {
+        BatchRows {
+            rows: TableRows::for_entity(spec, capacity),
+            children: spec
+                .children
+                .iter()
+                .map(|child| TableRows::for_child(child, capacity))
+                .collect(),
+        }
+    }
+}
+
+/// Every table the declarations write, with the columns a batch sets (tests check these
+/// against the migrated database).
+pub fn declared_tables() -> Vec<TableRows> {
+    crate::entity::Entity::ALL
+        .into_iter()
+        .flat_map(|entity| {
+            let batch = BatchRows::for_entity(entity.spec(), 0);
+            std::iter::once(batch.rows).chain(batch.children)
+        })
+        .collect()
 }

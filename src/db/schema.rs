@@ -16,6 +16,60 @@ diesel::table! {
 }
 
 diesel::table! {
+    lightspeed_brands (id) {
+        id -> Text,
+        name -> Nullable<Text>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_consignments (id) {
+        id -> Text,
+        outlet_id -> Nullable<Text>,
+        name -> Nullable<Text>,
+        #[sql_name = "type"]
+        type_ -> Nullable<Text>,
+        status -> Nullable<Text>,
+        supplier_id -> Nullable<Text>,
+        source_outlet_id -> Nullable<Text>,
+        supplier_invoice -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        total_count_gain -> Nullable<Numeric>,
+        total_cost_gain -> Nullable<Numeric>,
+        total_count_loss -> Nullable<Numeric>,
+        total_cost_loss -> Nullable<Numeric>,
+        consignment_date -> Nullable<Timestamptz>,
+        due_at -> Nullable<Timestamptz>,
+        received_at -> Nullable<Timestamptz>,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_customer_groups (id) {
+        id -> Text,
+        name -> Nullable<Text>,
+        group_id -> Nullable<Text>,
+        retailer_id -> Nullable<Text>,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     lightspeed_customers (id) {
         id -> Text,
         customer_code -> Nullable<Text>,
@@ -75,6 +129,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    lightspeed_outlet_taxes (outlet_id, product_id, tax_id) {
+        outlet_id -> Text,
+        product_id -> Text,
+        tax_id -> Text,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     lightspeed_outlets (id) {
         id -> Text,
         name -> Nullable<Text>,
@@ -93,6 +159,90 @@ diesel::table! {
         raw -> Jsonb,
         synced_at -> Timestamptz,
         default_tax_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    lightspeed_payment_types (id) {
+        id -> Text,
+        name -> Nullable<Text>,
+        type_id -> Nullable<Int8>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_price_book_products (id) {
+        id -> Text,
+        product_id -> Nullable<Text>,
+        price_book_id -> Nullable<Text>,
+        tax_id -> Nullable<Text>,
+        rounding -> Nullable<Text>,
+        adjustment_type -> Nullable<Text>,
+        default_display_price -> Nullable<Numeric>,
+        price -> Nullable<Numeric>,
+        retail_tax -> Nullable<Numeric>,
+        loyalty_value -> Nullable<Numeric>,
+        adjustment -> Nullable<Numeric>,
+        discount -> Nullable<Numeric>,
+        min_units -> Nullable<Numeric>,
+        max_units -> Nullable<Numeric>,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_price_books (id) {
+        id -> Text,
+        name -> Nullable<Text>,
+        customer_group_id -> Nullable<Text>,
+        outlet_id -> Nullable<Text>,
+        restrict_to_platform_key -> Nullable<Text>,
+        restrict_to_platform_label -> Nullable<Text>,
+        valid_from -> Nullable<Timestamptz>,
+        valid_to -> Nullable<Timestamptz>,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_product_categories (id) {
+        id -> Text,
+        name -> Nullable<Text>,
+        root_category_id -> Nullable<Text>,
+        parent_category_id -> Nullable<Text>,
+        leaf_category -> Nullable<Bool>,
+        category_path -> Nullable<Jsonb>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_product_types (id) {
+        id -> Text,
+        name -> Nullable<Text>,
+        leaf_category -> Nullable<Bool>,
+        category_path -> Nullable<Jsonb>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
     }
 }
 
@@ -123,6 +273,34 @@ diesel::table! {
         has_inventory -> Nullable<Bool>,
         is_composite -> Nullable<Bool>,
         supplier_code -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    lightspeed_registers (id) {
+        id -> Text,
+        name -> Nullable<Text>,
+        outlet_id -> Nullable<Text>,
+        invoice_prefix -> Nullable<Text>,
+        invoice_suffix -> Nullable<Text>,
+        receipt_template_id -> Nullable<Text>,
+        button_layout_id -> Nullable<Text>,
+        register_open_sequence_id -> Nullable<Text>,
+        cash_managed_payment_type_id -> Nullable<Text>,
+        invoice_sequence -> Nullable<Numeric>,
+        ask_for_note_on_save -> Nullable<Numeric>,
+        is_open -> Nullable<Bool>,
+        print_receipt -> Nullable<Bool>,
+        email_receipt -> Nullable<Bool>,
+        print_note_on_receipt -> Nullable<Bool>,
+        ask_for_user_on_sale -> Nullable<Bool>,
+        show_discounts_on_receipts -> Nullable<Bool>,
+        register_open_time -> Nullable<Timestamptz>,
+        register_close_time -> Nullable<Timestamptz>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
     }
 }
 
@@ -211,6 +389,105 @@ diesel::table! {
 }
 
 diesel::table! {
+    lightspeed_serialnumbers (id) {
+        id -> Text,
+        code -> Nullable<Text>,
+        product_id -> Nullable<Text>,
+        outlet_id -> Nullable<Text>,
+        sale_id -> Nullable<Text>,
+        line_item_id -> Nullable<Text>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_shifts (id) {
+        id -> Text,
+        retailer_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        updated_by -> Nullable<Text>,
+        time_in -> Nullable<Timestamptz>,
+        time_out -> Nullable<Timestamptz>,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_suppliers (id) {
+        id -> Text,
+        name -> Nullable<Text>,
+        description -> Nullable<Text>,
+        default_markup -> Nullable<Numeric>,
+        contact -> Nullable<Jsonb>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_tags (id) {
+        id -> Text,
+        name -> Nullable<Text>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_taxes (id) {
+        id -> Text,
+        name -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        is_default -> Nullable<Bool>,
+        rates -> Nullable<Jsonb>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_users (id) {
+        id -> Text,
+        username -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        account_type -> Nullable<Text>,
+        restricted_outlet_id -> Nullable<Text>,
+        enabled -> Nullable<Bool>,
+        is_primary_user -> Nullable<Bool>,
+        enabled_mfa -> Nullable<Bool>,
+        require_password_change -> Nullable<Bool>,
+        target_daily -> Nullable<Numeric>,
+        target_weekly -> Nullable<Numeric>,
+        target_monthly -> Nullable<Numeric>,
+        email_verified_at -> Nullable<Timestamptz>,
+        seen_at -> Nullable<Timestamptz>,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        restricted_outlet_ids -> Nullable<Jsonb>,
+        roles -> Nullable<Jsonb>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sync_log (id) {
         id -> Int8,
         run_id -> Text,
@@ -252,13 +529,29 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     alert_log,
+    lightspeed_brands,
+    lightspeed_consignments,
+    lightspeed_customer_groups,
     lightspeed_customers,
     lightspeed_inventory,
+    lightspeed_outlet_taxes,
     lightspeed_outlets,
+    lightspeed_payment_types,
+    lightspeed_price_book_products,
+    lightspeed_price_books,
+    lightspeed_product_categories,
+    lightspeed_product_types,
     lightspeed_products,
+    lightspeed_registers,
     lightspeed_sale_line_items,
     lightspeed_sale_payments,
     lightspeed_sales,
+    lightspeed_serialnumbers,
+    lightspeed_shifts,
+    lightspeed_suppliers,
+    lightspeed_tags,
+    lightspeed_taxes,
+    lightspeed_users,
     sync_log,
     sync_state,
 );

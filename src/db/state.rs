@@ -127,6 +127,8 @@ pub struct EntityRunEnd<'a> {
     pub table: &'a str,
     /// `None` for success, the error otherwise.
     pub error: Option<&'a str>,
+    /// Why the entity was skipped (no permission), if it was.
+    pub skipped: Option<&'a str>,
     pub requests: u64,
     pub retries: u64,
     pub rate_limited: u64,
@@ -139,7 +141,12 @@ pub struct EntityRunEnd<'a> {
 
 /// Closes one entity's `sync_log` row and updates its `sync_state`.
 pub fn finish_entity_run(conn: &mut PgConnection, end: &EntityRunEnd) -> Result<(), DbError> {
-    let status = if end.error.is_some() { "failed" } else { "ok" };
+    let status = match (end.error, end.skipped) {
+        (Some(_), _) => "failed",
+        (None, Some(_)) => "skipped",
+        (None, None) => "ok",
+    };
+    let reason = end.error.or(end.skipped);
     conn.transaction::<_, DbError, _>(|conn| {
         sql_query(
             "UPDATE sync_log SET status = $3, started_at = $8, finished_at = $9, \
@@ -150,14 +157,14 @@ pub fn finish_entity_run(conn: &mut PgConnection, end: &EntityRunEnd) -> Result<
         .bind::<Text, _>(end.run_id)
         .bind::<Text, _>(end.entity)
         .bind::<Text, _>(status)
-        .bind::<Nullable<Text>, _>(end.error)
+        .bind::<Nullable<Text>, _>(reason)
         .bind::<BigInt, _>(end.requests as i64)
         .bind::<BigInt, _>(end.retries as i64)
         .bind::<BigInt, _>(end.rate_limited as i64)
         .bind::<Timestamptz, _>(end.started_at)
         .bind::<Timestamptz, _>(end.finished_at)
         .execute(conn)?;
-        let success = end.error.is_none();
+        let success = reason.is_none();
         let rows_sql = if end.wrote_rows {
             format!("(SELECT count(*) FROM {})", end.table)
         } else {
@@ -172,7 +179,7 @@ pub fn finish_entity_run(conn: &mut PgConnection, end: &EntityRunEnd) -> Result<
         .bind::<Text, _>(end.entity)
         .bind::<Text, _>(status)
         .bind::<diesel::sql_types::Bool, _>(success)
-        .bind::<Nullable<Text>, _>(end.error)
+        .bind::<Nullable<Text>, _>(reason)
         .execute(conn)?;
         Ok(())
     })

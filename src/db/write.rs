@@ -1,6 +1,7 @@
 //! Applying one batch: a single transaction that upserts the batch's rows (deduplicated,
-//! version-guarded), replaces the line items and payments of every sale it changed, and records
-//! the entity's new cursor and counters in `sync_state` and `sync_log`.
+//! version-guarded), replaces the children (a sale's line items and payments) of every parent
+//! it changed, and records the entity's new cursor and counters in `sync_state` and `sync_log`.
+//! The SQL follows from the entity's declaration (`TableRows`).
 
 use std::collections::HashMap;
 
@@ -9,7 +10,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Text};
 use diesel::{sql_query, PgConnection, QueryableByName, RunQueryDsl};
 
 use super::error::DbError;
-use super::rows::{BatchRows, TableRow};
+use super::rows::{BatchRows, TableRows};
 
 /// What applying a batch changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -20,9 +21,12 @@ pub struct ApplyOutcome {
     pub deleted: u64,
     /// Rows left alone because the table already had that version or a newer one.
     pub unchanged: u64,
-    pub line_items_written: u64,
-    pub payments_written: u64,
+    /// Child rows (line items, payments) written, per declared child.
+    pub children_written: [u64; MAX_CHILDREN],
 }
+
+/// The most child tables one entity declares (sales: line items and payments).
+pub const MAX_CHILDREN: usize = 2;
 
 /// The run bookkeeping written in the batch's transaction.
 #[derive(Debug, Clone)]
@@ -63,40 +67,46 @@ pub fn apply_batch(
 ) -> Result<ApplyOutcome, DbError> {
     conn.transaction::<_, DbError, _>(|conn| {
         let mut outcome = ApplyOutcome::default();
-        upsert_counted(conn, rows.outlets, &mut outcome)?;
-        upsert_counted(conn, rows.products, &mut outcome)?;
-        upsert_counted(conn, rows.customers, &mut outcome)?;
-        upsert_counted(conn, rows.inventory, &mut outcome)?;
-        // A sale may appear in several versions in one batch: only the children of the
-        // version that is kept (the highest, as `dedup_by_id` keeps) belong to it.
-        let mut kept_versions: HashMap<String, i64> = HashMap::with_capacity(rows.sales.len());
-        for sale in &rows.sales {
-            let kept = kept_versions.entry(sale.id.clone()).or_insert(sale.version);
-            *kept = (*kept).max(sale.version);
-        }
-        let written_sales = upsert_counted(conn, rows.sales, &mut outcome)?;
+        let BatchRows { mut rows, children } = rows;
+        rows.dedup_by_key();
+        // A parent may appear in several versions in one batch: only the children of the
+        // version that is kept (the highest) belong to it.
+        let kept_versions: HashMap<String, i64> = if children.is_empty() {
+            HashMap::new()
+        } else {
+            rows.ids
+                .iter()
+                .cloned()
+                .zip(rows.versions.iter().copied())
+                .collect()
+        };
+        let written = upsert_counted(conn, rows, &mut outcome)?;
 
-        if !written_sales.is_empty() {
-            // Sales that were new have no children to replace.
-            let replaced: Vec<&str> = written_sales
+        if !written.is_empty() && !children.is_empty() {
+            // Parents that were new have no children to replace.
+            let replaced: Vec<&str> = written
                 .iter()
                 .filter(|w| !w.inserted)
                 .map(|w| w.id.as_str())
                 .collect();
-            if !replaced.is_empty() {
-                delete_sale_children(conn, &replaced)?;
-            }
-            let written: HashMap<String, i64> = written_sales
-                .into_iter()
-                .map(|w| {
-                    let version = kept_versions[&w.id];
-                    (w.id, version)
-                })
+            let written: HashMap<&str, i64> = written
+                .iter()
+                .map(|w| (w.id.as_str(), kept_versions[&w.id]))
                 .collect();
-            let (line_items, payments) =
-                insert_sale_children(conn, &written, rows.line_items, rows.payments)?;
-            outcome.line_items_written = line_items;
-            outcome.payments_written = payments;
+            for (index, mut child) in children.into_iter().enumerate() {
+                if !replaced.is_empty() {
+                    delete_children(conn, &child, &replaced)?;
+                }
+                let keep: Vec<bool> = child
+                    .parents
+                    .iter()
+                    .zip(&child.versions)
+                    .map(|(parent, version)| written.get(parent.as_str()) == Some(version))
+                    .collect();
+                child.retain_rows(&keep);
+                child.dedup_by_key();
+                outcome.children_written[index] = upsert_children(conn, child)?;
+            }
         }
 
         record_batch(conn, bookkeeping, &outcome)?;
@@ -105,93 +115,95 @@ pub fn apply_batch(
     })
 }
 
-/// Keeps one row per id, the one with the highest version (Postgres rejects a key twice in one
-/// `ON CONFLICT` statement).
-pub fn dedup_by_id<R: TableRow>(rows: Vec<R>) -> Vec<R> {
-    let mut best: HashMap<String, usize> = HashMap::with_capacity(rows.len());
-    let mut keep = vec![false; rows.len()];
-    for (index, row) in rows.iter().enumerate() {
-        match best.get(row.id()) {
-            Some(&other) if rows[other].version() >= row.version() => {}
-            Some(&other) => {
-                keep[other] = false;
-                keep[index] = true;
-                best.insert(row.id().to_string(), index);
-            }
-            None => {
-                keep[index] = true;
-                best.insert(row.id().to_string(), index);
-            }
-        }
-    }
-    rows.into_iter()
-        .zip(keep)
-        .filter_map(|(row, keep)| keep.then_some(row))
-        .collect()
-}
-
 /// The upsert statement for a table: one array parameter per column, zipped by `unnest`.
-fn upsert_sql<R: TableRow>(overwrite_same_version: bool, returning: bool) -> String {
-    let columns = R::COLUMNS;
-    let column_list = columns.join(", ");
-    let arrays: Vec<String> = R::ARRAY_TYPES
+/// Entity rows are written only over a strictly older version (a replay is a no-op); children
+/// (`overwrite_same_version`) also over their parent's same version.
+pub fn upsert_sql(rows: &TableRows, overwrite_same_version: bool, returning: bool) -> String {
+    let columns = rows.column_names();
+    let column_list = columns
+        .iter()
+        .map(|(name, _, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let arrays: Vec<String> = columns
         .iter()
         .enumerate()
-        .map(|(index, array_type)| format!("${}::{array_type}", index + 1))
+        .map(|(index, (_, array_type, _))| format!("${}::{array_type}", index + 1))
         .collect();
     let select: Vec<String> = columns
         .iter()
-        .zip(R::JSONB)
-        .map(|(column, jsonb)| {
+        .map(|(name, _, jsonb)| {
             if *jsonb {
-                format!("s.{column}::jsonb")
+                format!("s.{name}::jsonb")
             } else {
-                format!("s.{column}")
+                format!("s.{name}")
             }
         })
         .collect();
     let updates: Vec<String> = columns
         .iter()
-        .filter(|column| **column != "id")
-        .map(|column| format!("{column} = EXCLUDED.{column}"))
+        .filter(|(name, _, _)| !rows.key.contains(name))
+        .map(|(name, _, _)| format!("{name} = EXCLUDED.{name}"))
         .chain(std::iter::once(
             "synced_at = EXCLUDED.synced_at".to_string(),
         ))
         .collect();
     let guard = if overwrite_same_version { "<=" } else { "<" };
+    let key_text = match rows.key {
+        [single] => format!("t.{single}"),
+        parts => format!(
+            "concat_ws(chr(31), {})",
+            parts
+                .iter()
+                .map(|part| format!("t.{part}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     format!(
         "INSERT INTO {table} AS t ({column_list}, synced_at) \
          SELECT {select}, now() FROM unnest({arrays}) AS s({column_list}) \
-         ON CONFLICT (id) DO UPDATE SET {updates} WHERE t.version {guard} EXCLUDED.version{returning}",
-        table = R::TABLE,
+         ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE t.version {guard} EXCLUDED.version{returning}",
+        table = rows.table,
         select = select.join(", "),
         arrays = arrays.join(", "),
+        key = rows.key.join(", "),
         updates = updates.join(", "),
         returning = if returning {
-            " RETURNING t.id, (t.xmax = 0) AS inserted, (t.deleted_at IS NOT NULL) AS deleted"
+            format!(
+                " RETURNING {key_text} AS id, (t.xmax = 0) AS inserted, \
+                 (t.deleted_at IS NOT NULL) AS deleted"
+            )
         } else {
-            ""
+            String::new()
         },
     )
 }
 
-/// Upserts children (line items, payments) and returns how many rows were written.
-fn upsert_children<R: TableRow>(conn: &mut PgConnection, rows: Vec<R>) -> Result<u64, DbError> {
+/// Upserts child rows and returns how many were written.
+fn upsert_children(conn: &mut PgConnection, rows: TableRows) -> Result<u64, DbError> {
     if rows.is_empty() {
         return Ok(0);
     }
-    let sql = upsert_sql::<R>(true, false);
-    Ok(R::bind_columns(rows, sql_query(sql).into_boxed()).execute(conn)? as u64)
+    let sql = upsert_sql(&rows, true, false);
+    Ok(rows
+        .bind_columns(sql_query(sql).into_boxed())
+        .execute(conn)? as u64)
 }
 
-/// Deduplicates and upserts entity rows, adds them to `outcome`, and returns the rows written.
-fn upsert_counted<R: TableRow>(
+/// Upserts deduplicated entity rows (guarded by a strictly newer version), adds them to
+/// `outcome`, and returns the rows written.
+fn upsert_counted(
     conn: &mut PgConnection,
-    rows: Vec<R>,
+    rows: TableRows,
     outcome: &mut ApplyOutcome,
 ) -> Result<Vec<Written>, DbError> {
     let offered = rows.len();
-    let written = upsert_rows(conn, dedup_by_id(rows))?;
+    if offered == 0 {
+        return Ok(Vec::new());
+    }
+    let sql = upsert_sql(&rows, false, true);
+    let written: Vec<Written> = rows.bind_columns(sql_query(sql).into_boxed()).load(conn)?;
     outcome.inserted += written.iter().filter(|w| w.inserted).count() as u64;
     outcome.updated += written.iter().filter(|w| !w.inserted).count() as u64;
     outcome.deleted += written.iter().filter(|w| w.deleted).count() as u64;
@@ -199,48 +211,21 @@ fn upsert_counted<R: TableRow>(
     Ok(written)
 }
 
-/// Upserts entity rows (guarded by a strictly newer version) and returns the rows written.
-fn upsert_rows<R: TableRow>(
+fn delete_children(
     conn: &mut PgConnection,
-    rows: Vec<R>,
-) -> Result<Vec<Written>, DbError> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let query = R::bind_columns(rows, sql_query(upsert_sql::<R>(false, true)).into_boxed());
-    Ok(query.load::<Written>(conn)?)
-}
-
-fn delete_sale_children(conn: &mut PgConnection, sale_ids: &[&str]) -> Result<(), DbError> {
-    sql_query("DELETE FROM lightspeed_sale_line_items WHERE sale_id = ANY($1)")
-        .bind::<Array<Text>, _>(sale_ids)
-        .execute(conn)?;
-    sql_query("DELETE FROM lightspeed_sale_payments WHERE sale_id = ANY($1)")
-        .bind::<Array<Text>, _>(sale_ids)
-        .execute(conn)?;
+    child: &TableRows,
+    parent_ids: &[&str],
+) -> Result<(), DbError> {
+    let parent_column = child
+        .parent_column
+        .expect("child rows always name their parent column");
+    sql_query(format!(
+        "DELETE FROM {} WHERE {parent_column} = ANY($1)",
+        child.table
+    ))
+    .bind::<Array<Text>, _>(parent_ids)
+    .execute(conn)?;
     Ok(())
-}
-
-/// Writes the line items and payments of the written sales (the version of each sale that was
-/// written); children of sales the batch did not change are left alone.
-fn insert_sale_children(
-    conn: &mut PgConnection,
-    written: &HashMap<String, i64>,
-    line_items: Vec<super::rows::LineItemRow>,
-    payments: Vec<super::rows::PaymentRow>,
-) -> Result<(u64, u64), DbError> {
-    let belongs = |sale_id: &str, version: i64| written.get(sale_id) == Some(&version);
-    let line_items: Vec<_> = line_items
-        .into_iter()
-        .filter(|row| belongs(&row.sale_id, row.version))
-        .collect();
-    let payments: Vec<_> = payments
-        .into_iter()
-        .filter(|row| belongs(&row.sale_id, row.version))
-        .collect();
-    let line_items = upsert_children(conn, dedup_by_id(line_items))?;
-    let payments = upsert_children(conn, dedup_by_id(payments))?;
-    Ok((line_items, payments))
 }
 
 fn record_batch(
@@ -291,46 +276,51 @@ fn record_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::rows::InventoryRow;
+    use crate::entity::{Cell, Entity};
 
-    fn row(id: &str, version: i64) -> InventoryRow {
-        InventoryRow {
-            id: id.into(),
-            product_id: None,
-            outlet_id: None,
-            inventory_level: None,
-            current_amount: None,
-            average_cost: None,
-            reorder_point: None,
-            reorder_amount: None,
-            version,
-            deleted_at: None,
-            raw: "{}".into(),
+    fn inventory(rows: &[(&str, i64)]) -> TableRows {
+        let mut table = TableRows::for_entity(Entity::Inventory.spec(), rows.len());
+        let columns = Entity::Inventory.spec().columns.len();
+        for (id, version) in rows {
+            let cells = (0..columns)
+                .map(|index| {
+                    if index < 2 {
+                        Cell::Text(None)
+                    } else {
+                        Cell::Numeric(None)
+                    }
+                })
+                .collect();
+            table.push(id.to_string(), None, *version, None, "{}".into(), cells);
         }
+        table
     }
 
     #[test]
-    fn dedup_keeps_the_highest_version_of_each_id() {
-        let rows = vec![
-            row("a", 1),
-            row("b", 5),
-            row("a", 3),
-            row("a", 2),
-            row("b", 4),
-        ];
-        let kept: Vec<(String, i64)> = dedup_by_id(rows)
-            .into_iter()
-            .map(|r| (r.id, r.version))
-            .collect();
+    fn dedup_keeps_the_highest_version_of_each_key() {
+        let mut rows = inventory(&[("a", 1), ("b", 5), ("a", 3), ("a", 2), ("b", 4)]);
+        rows.dedup_by_key();
+        let kept: Vec<(String, i64)> = rows.ids.into_iter().zip(rows.versions).collect();
         assert_eq!(kept, vec![("b".to_string(), 5), ("a".to_string(), 3)]);
     }
 
     #[test]
+    fn on_a_tied_version_the_later_row_of_the_page_wins() {
+        let mut rows = inventory(&[("a", 7), ("a", 7)]);
+        rows.dedup_by_key();
+        assert_eq!(rows.len(), 1);
+        let sql = upsert_sql(&rows, false, true);
+        assert!(sql.contains("unnest($1::text[]"), "{sql}");
+    }
+
+    #[test]
     fn upsert_is_version_guarded() {
-        let sql = upsert_sql::<InventoryRow>(false, true);
+        let rows = inventory(&[("a", 1)]);
+        let sql = upsert_sql(&rows, false, true);
         assert!(sql.contains("WHERE t.version < EXCLUDED.version"), "{sql}");
-        assert!(sql.contains("unnest($1::text[], $2::text[]"), "{sql}");
+        assert!(sql.contains("unnest($1::text[], $2::bigint[]"), "{sql}");
         assert!(sql.contains("s.raw::jsonb"), "{sql}");
+        assert!(sql.contains("ON CONFLICT (id)"), "{sql}");
         assert!(!sql.contains("id = EXCLUDED.id"));
     }
 }

@@ -13,6 +13,7 @@ mod recovery;
 mod report;
 mod run;
 mod run_open;
+mod skip;
 pub mod untyped;
 
 pub use pipeline::EntityProgress;

@@ -201,7 +201,7 @@ fn prepare_batch(ctx: &StreamContext, spooled: SpooledRef) -> anyhow::Result<Pre
         .iter()
         .enumerate()
         .map(|(index, raw)| {
-            decode_record(entity, raw).map_err(|err| {
+            decode_record(entity, raw, Some(batch.max_version)).map_err(|err| {
                 anyhow!(
                     "spooled {entity} batch {} record {index} cannot be decoded: {err}; run `lightsync checkpoint reset --entity {entity} --yes`",
                     spooled.seq
@@ -215,7 +215,7 @@ fn prepare_batch(ctx: &StreamContext, spooled: SpooledRef) -> anyhow::Result<Pre
         max_version: batch.max_version,
         record_count: records.len() as u64,
         records_untyped: ctx.progress.untyped.note(entity, &records),
-        rows: rows_for_records(records),
+        rows: rows_for_records(entity, records),
     })
 }
 
@@ -312,6 +312,6 @@ fn apply_prepared(
         .fetch_add(outcome.deleted, Ordering::Relaxed);
     progress
         .line_items
-        .fetch_add(outcome.line_items_written, Ordering::Relaxed);
+        .fetch_add(outcome.children_written[0], Ordering::Relaxed);
     Ok(())
 }

@@ -14,6 +14,8 @@ use crate::lightspeed::RequestTotals;
 pub struct EntityReport {
     pub entity: Entity,
     pub error: Option<String>,
+    /// Why the entity was skipped (its endpoint answered 403), if it was.
+    pub skipped: Option<String>,
     pub pages: u64,
     pub records: u64,
     pub inserted: u64,
@@ -88,9 +90,10 @@ impl RunReport {
                 e.requests.requests,
                 e.records as f64 / seconds.max(0.001),
                 seconds,
-                match &e.error {
-                    None => "ok".to_string(),
-                    Some(error) => format!("FAILED: {error}"),
+                match (&e.error, &e.skipped) {
+                    (Some(error), _) => format!("FAILED: {error}"),
+                    (None, Some(reason)) => format!("skipped: {reason}"),
+                    (None, None) => "ok".to_string(),
                 }
             ));
         }

@@ -199,17 +199,18 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
         .await
         .unwrap_or_else(|err| (Err(err.into()), chrono::Utc::now()));
         ctx.progress.finished.store(true, Ordering::SeqCst);
-        let error = match (applied, fetched) {
-            (Err(err), _) | (Ok(()), Err(err)) => Some(format!("{err:#}")),
-            (Ok(()), Ok(())) => None,
-        };
+        let (error, skipped) = super::skip::judge(applied.and(fetched));
         if let Some(error) = &error {
             log::error!("{}: {error}", ctx.entity);
+        }
+        if let Some(reason) = &skipped {
+            log::warn!("{}: skipped: {reason}", ctx.entity);
         }
         let p = &ctx.progress;
         reports.push(EntityReport {
             entity: ctx.entity,
             error,
+            skipped,
             pages: p.pages_applied.load(Ordering::Relaxed),
             records: p.records_applied.load(Ordering::Relaxed),
             inserted: p.inserted.load(Ordering::Relaxed),
@@ -346,6 +347,7 @@ fn close_run(
             entity: entity.entity.name(),
             table: entity.entity.table(),
             error: entity.error.as_deref(),
+            skipped: entity.skipped.as_deref(),
             requests: entity.requests.requests,
             retries: entity.requests.retries,
             rate_limited: entity.requests.rate_limited,
@@ -360,7 +362,7 @@ fn close_run(
         let done: Vec<&str> = report
             .entities
             .iter()
-            .filter(|e| e.error.is_none())
+            .filter(|e| e.error.is_none() && e.skipped.is_none())
             .map(|e| e.entity.name())
             .collect();
         run.unfinished_import

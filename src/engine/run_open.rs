@@ -79,6 +79,7 @@ fn fail_opened(
             entity: entity.name(),
             table: entity.table(),
             error: Some(error),
+            skipped: None,
             requests: 0,
             retries: 0,
             rate_limited: 0,

@@ -50,7 +50,7 @@ mod tests {
             r#"{"id":"c","version":3}"#,
         ]
         .iter()
-        .map(|raw| decode_record(Entity::Sales, raw).unwrap())
+        .map(|raw| decode_record(Entity::Sales, raw, None).unwrap())
         .collect();
         let untyped = UntypedFields::default();
         assert_eq!(untyped.note(Entity::Sales, &records), 2);

@@ -85,6 +85,11 @@ impl<'a> Fields<'a> {
         self.problems.borrow_mut().extend(problems);
     }
 
+    /// Whether `name` is present and not null.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
     fn get(&self, name: &str) -> Option<&'a Value> {
         self.object.get(name).filter(|value| !value.is_null())
     }
@@ -122,12 +127,6 @@ impl<'a> Fields<'a> {
     /// A string; numbers and booleans become their text (ids are sometimes sent as numbers).
     pub(crate) fn text(&self, name: &str) -> Option<String> {
         self.read(name, parse_text)
-    }
-
-    /// The first of `names` that is present, as text (a field spelled two ways).
-    pub(crate) fn text_either(&self, names: &[&str]) -> Option<String> {
-        let name = names.iter().find(|name| self.get(name).is_some())?;
-        self.text(name)
     }
 
     /// A required opaque id.

@@ -15,4 +15,4 @@ pub use decode::FieldProblem;
 pub use error::{ApiError, FetchError};
 pub use governor::{RateGovernor, RatePermit};
 pub use page::{decode_page, Page, PageError};
-pub use records::{decode_record, Record, RecordBody};
+pub use records::{decode_record, ChildRecord, Record};

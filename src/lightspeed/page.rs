@@ -57,12 +57,16 @@ pub fn decode_page(entity: Entity, after: i64, body: &[u8]) -> Result<Page, Page
             err.column()
         ))
     })?;
+    let declared = envelope
+        .version
+        .and_then(|range| range.max)
+        .and_then(|max| parse_integer(&max));
     let records = envelope
         .data
         .iter()
         .enumerate()
         .map(|(index, raw)| {
-            decode_record(entity, raw.get()).map_err(|err| PageError::Record {
+            decode_record(entity, raw.get(), declared).map_err(|err| PageError::Record {
                 index,
                 reason: err.to_string(),
             })
@@ -75,10 +79,6 @@ pub fn decode_page(entity: Entity, after: i64, body: &[u8]) -> Result<Page, Page
         });
     }
     let largest_row = records.iter().map(|record| record.version).max();
-    let declared = envelope
-        .version
-        .and_then(|range| range.max)
-        .and_then(|max| parse_integer(&max));
     let max_version = declared.max(largest_row).expect("the page has records");
     if max_version <= after {
         return Err(PageError::LoopGuard { after, max_version });

@@ -4,7 +4,9 @@
 //! client beyond the entity names, so it cannot hide the client's mistakes.
 
 mod faults;
+mod ids;
 mod quirks;
+mod reference;
 mod render;
 mod server;
 mod store;
@@ -56,6 +58,8 @@ pub struct SimulatorConfig {
     pub changes_per_minute: u32,
     /// Serve the `/__simulator/*` control endpoints.
     pub control: bool,
+    /// Endpoints that answer 403, as for a token without that permission.
+    pub forbidden: Vec<crate::entity::Entity>,
 }
 
 impl Default for SimulatorConfig {
@@ -78,6 +82,7 @@ impl Default for SimulatorConfig {
             retry_after_skew: Duration::ZERO,
             changes_per_minute: 0,
             control: false,
+            forbidden: Vec::new(),
         }
     }
 }

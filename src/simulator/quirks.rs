@@ -86,6 +86,9 @@ pub fn odd_value_for(seed: u64, share: f64, snapshot: &RecordSnapshot) -> Option
         .iter()
         .filter(|odd| odd.entity == snapshot.entity)
         .collect();
+    if choices.is_empty() {
+        return None;
+    }
     let pick = hash(&[seed, 91, tag, snapshot.index as u64]) % choices.len() as u64;
     Some(*choices[pick as usize])
 }
@@ -169,10 +172,11 @@ mod tests {
     }
 
     #[test]
-    fn every_entity_has_odd_values() {
-        for entity in Entity::ALL {
+    fn every_hand_rendered_entity_has_odd_values() {
+        // The sixteen further entities are rendered from their declarations, without odd values.
+        for entity in &Entity::ALL[..5] {
             assert!(
-                ODD_VALUES.iter().any(|odd| odd.entity == entity),
+                ODD_VALUES.iter().any(|odd| odd.entity == *entity),
                 "{entity}"
             );
         }

@@ -41,7 +41,7 @@ struct RateWindow {
 /// Request counters, for tests and benchmarks (`GET /__simulator/stats`).
 #[derive(Debug, Default)]
 pub struct Stats {
-    requests: [AtomicU64; 5],
+    requests: [AtomicU64; Entity::ALL.len()],
     records_served: AtomicU64,
     rate_limited: AtomicU64,
     faults: AtomicU64,
@@ -197,6 +197,13 @@ async fn list_endpoint(
         );
     }
 
+    if shared.config.forbidden.contains(&entity) {
+        return json_response(
+            StatusCode::FORBIDDEN,
+            json!({"error": "Forbidden", "message": "This token is not allowed to access this resource"}),
+        );
+    }
+
     let mut rate_headers: Vec<(&'static str, HeaderValue)> = Vec::new();
     if shared.config.rate_limited {
         match shared.take_quota() {
@@ -297,6 +304,8 @@ fn render_page(shared: &Shared, entity: Entity, params: &HashMap<String, String>
         products: shape.products,
         customers: shape.customers,
         registers: shape.registers,
+        sales: shape.sales,
+        always_version: config.quirk_no_version_member,
         quirks: RenderQuirks {
             money_as_strings: config.quirk_money_as_strings,
             odd_values: config.odd_values,

@@ -5,7 +5,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::entity::Entity;
+use super::reference::{record_key, reference_count};
+use crate::entity::{Entity, VersionSource};
+
+/// Where the sixteen further entities start in `Entity::ALL`.
+const FIRST_OTHER: usize = 5;
 
 /// The first version handed out: in the tens of billions, as real retailers' counters are.
 pub(crate) const FIRST_VERSION: i64 = 40_000_000_000;
@@ -90,6 +94,8 @@ pub struct Store {
     customers: Table,
     inventory: Table,
     sales: Table,
+    /// The sixteen further entities, by `tag() - 6`.
+    others: Vec<Table>,
     sale_voided: Vec<bool>,
     sale_line_revision: Vec<u16>,
 }
@@ -107,6 +113,8 @@ pub struct MutationCounts {
     pub sale_line_changes: u32,
     pub new_sales: u32,
     pub outlet_updates: u32,
+    pub reference_updates: u32,
+    pub reference_deletes: u32,
 }
 
 impl Store {
@@ -121,6 +129,7 @@ impl Store {
             customers: Table::default(),
             inventory: Table::default(),
             sales: Table::default(),
+            others: Vec::new(),
             sale_voided: Vec::new(),
             sale_line_revision: Vec::new(),
         };
@@ -144,6 +153,13 @@ impl Store {
         }
         for _ in 0..store.shape.sales {
             store.push_sale();
+        }
+        for entity in &Entity::ALL[FIRST_OTHER..] {
+            let mut table = Table::default();
+            for _ in 0..reference_count(*entity, &store.shape) {
+                table.push(store.next_version());
+            }
+            store.others.push(table);
         }
         store
     }
@@ -177,6 +193,7 @@ impl Store {
             Entity::Customers => &self.customers,
             Entity::Inventory => &self.inventory,
             Entity::Sales => &self.sales,
+            other => &self.others[other.tag() as usize - 1 - FIRST_OTHER],
         }
     }
 
@@ -290,7 +307,25 @@ impl Store {
                     self.sale_line_revision[slot] = self.sale_line_revision[slot].wrapping_add(1);
                     counts.sale_line_changes += 1;
                 }
-                78..=79 => {
+                78..=84 => {
+                    let entity = Entity::ALL[FIRST_OTHER + (pick % 16) as usize];
+                    let table = &self.others[entity.tag() as usize - 1 - FIRST_OTHER];
+                    if table.len() == 0 {
+                        continue;
+                    }
+                    let index = ((pick >> 8) % table.len() as u64) as u32;
+                    let delete = entity.accepts_deleted_param() && roll == 84;
+                    let version = self.next_version();
+                    let table = &mut self.others[entity.tag() as usize - 1 - FIRST_OTHER];
+                    table.touch(index, version);
+                    if delete {
+                        table.deleted[index as usize] = true;
+                        counts.reference_deletes += 1;
+                    } else {
+                        counts.reference_updates += 1;
+                    }
+                }
+                85..=86 => {
                     let index = (pick % self.outlets.len() as u64) as u32;
                     let version = self.next_version();
                     self.outlets.touch(index, version);
@@ -315,10 +350,14 @@ impl Store {
                 .map(|index| {
                     let snapshot = self.snapshot(entity, index);
                     let mut record = serde_json::json!({
-                        "id": record_id(self.shape.seed, entity, index),
+                        "id": record_key(self.shape.seed, entity, index, &self.shape),
                         "version": snapshot.version,
                         "deleted": snapshot.deleted,
                     });
+                    if entity.spec().version == VersionSource::OwnOrPageMax {
+                        // Stored with the version.max of the page that carried it.
+                        record["version_is_page_max"] = true.into();
+                    }
                     if entity == Entity::Sales {
                         record["status"] = sale_status(self.shape.seed, &snapshot).into();
                         record["line_item_ids"] = line_item_ids(self.shape.seed, &snapshot).into();
@@ -341,91 +380,10 @@ impl Store {
     }
 }
 
-/// SplitMix64 finaliser: a fast, well-mixed hash of one word.
-pub(crate) fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// A deterministic hash of several words.
-pub(crate) fn hash(parts: &[u64]) -> u64 {
-    parts.iter().fold(0x243F_6A88_85A3_08D3, |acc, part| {
-        mix(acc ^ part.wrapping_add(0x9E37_79B9))
-    })
-}
-
-/// An id that looks like a Lightspeed id: UUID-shaped, but not a valid RFC 4122 UUID (its
-/// variant nibble is outside 8-b), as many real ones are.
-pub fn opaque_id(parts: &[u64]) -> String {
-    let mut id = String::with_capacity(36);
-    write_opaque_id(&mut id, parts);
-    id
-}
-
-/// Appends the id `opaque_id` would return, without allocating.
-pub(crate) fn write_opaque_id(out: &mut String, parts: &[u64]) {
-    use std::fmt::Write;
-    let a = hash(parts);
-    let b = mix(a);
-    let _ = write!(
-        out,
-        "{:08x}-{:04x}-11e{:01x}-{:01x}{:03x}-{:012x}",
-        (a >> 32) as u32,
-        (a >> 16) as u16,
-        (a & 0xf) as u8,
-        0xc + (b & 0x3),
-        (b >> 4) & 0xfff,
-        (b >> 16) & 0xffff_ffff_ffff
-    );
-}
-
-pub(crate) fn record_id(seed: u64, entity: Entity, index: u32) -> String {
-    opaque_id(&[seed, entity.tag() as u64, index as u64])
-}
-
-pub(crate) fn sale_status(seed: u64, snapshot: &RecordSnapshot) -> &'static str {
-    const STATUSES: [&str; 6] = [
-        "CLOSED",
-        "CLOSED",
-        "CLOSED",
-        "ONACCOUNT_CLOSED",
-        "LAYBY_CLOSED",
-        "SAVED",
-    ];
-    if snapshot.voided {
-        "VOIDED"
-    } else {
-        STATUSES[(hash(&[seed, 77, snapshot.index as u64]) % STATUSES.len() as u64) as usize]
-    }
-}
-
-pub(crate) fn line_item_count(seed: u64, snapshot: &RecordSnapshot) -> u32 {
-    1 + (hash(&[
-        seed,
-        5,
-        snapshot.index as u64,
-        snapshot.line_revision as u64,
-    ]) % 5) as u32
-}
-
-pub(crate) fn line_item_ids(seed: u64, snapshot: &RecordSnapshot) -> Vec<String> {
-    (0..line_item_count(seed, snapshot))
-        .map(|position| {
-            opaque_id(&[
-                seed,
-                50,
-                snapshot.index as u64,
-                snapshot.line_revision as u64,
-                position as u64,
-            ])
-        })
-        .collect()
-}
-
-pub(crate) fn payment_id(seed: u64, snapshot: &RecordSnapshot) -> String {
-    opaque_id(&[seed, 60, snapshot.index as u64])
-}
+pub(crate) use super::ids::{
+    hash, line_item_count, line_item_ids, mix, opaque_id, payment_id, record_id, sale_status,
+    write_opaque_id,
+};
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,7 @@ use super::launcher::LaunchError;
 use super::views::load_entity_cards;
 use super::{with_db, WebState};
 use crate::db::{self, RunFilter};
-use crate::entity::Entity;
+use crate::entity::{Entity, Group};
 
 /// Runs per history page.
 const RUNS_PER_PAGE: i64 = 50;
@@ -140,7 +140,7 @@ pub async fn overview(
             });
         }
         let (_, total_runs) = db::load_runs(conn, &RunFilter::default(), 1, 0)?;
-        Ok((cards, charts, total_runs))
+        Ok((group_cards(cards), charts, total_runs))
     })
     .await
     .map_err(Err)?;
@@ -153,7 +153,7 @@ pub async fn overview(
         context! {
             signed_in: true,
             csrf: user.session.csrf,
-            cards,
+            groups: cards,
             charts,
             total_runs,
             flash,
@@ -163,6 +163,34 @@ pub async fn overview(
             schedule: scheduled.0,
         },
     ))
+}
+
+/// The overview's sections: sales and stock first, then the reference data they point at.
+#[derive(Serialize)]
+struct CardGroup {
+    title: &'static str,
+    cards: Vec<super::views::EntityCard>,
+}
+
+fn group_cards(cards: Vec<super::views::EntityCard>) -> Vec<CardGroup> {
+    let group_of = |card: &super::views::EntityCard| {
+        card.entity
+            .parse::<Entity>()
+            .map_or(Group::Reference, |entity| entity.spec().group)
+    };
+    let (stock, reference): (Vec<_>, Vec<_>) = cards
+        .into_iter()
+        .partition(|card| group_of(card) == Group::SalesAndStock);
+    vec![
+        CardGroup {
+            title: "Sales and stock",
+            cards: stock,
+        },
+        CardGroup {
+            title: "Reference data",
+            cards: reference,
+        },
+    ]
 }
 
 #[derive(Serialize)]

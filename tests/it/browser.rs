@@ -186,7 +186,11 @@ fn the_dashboard_works_in_headless_chromium() {
         assert_eq!(client.current_url().await.unwrap().path(), "/");
 
         let cards = client.find_all(Locator::Css("section.card")).await.unwrap();
-        assert_eq!(cards.len(), 5, "five entity cards");
+        assert_eq!(
+            cards.len(),
+            lightsync::entity::Entity::ALL.len(),
+            "a card per entity"
+        );
         for (entity, colour) in [
             ("outlets", "green"),
             ("products", "yellow"),
@@ -221,7 +225,7 @@ fn the_dashboard_works_in_headless_chromium() {
             .find_all(Locator::Css(".chart-box svg"))
             .await
             .unwrap();
-        assert_eq!(charts.len(), 5);
+        assert_eq!(charts.len(), lightsync::entity::Entity::ALL.len());
         let png = client.screenshot().await.unwrap();
         std::fs::write(target.join("dashboard-seeded.png"), &png).unwrap();
         if std::env::var_os(UPDATE_SCREENSHOT).is_some_and(|value| value == "1") {

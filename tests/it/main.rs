@@ -14,6 +14,7 @@ mod metrics;
 mod migrations;
 mod operations;
 mod schedule;
+mod skipped;
 mod supabase;
 mod support;
 mod web;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use lightsync::entity::Entity;
 use lightsync::simulator::FaultKind;
 use lightsync::web::{self, Monitoring};
 use openmetrics_parser::{OpenMetricsType, OpenMetricsValue};
@@ -14,8 +15,6 @@ use rocket::http::{Header, Status};
 use rocket::local::blocking::Client;
 
 use crate::support::{lightsync, TestDatabase, TestSimulator};
-
-const ENTITIES: [&str; 5] = ["outlets", "products", "customers", "inventory", "sales"];
 
 fn dashboard(database: &TestDatabase, metrics_public: bool) -> Client {
     let figment = rocket::Config::figment()
@@ -165,7 +164,7 @@ fn metrics_parse_and_match_sync_state() {
             })
             .collect();
         seen.sort();
-        let mut expected: Vec<String> = ENTITIES.iter().map(|e| e.to_string()).collect();
+        let mut expected: Vec<String> = Entity::ALL.iter().map(|e| e.to_string()).collect();
         expected.sort();
         assert_eq!(seen, expected, "{name}: one sample per entity");
     }
@@ -229,7 +228,7 @@ fn metrics_parse_and_match_sync_state() {
         );
         assert!(total.records > 0 && total.requests > 0, "{entity}");
     }
-    assert_eq!(totals.len(), 5);
+    assert_eq!(totals.len(), Entity::ALL.len());
 }
 
 #[test]
@@ -241,7 +240,7 @@ fn metrics_can_be_opened_to_everyone() {
     let text = response.into_string().unwrap();
     let exposition = openmetrics_parser::openmetrics::parse_openmetrics(&text).unwrap();
     let health = &exposition.families["lightsync_entity_health"];
-    assert_eq!(health.iter_samples().count(), 5);
+    assert_eq!(health.iter_samples().count(), Entity::ALL.len());
     for sample in health.iter_samples() {
         assert_eq!(number(&sample.value), 2.0, "never synced: red");
     }

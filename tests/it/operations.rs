@@ -232,7 +232,7 @@ fn reset_and_rewind_need_yes_and_then_the_next_sync_fetches_from_the_right_versi
     assert_matches_simulator(&database, &sim);
     assert_eq!(
         database.count("SELECT count(*) AS n FROM sync_log WHERE mode = 'operator'"),
-        6
+        Entity::ALL.len() as i64 + 1
     );
 }
 
@@ -511,7 +511,7 @@ fn demo_imports_serves_the_dashboard_and_cleans_up_on_sigint() {
     )
     .unwrap();
     let entities = status["entities"].as_array().unwrap();
-    assert_eq!(entities.len(), 5);
+    assert_eq!(entities.len(), Entity::ALL.len());
     assert!(entities.iter().all(|e| e["health"] == "green"), "{status}");
 
     // SAFETY: sending SIGINT to our own child process.

@@ -131,8 +131,11 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
             "product_id",
             &[seed, Entity::Products.tag() as u64, product as u64],
         );
-        item.id("salesperson_id", &[seed, 41, (base >> 4) % 4]);
-        item.id("tax_id", &[seed, 52]);
+        item.id(
+            "salesperson_id",
+            &[seed, Entity::Users.tag() as u64, (base >> 4) % 4],
+        );
+        item.id("tax_id", &[seed, Entity::Taxes.tag() as u64, 0]);
         item.decimal("quantity", amounts.quantity_thousandths, 3);
         item.decimal("price", amounts.unit_price, LINE_DECIMALS);
         item.decimal("unit_price", amounts.unit_price, LINE_DECIMALS);
@@ -182,8 +185,15 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
             (s.index % c.outlets) as u64,
         ],
     );
-    obj.id("register_id", &[seed, 40, (s.index % c.registers) as u64]);
-    obj.id("user_id", &[seed, 41, base % 4]);
+    obj.id(
+        "register_id",
+        &[
+            seed,
+            Entity::Registers.tag() as u64,
+            (s.index % c.registers) as u64,
+        ],
+    );
+    obj.id("user_id", &[seed, Entity::Users.tag() as u64, base % 4]);
     let customer = match c.customers {
         0 => None,
         // Sales rung up without choosing a customer carry the WALKIN customer; a few old
@@ -244,7 +254,14 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         payments.push('[');
         let mut payment = c.open(payments);
         payment.str("id", &payment_id(seed, s));
-        payment.id("register_id", &[seed, 40, (s.index % c.registers) as u64]);
+        payment.id(
+            "register_id",
+            &[
+                seed,
+                Entity::Registers.tag() as u64,
+                (s.index % c.registers) as u64,
+            ],
+        );
         payment.id(
             "outlet_id",
             &[
@@ -253,7 +270,10 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
                 (s.index % c.outlets) as u64,
             ],
         );
-        payment.id("retailer_payment_type_id", &[seed, 61]);
+        payment.id(
+            "retailer_payment_type_id",
+            &[seed, Entity::PaymentTypes.tag() as u64, 0],
+        );
         payment.str("payment_type_id", "1");
         payment.str("name", "Cash");
         payment.decimal("amount", round_to_cents(total_price_incl), 2);

@@ -1,0 +1,17 @@
+DELETE FROM sync_state WHERE entity IN ('users', 'registers', 'taxes', 'outlet_taxes', 'payment_types', 'brands', 'suppliers', 'product_types', 'product_categories', 'tags', 'customer_groups', 'price_books', 'price_book_products', 'consignments', 'serialnumbers', 'shifts');
+DROP TABLE lightspeed_shifts;
+DROP TABLE lightspeed_serialnumbers;
+DROP TABLE lightspeed_consignments;
+DROP TABLE lightspeed_price_book_products;
+DROP TABLE lightspeed_price_books;
+DROP TABLE lightspeed_customer_groups;
+DROP TABLE lightspeed_tags;
+DROP TABLE lightspeed_product_categories;
+DROP TABLE lightspeed_product_types;
+DROP TABLE lightspeed_suppliers;
+DROP TABLE lightspeed_brands;
+DROP TABLE lightspeed_payment_types;
+DROP TABLE lightspeed_outlet_taxes;
+DROP TABLE lightspeed_taxes;
+DROP TABLE lightspeed_registers;
+DROP TABLE lightspeed_users;

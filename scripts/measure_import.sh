@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Times `lightsync import` of a small W1-shaped store (fresh database each run) with the given
+# binary: wall time, peak RSS and requests. Usage:
+#   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
+#     scripts/measure_import.sh path/to/lightsync [runs] [sales] [extra simulate flags...]
+set -euo pipefail
+bin=$1; runs=${2:-3}; sales=${3:-10000}; shift $(( $# < 3 ? $# : 3 ))
+base=${TEST_DATABASE_URL:?set TEST_DATABASE_URL}
+port=$((20000 + RANDOM % 20000))
+products=$((sales * 2 / 5)); customers=$((sales * 2 / 5))
+"$bin" simulate --port "$port" --seed 1 --outlets 3 --products "$products" \
+  --customers "$customers" --sales "$sales" --no-rate-limit --page-cap 1000 "$@" \
+  >/dev/null 2>&1 &
+sim=$!
+trap 'kill $sim 2>/dev/null || true' EXIT
+api="http://127.0.0.1:$port/api/2.0"
+for _ in $(seq 100); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$api/outlets" || true)" != 000 ] && break; sleep 0.1
+done
+for run in $(seq "$runs"); do
+  db="measure_$$_$run"
+  psql -q "$base" -c "CREATE DATABASE $db" >/dev/null
+  dir=$(mktemp -d)
+  url="${base%/*}/$db"
+  DATABASE_URL=$url LIGHTSPEED_BASE_URL="$api" LIGHTSPEED_TOKEN=simulator \
+    LIGHTSYNC_CHECKPOINT_DIR="$dir/cp" RUST_LOG=warn \
+    "$bin" migrate >/dev/null 2>&1
+  DATABASE_URL=$url LIGHTSPEED_BASE_URL="$api" LIGHTSPEED_TOKEN=simulator \
+    LIGHTSYNC_CHECKPOINT_DIR="$dir/cp" RUST_LOG=warn \
+    /usr/bin/time -f "run $run: %e s wall, %M KB peak RSS" "$bin" import >/dev/null
+  psql -qtA "$url" -c "SELECT 'rows ' || sum(rows_in_table) || ', requests ' || (SELECT sum(requests) FROM sync_log) FROM sync_state"
+  psql -q "$base" -c "DROP DATABASE $db" >/dev/null
+  rm -rf "$dir"
+done

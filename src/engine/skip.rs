@@ -1,0 +1,59 @@
+//! How an entity's stream ended: ok, failed, or skipped because the token may not read its
+//! endpoint (HTTP 403: the store did not grant that permission). A skipped entity is not a
+//! failed run. Pure code.
+
+use crate::lightspeed::{ApiError, FetchError};
+
+/// The end of one entity's stream: `(error, skipped_reason)`, at most one of them set.
+pub(crate) fn judge(result: anyhow::Result<()>) -> (Option<String>, Option<String>) {
+    match result {
+        Ok(()) => (None, None),
+        Err(err) => match forbidden(&err) {
+            Some(reason) => (None, Some(reason)),
+            None => (Some(format!("{err:#}")), None),
+        },
+    }
+}
+
+fn forbidden(err: &anyhow::Error) -> Option<String> {
+    let fetch = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<FetchError>())?;
+    match &fetch.cause {
+        ApiError::Status { status: 403, .. } => Some(format!(
+            "the token may not read /{} (HTTP 403): grant it that permission to copy {}",
+            fetch.entity, fetch.entity
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entity::Entity;
+
+    fn fetch_error(status: u16) -> anyhow::Error {
+        anyhow::Error::new(FetchError {
+            entity: Entity::Users,
+            after: 0,
+            attempts: 1,
+            cause: ApiError::Status {
+                status,
+                detail: None,
+            },
+        })
+        .context("fetching users")
+    }
+
+    #[test]
+    fn a_403_skips_the_entity_and_other_errors_fail_it() {
+        let (error, skipped) = judge(Err(fetch_error(403)));
+        assert_eq!(error, None);
+        assert!(skipped.unwrap().contains("HTTP 403"));
+        let (error, skipped) = judge(Err(fetch_error(404)));
+        assert!(error.unwrap().contains("HTTP 404"));
+        assert_eq!(skipped, None);
+        assert_eq!(judge(Ok(())), (None, None));
+    }
+}
