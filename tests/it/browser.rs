@@ -53,6 +53,70 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// chromedriver on a free port with a fresh Chromium profile; the session comes from
+/// `Chromium::session` inside the test's runtime.
+pub(crate) struct Chromium {
+    binary: PathBuf,
+    driver_port: u16,
+    profile: tempfile::TempDir,
+    _driver: KillOnDrop,
+}
+
+impl Chromium {
+    pub(crate) fn start() -> Chromium {
+        let binary = find_program("chromium");
+        let chromedriver = find_program("chromedriver");
+        let driver_port = free_port();
+        let driver = KillOnDrop(
+            Command::new(&chromedriver)
+                .arg(format!("--port={driver_port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver starts"),
+        );
+        wait_for_port(driver_port, "chromedriver");
+        Chromium {
+            binary,
+            driver_port,
+            profile: tempfile::tempdir().unwrap(),
+            _driver: driver,
+        }
+    }
+
+    /// A headless WebDriver session with a `width,height` window (flags as in the env notes:
+    /// no background networking on this closed network).
+    pub(crate) async fn session(&self, window: &str, extra: &[&str]) -> fantoccini::Client {
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ]
+        .iter()
+        .chain(extra)
+        .map(|flag| flag.to_string())
+        .collect();
+        args.push(format!("--window-size={window}"));
+        args.push(format!("--user-data-dir={}", self.profile.path().display()));
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": self.binary, "args": args }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.driver_port))
+            .await
+            .expect("a WebDriver session in Chromium")
+    }
+}
+
 fn seed(database: &TestDatabase) {
     let mut conn = database.connect();
     for sql in [
@@ -75,8 +139,6 @@ fn seed(database: &TestDatabase) {
 
 #[test]
 fn the_dashboard_works_in_headless_chromium() {
-    let chromium = find_program("chromium");
-    let chromedriver = find_program("chromedriver");
     let database = TestDatabase::migrated();
     seed(&database);
 
@@ -97,41 +159,12 @@ fn the_dashboard_works_in_headless_chromium() {
     });
     wait_for_port(port, "the dashboard");
 
-    let driver_port = free_port();
-    let _driver = KillOnDrop(
-        Command::new(&chromedriver)
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts"),
-    );
-    wait_for_port(driver_port, "chromedriver");
-    let profile = tempfile::tempdir().unwrap();
+    let chromium = Chromium::start();
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
     std::fs::create_dir_all(&target).unwrap();
 
     runtime.block_on(async {
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": chromium,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                    "--window-size=1280,1000",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            }),
-        );
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = ClientBuilder::new(connector)
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{driver_port}"))
-            .await
-            .expect("a WebDriver session in Chromium");
+        let client = chromium.session("1280,1000", &["--hide-scrollbars"]).await;
         let base = format!("http://127.0.0.1:{port}");
 
         client.goto(&format!("{base}/")).await.unwrap();

@@ -3,18 +3,17 @@
 //! scheduled run, and a screenshot is saved to `target/dashboard.png`.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use diesel::sql_types::{BigInt, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::Locator;
 use lightsync::config::{Config, ConfigFlags};
 use lightsync::engine::{self, RunMode, RunRequest};
 use lightsync::schedule::{spawn_scheduler, Schedule};
 use lightsync::simulator::FaultKind;
 use lightsync::web::{self, Monitoring};
 
-use crate::browser::{find_program, free_port, wait_for_port, KillOnDrop};
+use crate::browser::{free_port, wait_for_port, Chromium};
 use crate::support::{TestDatabase, TestSimulator};
 
 /// Incremental runs after the import: enough to fill the charts' 30 slots.
@@ -30,8 +29,7 @@ struct Failures {
 
 #[test]
 fn charts_after_a_few_dozen_runs_in_headless_chromium() {
-    let chromium = find_program("chromium");
-    let chromedriver = find_program("chromedriver");
+    let chromium = Chromium::start();
     let database = TestDatabase::migrated();
     let simulator = TestSimulator::with_store(3, 60, 60, 400);
     let dir = tempfile::tempdir().unwrap();
@@ -105,40 +103,11 @@ fn charts_after_a_few_dozen_runs_in_headless_chromium() {
         let _ = rocket.launch().await;
     });
     wait_for_port(port, "the dashboard");
-    let driver_port = free_port();
-    let _driver = KillOnDrop(
-        Command::new(&chromedriver)
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts"),
-    );
-    wait_for_port(driver_port, "chromedriver");
-    let profile = tempfile::tempdir().unwrap();
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
     std::fs::create_dir_all(&target).unwrap();
 
     runtime.block_on(async {
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": chromium,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", "--window-size=1400,1500",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            }),
-        );
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = ClientBuilder::new(connector)
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{driver_port}"))
-            .await
-            .expect("a WebDriver session in Chromium");
+        let client = chromium.session("1400,1500", &[]).await;
         client
             .goto(&format!("http://127.0.0.1:{port}/login"))
             .await
