@@ -117,6 +117,29 @@ impl Chromium {
     }
 }
 
+/// Types the dashboard password into the open login page and waits for the overview.
+pub(crate) async fn sign_in_on_the_login_page(client: &fantoccini::Client) {
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(crate::web::PASSWORD)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#card-sales"))
+        .await
+        .unwrap();
+}
+
 fn seed(database: &TestDatabase) {
     let mut conn = database.connect();
     for sql in [
@@ -197,25 +220,7 @@ fn the_dashboard_works_in_headless_chromium() {
             .await
             .unwrap();
         assert_eq!(message.text().await.unwrap(), "Wrong password.");
-        client
-            .find(Locator::Css("#password"))
-            .await
-            .unwrap()
-            .send_keys(crate::web::PASSWORD)
-            .await
-            .unwrap();
-        client
-            .find(Locator::Css("#sign-in"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        client
-            .wait()
-            .for_element(Locator::Css("#card-sales"))
-            .await
-            .unwrap();
+        sign_in_on_the_login_page(&client).await;
         assert_eq!(client.current_url().await.unwrap().path(), "/");
 
         let cards = client.find_all(Locator::Css("section.card")).await.unwrap();

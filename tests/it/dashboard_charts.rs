@@ -13,7 +13,7 @@ use lightsync::schedule::{spawn_scheduler, Schedule};
 use lightsync::simulator::FaultKind;
 use lightsync::web::{self, Monitoring};
 
-use crate::browser::{free_port, wait_for_port, Chromium};
+use crate::browser::{free_port, sign_in_on_the_login_page, wait_for_port, Chromium};
 use crate::support::{TestDatabase, TestSimulator};
 
 /// Incremental runs after the import: enough to fill the charts' 30 slots.
@@ -112,25 +112,7 @@ fn charts_after_a_few_dozen_runs_in_headless_chromium() {
             .goto(&format!("http://127.0.0.1:{port}/login"))
             .await
             .unwrap();
-        client
-            .find(Locator::Css("#password"))
-            .await
-            .unwrap()
-            .send_keys(crate::web::PASSWORD)
-            .await
-            .unwrap();
-        client
-            .find(Locator::Css("#sign-in"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        client
-            .wait()
-            .for_element(Locator::Css("#card-sales"))
-            .await
-            .unwrap();
+        sign_in_on_the_login_page(&client).await;
 
         for entity in ["outlets", "products", "customers", "inventory", "sales"] {
             let chart = client
