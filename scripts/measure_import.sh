@@ -3,12 +3,15 @@
 # binary: wall time, peak RSS and requests. Usage:
 #   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 #     scripts/measure_import.sh path/to/lightsync [runs] [sales] [extra simulate flags...]
+# SIM_BIN names another lightsync binary to serve the simulator (to measure an older build
+# against the same store); LIGHTSYNC_ENTITIES and LIGHTSYNC_PAGE_SIZE pass through.
 set -euo pipefail
 bin=$1; runs=${2:-3}; sales=${3:-10000}; shift $(( $# < 3 ? $# : 3 ))
+sim_bin=${SIM_BIN:-$bin}
 base=${TEST_DATABASE_URL:?set TEST_DATABASE_URL}
 port=$((20000 + RANDOM % 20000))
 products=$((sales * 2 / 5)); customers=$((sales * 2 / 5))
-"$bin" simulate --port "$port" --seed 1 --outlets 3 --products "$products" \
+"$sim_bin" simulate --port "$port" --seed 1 --outlets 3 --products "$products" \
   --customers "$customers" --sales "$sales" --no-rate-limit --page-cap 1000 "$@" \
   >/dev/null 2>&1 &
 sim=$!

@@ -35,6 +35,9 @@ impl Default for HealthThresholds {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Health {
+    /// Not copied on purpose (the token lacks the permission): no colour, no alert, and it
+    /// never makes the overall health worse (it sorts first).
+    Skipped,
     Green,
     Yellow,
     Red,
@@ -43,6 +46,7 @@ pub enum Health {
 impl Health {
     pub fn name(self) -> &'static str {
         match self {
+            Health::Skipped => "skipped",
             Health::Green => "green",
             Health::Yellow => "yellow",
             Health::Red => "red",
@@ -57,7 +61,7 @@ impl fmt::Display for Health {
 }
 
 /// The health of an entity whose `sync_state` says `status` and `last_success_at`.
-/// Red when failed or never synced; otherwise by age: green under `yellow_after`, yellow up to
+/// Skipped when the entity is skipped; red when failed or never synced; otherwise by age: green under `yellow_after`, yellow up to
 /// `red_after`, red beyond.
 pub fn health_of(
     status: &str,
@@ -65,8 +69,10 @@ pub fn health_of(
     now: DateTime<Utc>,
     thresholds: &HealthThresholds,
 ) -> Health {
-    if status == "failed" {
-        return Health::Red;
+    match status {
+        "failed" => return Health::Red,
+        "skipped" => return Health::Skipped,
+        _ => {}
     }
     let Some(last_success) = last_success_at else {
         return Health::Red;

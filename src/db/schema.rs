@@ -27,6 +27,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    lightspeed_consignment_products (id) {
+        id -> Text,
+        consignment_id -> Text,
+        product_id -> Nullable<Text>,
+        product_sku -> Nullable<Text>,
+        status -> Nullable<Text>,
+        count -> Nullable<Numeric>,
+        received -> Nullable<Numeric>,
+        cost -> Nullable<Numeric>,
+        is_included -> Nullable<Bool>,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     lightspeed_consignments (id) {
         id -> Text,
         outlet_id -> Nullable<Text>,
@@ -530,6 +550,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     alert_log,
     lightspeed_brands,
+    lightspeed_consignment_products,
     lightspeed_consignments,
     lightspeed_customer_groups,
     lightspeed_customers,

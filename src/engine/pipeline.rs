@@ -84,8 +84,8 @@ pub async fn run_fetcher(
             ctx.progress.caught_up.store(true, Ordering::SeqCst);
             return Ok(());
         };
+        let records = super::child_fetch::spool_texts(&ctx, page.records).await?;
         crash_point("after-fetch");
-        let records: Vec<String> = page.records.into_iter().map(|record| record.raw).collect();
         let record_count = records.len() as u64;
         let page_bytes: usize = records.iter().map(String::len).sum();
         let budget_kib = ((page_bytes / 1024) as u32 + 1).min(ctx.spool_budget_kib);

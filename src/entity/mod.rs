@@ -7,7 +7,9 @@ mod reference;
 mod sales_stock;
 pub mod spec;
 
-pub use spec::{Cell, ChildSpec, Column, EntitySpec, Group, Kind, VersionSource, KEY_SEPARATOR};
+pub use spec::{
+    Cell, ChildKey, ChildSpec, Column, EntitySpec, Group, Kind, VersionSource, KEY_SEPARATOR,
+};
 
 use std::fmt;
 use std::str::FromStr;

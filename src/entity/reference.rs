@@ -3,7 +3,7 @@
 //! movements), serial numbers and shifts. Fields as in `api/XSERIES_2.0_FIELDS.md`; typed
 //! columns for what an analyst joins and filters on, everything else stays in `raw`.
 
-use super::spec::{EntitySpec, Group, VersionSource};
+use super::spec::{ChildKey, ChildSpec, EntitySpec, Group, VersionSource};
 use crate::columns;
 
 /// A declaration with the usual key (`id`) and the record's own `version`.
@@ -108,13 +108,30 @@ pub const PRICE_BOOK_PRODUCTS: EntitySpec = entity!("price_book_products", delet
     timestamp: created_at, updated_at;
 ]);
 
-/// Purchase orders, transfers, stocktakes and returns (`type`).
-pub const CONSIGNMENTS: EntitySpec = entity!("consignments", deleted: false, SalesAndStock, Own, [
-    text: outlet_id, name, type, status, supplier_id, source_outlet_id, supplier_invoice,
-        reference;
-    numeric: total_count_gain, total_cost_gain, total_count_loss, total_cost_loss;
-    timestamp: consignment_date, due_at, received_at, created_at, updated_at;
-]);
+/// Purchase orders, transfers, stocktakes and returns (`type`), with their lines: the API does
+/// not embed them, so they are fetched from `/consignments/{id}/products` for every consignment
+/// on a fetched page (that is, every consignment that changed) and replaced as a whole.
+pub const CONSIGNMENTS: EntitySpec = EntitySpec {
+    children: &[ChildSpec {
+        array: "products",
+        fetched_from: Some("products"),
+        key: ChildKey::Position,
+        table: "lightspeed_consignment_products",
+        parent_column: "consignment_id",
+        columns: columns![
+            text: product_id, product_sku, status;
+            numeric: count, received, cost;
+            bool: is_included;
+            timestamp: created_at, updated_at;
+        ],
+    }],
+    ..entity!("consignments", deleted: false, SalesAndStock, Own, [
+        text: outlet_id, name, type, status, supplier_id, source_outlet_id, supplier_invoice,
+            reference;
+        numeric: total_count_gain, total_cost_gain, total_count_loss, total_cost_loss;
+        timestamp: consignment_date, due_at, received_at, created_at, updated_at;
+    ])
+};
 
 pub const SERIALNUMBERS: EntitySpec = entity!("serialnumbers", deleted: false, SalesAndStock, Own, [
     text: code, product_id, outlet_id, sale_id, line_item_id;

@@ -1,7 +1,7 @@
 //! Declarations of the first five entities (outlets, products, customers, inventory, sales with
 //! their line items and payments). One `EntitySpec` each; nothing else to write per entity.
 
-use super::spec::{ChildSpec, Column, EntitySpec, Group, Kind, VersionSource};
+use super::spec::{ChildKey, ChildSpec, Column, EntitySpec, Group, Kind, VersionSource};
 use crate::columns;
 
 /// An address spelled `{kind}_address_1` (2.0) or `{kind}_address1` (0.9), and its parts.
@@ -129,6 +129,8 @@ pub const SALES: EntitySpec = EntitySpec {
     children: &[
         ChildSpec {
             array: "line_items",
+            fetched_from: None,
+            key: ChildKey::Id,
             table: "lightspeed_sale_line_items",
             parent_column: "sale_id",
             columns: columns![
@@ -142,6 +144,8 @@ pub const SALES: EntitySpec = EntitySpec {
         },
         ChildSpec {
             array: "payments",
+            fetched_from: None,
+            key: ChildKey::Id,
             table: "lightspeed_sale_payments",
             parent_column: "sale_id",
             columns: columns![

@@ -117,12 +117,28 @@ pub enum Group {
     Reference,
 }
 
-/// Records embedded in a parent's array (a sale's `line_items`), kept in their own table and
-/// replaced whenever the parent's row is written.
+/// How a child row is keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildKey {
+    /// The child's own `id` field; a child without one is left out (the parent's raw keeps it).
+    Id,
+    /// Its parent's key and its 1-based position in the list (`<parent>:<n>`), for children
+    /// without an id of their own (a consignment's products). Positions are stable because a
+    /// parent's children are always replaced as a whole.
+    Position,
+}
+
+/// Records that belong to a parent (a sale's `line_items`, a consignment's products), kept in
+/// their own table and replaced whenever the parent's row is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChildSpec {
-    /// The parent's array field.
+    /// The parent's array field holding the children.
     pub array: &'static str,
+    /// `Some(sub)` when the API does not embed the children: they are the records of
+    /// `GET /<entity>/<parent id>/<sub>`, fetched for every parent on a fetched page and
+    /// spooled inside the parent's record under `array` (dropped from the parent's `raw`).
+    pub fetched_from: Option<&'static str>,
+    pub key: ChildKey,
     pub table: &'static str,
     /// The column holding the parent's key (indexed).
     pub parent_column: &'static str,
@@ -147,6 +163,13 @@ pub struct EntitySpec {
 }
 
 impl EntitySpec {
+    /// The children fetched from their own endpoint, if the entity has any.
+    pub fn fetched_children(&self) -> impl Iterator<Item = &'static ChildSpec> {
+        self.children
+            .iter()
+            .filter(|child| child.fetched_from.is_some())
+    }
+
     /// Whether the table has an `id` column of its own (every table but composite-keyed ones).
     pub fn has_id(&self) -> bool {
         self.key == ["id"]

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 
 use super::error::{error_detail, ApiError, FetchError};
 use super::governor::RateGovernor;
-use super::page::{decode_page, Page};
+use super::page::{decode_child_page, decode_page, ChildPage, Page};
 use super::retry::{parse_retry_after, RETRY_BACKOFF};
 use crate::backoff::Backoff;
 use crate::config::ApiConfig;
@@ -113,11 +113,74 @@ impl Client {
         page_size: u32,
         counters: &RequestCounters,
     ) -> Result<Page, FetchError> {
+        let url = format!("{}/{}", self.base_url, entity.name());
+        let deleted = entity.accepts_deleted_param();
+        self.with_retries(entity, after, counters, || async {
+            let body = self
+                .get(entity, &url, after, page_size, deleted, counters)
+                .await?;
+            Ok(decode_page(entity, after, &body)?)
+        })
+        .await
+    }
+
+    /// Fetches the page after version `after` of a parent's children that the API lists at
+    /// `GET /<entity>/<parent_id>/<sub>` (a consignment's products), with the same retries. A
+    /// parent that is gone (404) has no children.
+    pub async fn fetch_child_page(
+        &self,
+        entity: Entity,
+        parent_id: &str,
+        sub: &str,
+        after: i64,
+        page_size: u32,
+        counters: &RequestCounters,
+    ) -> Result<ChildPage, FetchError> {
+        let mut url = reqwest::Url::parse(&self.base_url).map_err(|err| FetchError {
+            entity,
+            after,
+            attempts: 0,
+            cause: ApiError::Connection(format!("the API base URL is invalid: {err}")),
+        })?;
+        url.path_segments_mut()
+            .map_err(|()| FetchError {
+                entity,
+                after,
+                attempts: 0,
+                cause: ApiError::Connection("the API base URL cannot take a path".into()),
+            })?
+            .extend([entity.name(), parent_id, sub]);
+        let url = url.to_string();
+        self.with_retries(entity, after, counters, || async {
+            match self
+                .get(entity, &url, after, page_size, false, counters)
+                .await
+            {
+                Err(ApiError::Status { status: 404, .. }) => Ok(ChildPage::default()),
+                body => Ok(decode_child_page(after, &body?)?),
+            }
+        })
+        .await
+    }
+
+    /// Runs `attempt` until it succeeds, retrying transient failures up to the configured
+    /// attempts; 429s wait for `Retry-After` and do not count as attempts.
+    async fn with_retries<T, F, Fut>(
+        &self,
+        entity: Entity,
+        after: i64,
+        counters: &RequestCounters,
+        mut attempt: F,
+    ) -> Result<T, FetchError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            match self.try_fetch(entity, after, page_size, counters).await {
-                Ok(page) => return Ok(page),
+            match attempt().await {
+                Ok(value) => return Ok(value),
                 Err(ApiError::RateLimited { retry_after }) => {
                     attempts -= 1;
                     counters.rate_limited.fetch_add(1, Ordering::Relaxed);
@@ -156,19 +219,21 @@ impl Client {
         }
     }
 
-    async fn try_fetch(
+    /// One GET of a list endpoint through the governor: the body of a 200, or why not.
+    async fn get(
         &self,
         entity: Entity,
+        url: &str,
         after: i64,
         page_size: u32,
+        deleted: bool,
         counters: &RequestCounters,
-    ) -> Result<Page, ApiError> {
-        let url = format!("{}/{}", self.base_url, entity.name());
+    ) -> Result<bytes::Bytes, ApiError> {
         let after_text = after.to_string();
         let page_size_text = page_size.to_string();
         let mut query: Vec<(&str, &str)> =
             vec![("after", &after_text), ("page_size", &page_size_text)];
-        if entity.accepts_deleted_param() {
+        if deleted {
             query.push(("deleted", "true"));
         }
         let permit = self.governor.acquire().await;
@@ -176,7 +241,7 @@ impl Client {
         log::debug!("GET {url} after={after} page_size={page_size}");
         let response = self
             .http
-            .get(&url)
+            .get(url)
             .query(&query)
             .send()
             .await
@@ -214,7 +279,7 @@ impl Client {
             .fetch_add(body.len() as u64, Ordering::Relaxed);
 
         match status {
-            StatusCode::OK => Ok(decode_page(entity, after, &body)?),
+            StatusCode::OK => Ok(body),
             StatusCode::UNAUTHORIZED => Err(ApiError::Unauthorized),
             StatusCode::TOO_MANY_REQUESTS => Err(ApiError::RateLimited {
                 // Dates have whole-second precision: wait into the next second. A missing or

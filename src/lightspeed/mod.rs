@@ -14,5 +14,5 @@ pub use client::{Client, RequestCounters, RequestTotals};
 pub use decode::FieldProblem;
 pub use error::{ApiError, FetchError};
 pub use governor::{RateGovernor, RatePermit};
-pub use page::{decode_page, Page, PageError};
+pub use page::{decode_child_page, decode_page, ChildPage, Page, PageError};
 pub use records::{decode_record, ChildRecord, Record};

@@ -89,6 +89,65 @@ pub fn decode_page(entity: Entity, after: i64, body: &[u8]) -> Result<Page, Page
     })
 }
 
+/// One page of a parent's children (`GET /consignments/{id}/products`): each record's JSON
+/// text as received, and the next `after`. Empty `records` means there are no more.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChildPage {
+    pub records: Vec<String>,
+    pub max_version: Option<i64>,
+}
+
+/// Decodes a page of children requested with `after`. Only the envelope and each record's
+/// `version` are read here; the records are typed with their parent.
+pub fn decode_child_page(after: i64, body: &[u8]) -> Result<ChildPage, PageError> {
+    #[derive(Deserialize)]
+    struct Versioned {
+        #[serde(default)]
+        version: Option<Value>,
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|_| PageError::Envelope("the body is not UTF-8".into()))?;
+    let envelope: Envelope = serde_json::from_str(text).map_err(|err| {
+        PageError::Envelope(format!(
+            "{} at line {} column {}",
+            classify(&err),
+            err.line(),
+            err.column()
+        ))
+    })?;
+    if envelope.data.is_empty() {
+        return Ok(ChildPage::default());
+    }
+    let declared = envelope
+        .version
+        .and_then(|range| range.max)
+        .and_then(|max| parse_integer(&max));
+    let mut largest_row = None;
+    for (index, raw) in envelope.data.iter().enumerate() {
+        let record: Versioned = serde_json::from_str(raw.get()).map_err(|_| PageError::Record {
+            index,
+            reason: "a record is not a JSON object".into(),
+        })?;
+        largest_row = largest_row.max(record.version.as_ref().and_then(parse_integer));
+    }
+    let Some(max_version) = declared.max(largest_row) else {
+        return Err(PageError::Envelope(
+            "neither the envelope nor any record has a version to page by".into(),
+        ));
+    };
+    if max_version <= after {
+        return Err(PageError::LoopGuard { after, max_version });
+    }
+    Ok(ChildPage {
+        records: envelope
+            .data
+            .iter()
+            .map(|raw| raw.get().to_string())
+            .collect(),
+        max_version: Some(max_version),
+    })
+}
+
 fn classify(err: &serde_json::Error) -> &'static str {
     use serde_json::error::Category;
     match err.classify() {

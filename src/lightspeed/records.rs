@@ -6,7 +6,9 @@
 use serde_json::{Map, Value};
 
 use super::decode::{FieldError, FieldProblem, Fields};
-use crate::entity::{Cell, ChildSpec, Column, Entity, Kind, VersionSource, KEY_SEPARATOR};
+use crate::entity::{
+    Cell, ChildKey, ChildSpec, Column, Entity, Kind, VersionSource, KEY_SEPARATOR,
+};
 
 mod types;
 
@@ -58,16 +60,29 @@ pub fn decode_record(
         .children
         .iter()
         .enumerate()
-        .flat_map(|(index, child)| decode_children(&fields, index, child))
+        .flat_map(|(index, child)| decode_children(&fields, &id, index, child))
         .collect();
     let cells = decode_cells(&fields, spec.columns);
     let mut problems = fields.into_problems();
-    let raw = if had_nul {
+    // Children fetched from their own endpoint were spooled inside the record; the record's
+    // `raw` is what the API sent for it.
+    let fetched = spec
+        .fetched_children()
+        .any(|child| object.contains_key(child.array));
+    if had_nul {
         problems.push(FieldProblem {
             field: "(any text)".into(),
             example: "\"\\u0000\"".into(),
             reason: "PostgreSQL cannot store U+0000; replaced by U+FFFD in raw and columns".into(),
         });
+    }
+    let raw = if fetched {
+        let mut object = object.clone();
+        for child in spec.fetched_children() {
+            object.remove(child.array);
+        }
+        raw_text(&object)
+    } else if had_nul {
         raw_text(object)
     } else {
         raw.to_string()
@@ -144,16 +159,26 @@ fn replace_nul(value: &mut Value) -> bool {
 }
 
 /// Decodes the records of a parent's array `child.array`, adding their problems to the
-/// parent's. One without an `id` cannot be keyed: it is left out of its table (it stays in the
+/// parent's. One keyed by its `id` but without one is left out of its table (it stays in the
 /// parent's `raw`) and is a problem.
-fn decode_children(parent: &Fields, index: usize, child: &ChildSpec) -> Vec<ChildRecord> {
+fn decode_children(
+    parent: &Fields,
+    parent_id: &str,
+    index: usize,
+    child: &ChildSpec,
+) -> Vec<ChildRecord> {
     let prefix = format!("{}[]", child.array);
     parent
         .objects(child.array)
         .into_iter()
-        .filter_map(|object| {
+        .enumerate()
+        .filter_map(|(position, object)| {
             let fields = Fields::new(object, &prefix);
-            let decoded = match fields.id("id") {
+            let id = match child.key {
+                ChildKey::Id => fields.id("id"),
+                ChildKey::Position => Ok(format!("{parent_id}:{}", position + 1)),
+            };
+            let decoded = match id {
                 Ok(id) => Some(ChildRecord {
                     child: index,
                     id,

@@ -5,6 +5,7 @@
 
 mod faults;
 mod ids;
+mod page_body;
 mod quirks;
 mod reference;
 mod render;

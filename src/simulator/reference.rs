@@ -3,34 +3,36 @@
 //! sales point at real users, registers and payment types, products at brands, suppliers and
 //! types, and consignments at outlets and suppliers. Pure code.
 
-use super::store::{opaque_id, record_id, StoreShape};
+use super::store::{hash, opaque_id, record_id, RecordSnapshot, StoreShape};
 use crate::entity::{Entity, KEY_SEPARATOR};
 
-/// Users the sales are rung up by (sales pick one of these).
+/// Users the sales are rung up by (sales pick one of the first four).
 pub(crate) const USERS: u32 = 4;
 
 /// How many records `entity` starts with in a store of `shape` (the first five are sized by
-/// the shape itself and are not answered here).
+/// the shape itself and are not answered here). Sized like a real store's: reference data grows
+/// slowly with the catalogue, stock movements and shifts with trade.
 pub(crate) fn reference_count(entity: Entity, shape: &StoreShape) -> u32 {
     let products = shape.products;
+    let customers = shape.customers;
     let sales = shape.sales;
     match entity {
-        Entity::Users => USERS,
+        Entity::Users => USERS + sales / 5_000,
         Entity::Registers => shape.registers.max(1),
         Entity::Taxes => 3,
-        Entity::OutletTaxes => shape.outlets.max(1) * products.min(10),
-        Entity::PaymentTypes => 4,
-        Entity::Brands => 6,
-        Entity::Suppliers => 4,
-        Entity::ProductTypes => 3,
-        Entity::ProductCategories => 6,
-        Entity::Tags => 8,
-        Entity::CustomerGroups => 3,
-        Entity::PriceBooks => 2,
-        Entity::PriceBookProducts => products.min(40),
-        Entity::Consignments => sales / 200 + 2,
+        Entity::OutletTaxes => shape.outlets.max(1) * (products / 100).max(products.min(10)),
+        Entity::PaymentTypes => 6,
+        Entity::Brands => 6 + products / 100,
+        Entity::Suppliers => 4 + products / 200,
+        Entity::ProductTypes => 3 + products / 400,
+        Entity::ProductCategories => 6 + products / 200,
+        Entity::Tags => 8 + products / 100,
+        Entity::CustomerGroups => 3 + customers / 10_000,
+        Entity::PriceBooks => 2 + customers / 10_000,
+        Entity::PriceBookProducts => (products / 10).max(products.min(40)),
+        Entity::Consignments => sales / 100 + 2,
         Entity::Serialnumbers => sales / 100 + 1,
-        Entity::Shifts => sales / 100 + 1,
+        Entity::Shifts => sales / 20 + 1,
         Entity::Outlets
         | Entity::Products
         | Entity::Customers
@@ -98,4 +100,19 @@ pub(crate) fn record_key(seed: u64, entity: Entity, index: u32, shape: &StoreSha
 /// The id a column names: one of `target`'s records.
 pub(crate) fn reference_id(seed: u64, target: Entity, index: u32) -> String {
     opaque_id(&[seed, target.tag() as u64, index as u64])
+}
+
+/// How many lines (products) a consignment has at its current revision: a new revision is a
+/// new list, as when a purchase order is edited or received.
+pub(crate) fn consignment_line_count(seed: u64, snapshot: &RecordSnapshot) -> u32 {
+    1 + (hash(&[seed, 70, snapshot.index as u64, snapshot.revision as u64]) % 30) as u32
+}
+
+/// A consignment line's key as lightsync stores it: the consignment's id and the line's
+/// 1-based position.
+pub(crate) fn consignment_line_ids(seed: u64, snapshot: &RecordSnapshot) -> Vec<String> {
+    let id = record_id(seed, Entity::Consignments, snapshot.index);
+    (1..=consignment_line_count(seed, snapshot))
+        .map(|position| format!("{id}:{position}"))
+        .collect()
 }

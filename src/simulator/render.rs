@@ -5,6 +5,7 @@
 //! in a share of records. Writes JSON text straight into the page buffer (building
 //! `serde_json::Value` trees spent most of the simulator's time in malloc). Pure code.
 
+mod consignment;
 mod generic;
 mod sale;
 mod writer;
@@ -17,6 +18,8 @@ use super::quirks::odd_value_for;
 use super::store::{hash, RecordSnapshot, FIRST_VERSION};
 use crate::entity::Entity;
 use writer::Obj;
+
+pub use consignment::products_page;
 
 const FIRST_NAMES: [&str; 8] = [
     "Zoë",

@@ -16,7 +16,7 @@ use axum::Router;
 use serde_json::json;
 
 use super::faults::{FaultKind, FaultPlan};
-use super::render::{render_record_into, RenderContext, RenderQuirks};
+use super::page_body;
 use super::store::Store;
 use super::SimulatorConfig;
 use crate::entity::Entity;
@@ -42,7 +42,7 @@ struct RateWindow {
 #[derive(Debug, Default)]
 pub struct Stats {
     requests: [AtomicU64; Entity::ALL.len()],
-    records_served: AtomicU64,
+    pub(crate) records_served: AtomicU64,
     rate_limited: AtomicU64,
     faults: AtomicU64,
     unauthorized: AtomicU64,
@@ -140,7 +140,9 @@ impl Shared {
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    let mut router = Router::new().route("/api/2.0/{entity}", get(list_endpoint));
+    let mut router = Router::new()
+        .route("/api/2.0/{entity}", get(list_endpoint))
+        .route("/api/2.0/{entity}/{id}/{sub}", get(child_endpoint));
     if shared.config.control {
         router = router
             .route("/__simulator/mutate", post(mutate))
@@ -182,6 +184,56 @@ async fn list_endpoint(
     let Ok(entity) = entity.parse::<Entity>() else {
         return json_response(StatusCode::NOT_FOUND, json!({"error": "Not Found"}));
     };
+    match admit(&shared, entity, &headers).await {
+        Ok(rate_headers) => ok_page(page_body::list_page(&shared, entity, &params), rate_headers),
+        Err(refused) => refused,
+    }
+}
+
+/// `GET /consignments/{id}/products`: a consignment's lines, paged by version.
+async fn child_endpoint(
+    State(shared): State<Arc<Shared>>,
+    Path((entity, id, sub)): Path<(String, String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let not_found = || json_response(StatusCode::NOT_FOUND, json!({"error": "Not Found"}));
+    let Ok(entity) = entity.parse::<Entity>() else {
+        return not_found();
+    };
+    if entity != Entity::Consignments || sub != "products" {
+        return not_found();
+    }
+    let rate_headers = match admit(&shared, entity, &headers).await {
+        Ok(rate_headers) => rate_headers,
+        Err(refused) => return refused,
+    };
+    match page_body::consignment_products_page(&shared, &id, &params) {
+        Some(body) => ok_page(body, rate_headers),
+        None => not_found(),
+    }
+}
+
+type RateHeaders = Vec<(&'static str, HeaderValue)>;
+
+fn ok_page(body: String, rate_headers: RateHeaders) -> Response {
+    let mut response =
+        (StatusCode::OK, [("content-type", "application/json")], body).into_response();
+    response.headers_mut().extend(
+        rate_headers
+            .into_iter()
+            .map(|(name, value)| (axum::http::HeaderName::from_static(name), value)),
+    );
+    response
+}
+
+/// Counts the request and lets it through (with its rate headers) or answers it: a wrong
+/// token, a forbidden entity, an exhausted quota, or an injected fault.
+async fn admit(
+    shared: &Shared,
+    entity: Entity,
+    headers: &HeaderMap,
+) -> Result<RateHeaders, Response> {
     shared.stats.requests[Stats::slot(entity)].fetch_add(1, Ordering::Relaxed);
 
     let expected = format!("Bearer {}", shared.config.token);
@@ -191,20 +243,20 @@ async fn list_endpoint(
         .is_some_and(|value| value == expected);
     if !authorized {
         shared.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
-        return json_response(
+        return Err(json_response(
             StatusCode::UNAUTHORIZED,
             json!({"error": "Access token is not valid"}),
-        );
+        ));
     }
 
     if shared.config.forbidden.contains(&entity) {
-        return json_response(
+        return Err(json_response(
             StatusCode::FORBIDDEN,
             json!({"error": "Forbidden", "message": "This token is not allowed to access this resource"}),
-        );
+        ));
     }
 
-    let mut rate_headers: Vec<(&'static str, HeaderValue)> = Vec::new();
+    let mut rate_headers: RateHeaders = Vec::new();
     if shared.config.rate_limited {
         match shared.take_quota() {
             Ok((limit, remaining)) => {
@@ -230,7 +282,7 @@ async fn list_endpoint(
                 if let Ok(value) = HeaderValue::from_str(&http_date_rounded_up(retry_at)) {
                     headers.insert("retry-after", value);
                 }
-                return response;
+                return Err(response);
             }
         }
     }
@@ -242,95 +294,15 @@ async fn list_endpoint(
     let fault = shared.faults.lock().expect("fault lock").next_fault();
     if let Some(kind) = fault {
         shared.stats.faults.fetch_add(1, Ordering::Relaxed);
-        let mut response = fault_response(kind, &shared, entity);
+        let mut response = fault_response(kind, shared, entity);
         response.headers_mut().extend(
             rate_headers
                 .into_iter()
                 .map(|(name, value)| (axum::http::HeaderName::from_static(name), value)),
         );
-        return response;
+        return Err(response);
     }
-
-    let body = render_page(&shared, entity, &params);
-    let mut response =
-        (StatusCode::OK, [("content-type", "application/json")], body).into_response();
-    response.headers_mut().extend(
-        rate_headers
-            .into_iter()
-            .map(|(name, value)| (axum::http::HeaderName::from_static(name), value)),
-    );
-    response
-}
-
-fn render_page(shared: &Shared, entity: Entity, params: &HashMap<String, String>) -> String {
-    let config = &shared.config;
-    let number = |key: &str| {
-        params
-            .get(key)
-            .and_then(|value| value.trim().parse::<i64>().ok())
-    };
-    let after = if config.quirk_ignore_after {
-        0
-    } else {
-        number("after").unwrap_or(0)
-    };
-    let before = number("before");
-    let cap = if entity == Entity::Sales {
-        config.sales_page_cap.unwrap_or(config.page_cap)
-    } else {
-        config.page_cap
-    }
-    .max(1) as i64;
-    let page_size = number("page_size").unwrap_or(cap).clamp(1, cap) as usize;
-    let include_deleted = entity.accepts_deleted_param()
-        && params
-            .get("deleted")
-            .is_some_and(|value| value == "true" || value == "1");
-
-    let (snapshots, shape) = {
-        let store = shared.store.read().expect("store lock");
-        (
-            store.page(entity, after, before, page_size, include_deleted),
-            store.shape().clone(),
-        )
-    };
-    shared
-        .stats
-        .records_served
-        .fetch_add(snapshots.len() as u64, Ordering::Relaxed);
-    let context = RenderContext {
-        seed: shape.seed,
-        outlets: shape.outlets,
-        products: shape.products,
-        customers: shape.customers,
-        registers: shape.registers,
-        sales: shape.sales,
-        always_version: config.quirk_no_version_member,
-        quirks: RenderQuirks {
-            money_as_strings: config.quirk_money_as_strings,
-            odd_values: config.odd_values,
-        },
-    };
-    let mut body = String::with_capacity(snapshots.len() * 1200 + 64);
-    body.push_str("{\"data\":[");
-    for (position, snapshot) in snapshots.iter().enumerate() {
-        if position > 0 {
-            body.push(',');
-        }
-        render_record_into(&mut body, snapshot, &context);
-    }
-    body.push(']');
-    if !config.quirk_no_version_member {
-        match (snapshots.first(), snapshots.last()) {
-            (Some(first), Some(last)) => body.push_str(&format!(
-                ",\"version\":{{\"min\":{},\"max\":{}}}",
-                first.version, last.version
-            )),
-            _ => body.push_str(",\"version\":{\"min\":null,\"max\":null}"),
-        }
-    }
-    body.push('}');
-    body
+    Ok(rate_headers)
 }
 
 fn fault_response(kind: FaultKind, shared: &Shared, entity: Entity) -> Response {
@@ -360,7 +332,7 @@ fn fault_response(kind: FaultKind, shared: &Shared, entity: Entity) -> Response 
         )
             .into_response(),
         FaultKind::CutBody => {
-            let full = render_page(shared, entity, &HashMap::new());
+            let full = page_body::list_page(shared, entity, &HashMap::new());
             let half = Bytes::from(full.as_bytes()[..full.len() / 2].to_vec());
             let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
                 Ok(half),

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::reference::{record_key, reference_count};
+use super::reference::{consignment_line_ids, record_key, reference_count};
 use crate::entity::{Entity, VersionSource};
 
 /// Where the sixteen further entities start in `Entity::ALL`.
@@ -98,6 +98,9 @@ pub struct Store {
     others: Vec<Table>,
     sale_voided: Vec<bool>,
     sale_line_revision: Vec<u16>,
+    /// Consignment index by id, for `/consignments/{id}/products` (built on first use;
+    /// consignments are never added after generation).
+    consignment_by_id: std::sync::OnceLock<std::collections::HashMap<String, u32>>,
 }
 
 /// The kinds of change `mutate` makes, for reporting.
@@ -132,6 +135,7 @@ impl Store {
             others: Vec::new(),
             sale_voided: Vec::new(),
             sale_line_revision: Vec::new(),
+            consignment_by_id: std::sync::OnceLock::new(),
         };
         let outlets = store.shape.outlets.max(1);
         store.shape.outlets = outlets;
@@ -245,6 +249,22 @@ impl Store {
                 0
             },
         }
+    }
+
+    /// The consignment with `id` as it is now, if there is one.
+    pub fn consignment(&self, id: &str) -> Option<RecordSnapshot> {
+        let by_id = self.consignment_by_id.get_or_init(|| {
+            (0..self.table(Entity::Consignments).len())
+                .map(|index| {
+                    (
+                        record_id(self.shape.seed, Entity::Consignments, index),
+                        index,
+                    )
+                })
+                .collect()
+        });
+        let index = *by_id.get(id)?;
+        Some(self.snapshot(Entity::Consignments, index))
     }
 
     /// Applies `count` random changes of every kind the real API shows.
@@ -362,6 +382,10 @@ impl Store {
                         record["status"] = sale_status(self.shape.seed, &snapshot).into();
                         record["line_item_ids"] = line_item_ids(self.shape.seed, &snapshot).into();
                         record["payment_ids"] = vec![payment_id(self.shape.seed, &snapshot)].into();
+                    }
+                    if entity == Entity::Consignments {
+                        record["line_ids"] =
+                            consignment_line_ids(self.shape.seed, &snapshot).into();
                     }
                     record
                 })

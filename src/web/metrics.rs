@@ -70,7 +70,7 @@ pub fn render(figures: &[EntityFigures]) -> String {
     let untyped = Family::<EntityLabel, Counter>::default();
     registry.register(
         "lightsync_entity_health",
-        "Entity health: 0 green, 1 yellow, 2 red (failed, never synced, or stale)",
+        "Entity health: 0 green, 1 yellow, 2 red (failed, never synced, or stale), -1 skipped (the token lacks the permission)",
         health.clone(),
     );
     registry.register_with_unit(
@@ -120,6 +120,7 @@ pub fn render(figures: &[EntityFigures]) -> String {
             entity: entity.entity.to_string(),
         };
         health.get_or_create(&label).set(match entity.health {
+            Health::Skipped => -1,
             Health::Green => 0,
             Health::Yellow => 1,
             Health::Red => 2,

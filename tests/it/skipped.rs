@@ -75,6 +75,8 @@ fn an_import_where_users_answers_403_skips_users_and_copies_everything_else() {
         .find(|e| e["entity"] == "users")
         .expect("users is listed");
     assert_eq!(users["status"], "skipped", "{users}");
+    // Skipped is not ill health: no red, and the overall health stays green.
+    assert_eq!(users["health"], "skipped", "{users}");
     assert!(users["last_error"].as_str().unwrap().contains("HTTP 403"));
     let overview = client.get("/").dispatch().into_string().unwrap();
     // Sales and stock first, then the reference data they point at.
@@ -85,8 +87,13 @@ fn an_import_where_users_answers_403_skips_users_and_copies_everything_else() {
     let card = &overview[overview.find("card-users").expect("a users card")..];
     let card = &card[..card.find("</section>").unwrap_or(card.len())];
     assert!(
-        card.contains("skipped") && card.contains("HTTP 403"),
+        card.contains("data-health=\"skipped\"") && card.contains("HTTP 403"),
         "{card}"
+    );
+    let sales = &overview[overview.find("card-sales").expect("a sales card")..];
+    assert!(
+        sales.contains("data-health=\"green\""),
+        "the others are green"
     );
 }
 

@@ -27,7 +27,7 @@ pub(super) fn record(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         sales: c.sales,
         registers: c.registers,
     };
-    let mut obj = c.open(out);
+    let mut obj = c.open(out).with_odd_value(c.odd_field(s));
     if spec.has_id() {
         obj.id("id", &[c.seed, tag, s.index as u64]);
     }

@@ -101,7 +101,7 @@ struct IdVersion {
 #[derive(QueryableByName)]
 struct Child {
     #[diesel(sql_type = Text)]
-    sale_id: String,
+    parent: String,
     #[diesel(sql_type = Text)]
     id: String,
 }
@@ -185,38 +185,63 @@ pub fn assert_matches_simulator_except(
         );
         total += want.len();
     }
-    for (table, key) in [
-        ("lightspeed_sale_line_items", "line_item_ids"),
-        ("lightspeed_sale_payments", "payment_ids"),
+    for (parent, table, parent_column, key) in [
+        (
+            Entity::Sales,
+            "lightspeed_sale_line_items",
+            "sale_id",
+            "line_item_ids",
+        ),
+        (
+            Entity::Sales,
+            "lightspeed_sale_payments",
+            "sale_id",
+            "payment_ids",
+        ),
+        (
+            Entity::Consignments,
+            "lightspeed_consignment_products",
+            "consignment_id",
+            "line_ids",
+        ),
     ] {
+        if skipped.contains(&parent) {
+            continue;
+        }
         let mut want: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for sale in expected["entities"]["sales"].as_array().unwrap() {
-            let ids: BTreeSet<String> = sale[key]
+        for record in expected["entities"][parent.name()].as_array().unwrap() {
+            let ids: BTreeSet<String> = record[key]
                 .as_array()
                 .unwrap()
                 .iter()
                 .map(|id| id.as_str().unwrap().to_string())
                 .collect();
-            want.insert(sale["id"].as_str().unwrap().to_string(), ids);
+            want.insert(record["id"].as_str().unwrap().to_string(), ids);
         }
         let mut have: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let rows: Vec<Child> = sql_query(format!("SELECT sale_id, id FROM {table}"))
-            .load(&mut conn)
-            .unwrap();
+        let rows: Vec<Child> =
+            sql_query(format!("SELECT {parent_column} AS parent, id FROM {table}"))
+                .load(&mut conn)
+                .unwrap();
         for row in rows {
-            have.entry(row.sale_id).or_default().insert(row.id);
+            have.entry(row.parent).or_default().insert(row.id);
         }
         let differing: Vec<&String> = want
             .iter()
-            .filter(|(sale, ids)| have.get(*sale) != Some(ids))
-            .map(|(sale, _)| sale)
+            .filter(|(record, ids)| have.get(*record) != Some(ids))
+            .map(|(record, _)| record)
             .take(5)
             .collect();
         assert!(
             differing.is_empty(),
-            "{table}: sales whose children differ: {differing:?}"
+            "{table}: {parent} whose children differ: {differing:?}"
         );
-        assert_eq!(have.len(), want.len(), "{table}: children of unknown sales");
+        assert_eq!(
+            have.len(),
+            want.len(),
+            "{table}: children of unknown {parent}"
+        );
+        total += want.values().map(BTreeSet::len).sum::<usize>();
     }
     total
 }

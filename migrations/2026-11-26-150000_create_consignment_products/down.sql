@@ -1,0 +1,1 @@
+DROP TABLE lightspeed_consignment_products;

@@ -1,0 +1,126 @@
+//! Children the API lists at their own endpoint instead of embedding them (a consignment's
+//! products): fetched for every record of a freshly fetched page, before the page is spooled,
+//! and spooled inside their parent's record. The page and its children then reach PostgreSQL in
+//! one transaction, a replay writes nothing (the parent's version guard), and a crash before
+//! the spool re-fetches the page with its children. Only records on fetched pages (those that
+//! changed since the cursor) have their children fetched.
+
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+
+use crate::entity::ChildSpec;
+use crate::lightspeed::{FetchError, Record};
+
+use super::pipeline::StreamContext;
+
+/// Parents whose children are fetched at once: enough to hide a request's latency, few enough
+/// that one entity cannot crowd the others out of the rate budget.
+const CONCURRENT_PARENTS: usize = 4;
+
+/// Each record's JSON text for the spool, with its fetched children embedded.
+pub async fn spool_texts(
+    ctx: &StreamContext,
+    records: Vec<Record>,
+) -> Result<Vec<String>, FetchError> {
+    let children: Vec<&'static ChildSpec> = ctx.entity.spec().fetched_children().collect();
+    if children.is_empty() {
+        return Ok(records.into_iter().map(|record| record.raw).collect());
+    }
+    stream::iter(records)
+        .map(|record| {
+            let children = &children;
+            async move {
+                let mut text = record.raw;
+                for child in children {
+                    let lines = fetch_all(ctx, &record.id, child).await?;
+                    text = embed(&text, child.array, &lines);
+                }
+                Ok::<String, FetchError>(text)
+            }
+        })
+        .buffered(CONCURRENT_PARENTS)
+        .try_collect()
+        .await
+}
+
+/// Every child of `parent_id`, in version order: pages until the empty one (the client never
+/// infers the last page from a page's length, since the server may clamp `page_size`).
+async fn fetch_all(
+    ctx: &StreamContext,
+    parent_id: &str,
+    child: &ChildSpec,
+) -> Result<Vec<String>, FetchError> {
+    let sub = child
+        .fetched_from
+        .expect("only fetched children are fetched");
+    let mut after = 0;
+    let mut records = Vec::new();
+    loop {
+        let page = ctx
+            .client
+            .fetch_child_page(
+                ctx.entity,
+                parent_id,
+                sub,
+                after,
+                ctx.page_size,
+                &ctx.counters,
+            )
+            .await?;
+        let Some(max_version) = page.max_version else {
+            return Ok(records);
+        };
+        records.extend(page.records);
+        after = max_version;
+    }
+}
+
+/// `object` (a JSON object's text) with `field` set to the array of `items` (JSON texts). A
+/// field of that name the API might send is overridden (the last duplicate key wins).
+fn embed(object: &str, field: &str, items: &[String]) -> String {
+    let body = object.trim_end();
+    let body = body.strip_suffix('}').unwrap_or(body).trim_end();
+    let mut out = String::with_capacity(
+        body.len() + field.len() + 8 + items.iter().map(String::len).sum::<usize>() + items.len(),
+    );
+    out.push_str(body);
+    if !body.trim_start().ends_with('{') {
+        out.push(',');
+    }
+    out.push_str(&serde_json::to_string(field).expect("a field name serialises"));
+    out.push_str(":[");
+    out.push_str(&items.join(","));
+    out.push_str("]}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn children_are_embedded_as_an_array_field() {
+        let embedded = embed(
+            "{\"id\":\"c1\",\"version\":7 } \n",
+            "products",
+            &[
+                "{\"product_id\":\"p\"}".into(),
+                "{\"product_id\":\"q\"}".into(),
+            ],
+        );
+        let value: Value = serde_json::from_str(&embedded).unwrap();
+        assert_eq!(
+            value,
+            json!({"id":"c1","version":7,"products":[{"product_id":"p"},{"product_id":"q"}]})
+        );
+        let value: Value = serde_json::from_str(&embed("{}", "products", &[])).unwrap();
+        assert_eq!(value, json!({"products": []}));
+    }
+
+    #[test]
+    fn a_field_of_the_same_name_is_overridden() {
+        let embedded = embed("{\"products\":5}", "products", &["1".into()]);
+        let value: Value = serde_json::from_str(&embedded).unwrap();
+        assert_eq!(value, json!({"products": [1]}));
+    }
+}
