@@ -282,7 +282,7 @@ pub mod cases {
     ) {
         for (after, max_version) in case.batches {
             store.set_cursor(entity, *after).unwrap();
-            let batch = crate::checkpoint::SpooledBatch {
+            let batch: crate::checkpoint::SpooledBatch = crate::checkpoint::SpooledBatch {
                 after: *after,
                 max_version: *max_version,
                 fetched_at_ms: 0,

@@ -31,9 +31,10 @@ pub struct Cursor {
     pub next_seq: u64,
 }
 
-/// A fetched page waiting to be applied.
+/// A fetched page waiting to be applied. Written with borrowed records
+/// (`SpooledBatch<&str>`, no copy), read back as owned ones; both encode alike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SpooledBatch {
+pub struct SpooledBatch<R = String> {
     /// The `after` the page was requested with.
     pub after: i64,
     /// The page's max version: the cursor after it.
@@ -41,7 +42,7 @@ pub struct SpooledBatch {
     /// When it was fetched, in milliseconds since the Unix epoch.
     pub fetched_at_ms: i64,
     /// Each record's JSON text exactly as received (bincode cannot carry `serde_json::Value`).
-    pub records: Vec<String>,
+    pub records: Vec<R>,
 }
 
 /// The run that last opened the store.

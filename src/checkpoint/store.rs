@@ -236,10 +236,10 @@ impl CheckpointStore {
     /// Spools a fetched page and advances the cursor to its max version: the records go to a
     /// durable batch file, then the index entry and the cursor are written in one transaction,
     /// flushed before returning. Returns the batch's sequence number and encoded size.
-    pub fn spool_batch(
+    pub fn spool_batch<R: Serialize>(
         &self,
         entity: Entity,
-        batch: &SpooledBatch,
+        batch: &SpooledBatch<R>,
     ) -> Result<(u64, u64), CheckpointError> {
         let current = self.cursor(entity)?.unwrap_or(Cursor {
             fetch_cursor: 0,

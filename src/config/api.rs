@@ -10,7 +10,7 @@ use super::parse::number_or;
 use super::{vars, ConfigError, Secret};
 
 /// Default rows per page requested from the API (the server clamps to its own cap).
-pub const DEFAULT_PAGE_SIZE: u32 = 1000;
+pub const DEFAULT_PAGE_SIZE: u32 = 10_000;
 /// Share of the API quota lightsync may spend; the rest is left to the retailer's other apps.
 pub const DEFAULT_RATE_SHARE: f64 = 0.95;
 /// The API's rate window: documented as 5 minutes.

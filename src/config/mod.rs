@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn defaults_apply_when_nothing_is_set() {
         let config = load(&[]).unwrap();
-        assert_eq!(config.page_size, 1000);
+        assert_eq!(config.page_size, 10_000);
         assert_eq!(config.rate_share, 0.95);
         assert_eq!(config.engine.checkpoint_dir, PathBuf::from(".lightsync"));
         assert_eq!(config.engine.spool_max_bytes, 64 * 1024 * 1024);

@@ -5,10 +5,11 @@
 //! the spool re-fetches the page with its children. Only records on fetched pages (those that
 //! changed since the cursor) have their children fetched.
 
+use anyhow::Context;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 use crate::entity::ChildSpec;
-use crate::lightspeed::{FetchError, Record};
+use crate::lightspeed::{decode_record, FetchError, Record};
 
 use super::pipeline::StreamContext;
 
@@ -16,16 +17,29 @@ use super::pipeline::StreamContext;
 /// that one entity cannot crowd the others out of the rate budget.
 const CONCURRENT_PARENTS: usize = 4;
 
-/// Each record's JSON text for the spool, with its fetched children embedded.
-pub async fn spool_texts(
+/// A fetched page's records, decoded with their children, and the texts the spool keeps when
+/// they differ from the records' own `raw` (records whose children were fetched and embedded).
+pub struct WithChildren {
+    pub records: Vec<Record>,
+    pub spool_texts: Option<Vec<String>>,
+}
+
+/// Fetches the children of every record of a page of `ctx.entity` (whose `version.max` is
+/// `page_version`) that the API does not embed, and decodes the records with them.
+pub async fn attach_children(
     ctx: &StreamContext,
     records: Vec<Record>,
-) -> Result<Vec<String>, FetchError> {
-    let children: Vec<&'static ChildSpec> = ctx.entity.spec().fetched_children().collect();
+    page_version: i64,
+) -> anyhow::Result<WithChildren> {
+    let entity = ctx.entity;
+    let children: Vec<&'static ChildSpec> = entity.spec().fetched_children().collect();
     if children.is_empty() {
-        return Ok(records.into_iter().map(|record| record.raw).collect());
+        return Ok(WithChildren {
+            records,
+            spool_texts: None,
+        });
     }
-    stream::iter(records)
+    let texts: Vec<String> = stream::iter(records)
         .map(|record| {
             let children = &children;
             async move {
@@ -39,7 +53,16 @@ pub async fn spool_texts(
         })
         .buffered(CONCURRENT_PARENTS)
         .try_collect()
-        .await
+        .await?;
+    let records = texts
+        .iter()
+        .map(|text| decode_record(entity, text, Some(page_version)))
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("a {entity} record with its fetched children"))?;
+    Ok(WithChildren {
+        records,
+        spool_texts: Some(texts),
+    })
 }
 
 /// Every child of `parent_id`, in version order: pages until the empty one (the client never

@@ -1,14 +1,16 @@
-//! One entity's stream: a fetcher task (API page -> spool, advancing the cursor) and an applier
-//! thread (spool -> one PostgreSQL transaction per batch -> release), joined by a channel of
-//! batch sequence numbers and bounded by the shared spool budget in bytes.
+//! One entity's stream: a fetcher task (API page -> spool, advancing the cursor -> decoded rows)
+//! and an applier thread (rows -> one PostgreSQL transaction per group of ready batches ->
+//! release), joined by a channel of prepared batches and bounded by the shared in-flight budget.
+//! Each page is decoded once; the spool is read only to recover after a crash.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
+use super::child_fetch::WithChildren;
 use super::failpoint::{crash_point, panic_point};
 use super::mapping::rows_for_records;
 use super::panics::panic_message;
@@ -42,13 +44,23 @@ pub struct EntityProgress {
     pub finished: AtomicBool,
 }
 
-/// A spooled batch handed from the fetcher to the applier.
-#[derive(Debug, Clone, Copy)]
-pub struct SpooledRef {
+/// A spooled batch handed to the applier, decoded and mapped to rows: by the fetcher for a page
+/// it just fetched (the spool is not read back), or from the spool for a recovered batch.
+pub struct PreparedBatch {
     pub seq: u64,
-    /// Spool budget (KiB) to give back once applied.
+    /// Budget (KiB) to give back once applied.
     pub budget_kib: u32,
+    after: i64,
+    max_version: i64,
+    record_count: u64,
+    records_untyped: u64,
+    rows: BatchRows,
+    /// The stream's slot for a decoded batch, given back once the batch is written.
+    _slot: Option<OwnedSemaphorePermit>,
 }
+
+/// Batches of one stream that exist decoded at once: one being written, one prepared next.
+pub const DECODED_BATCHES_PER_STREAM: usize = 2;
 
 /// What both halves of an entity's stream share.
 pub struct StreamContext {
@@ -59,63 +71,143 @@ pub struct StreamContext {
     pub page_size: u32,
     pub counters: Arc<RequestCounters>,
     pub progress: Arc<EntityProgress>,
+    /// The budget (KiB) of every stream's batches in flight, raw and decoded.
     pub spool_budget: Arc<Semaphore>,
     pub spool_budget_kib: u32,
+    /// `DECODED_BATCHES_PER_STREAM` slots: a run is decoded only once it has one.
+    pub decoded_slots: Arc<Semaphore>,
     /// Set by whichever half fails, so the other stops.
     pub cancelled: Arc<AtomicBool>,
 }
 
-/// Fetches pages from `cursor` until the empty page, spooling each before handing it on.
+/// What a batch in flight is charged against the budget, per byte of raw JSON: the raw text
+/// the rows keep, the decoded cells beside it, and the children's raw (measured: W1 sales pages
+/// hold about 2.5 bytes of heap per raw byte once mapped to rows).
+const IN_FLIGHT_PER_RAW_BYTE: usize = 3;
+
+/// Records spooled and applied as one batch at most: a page of 10,000 is cut into runs of this
+/// size, so it is never held decoded at once and a crash re-fetches at most one run.
+const CHUNK_RECORDS: usize = 1000;
+/// The same for records whose children are fetched one request per record (consignments): a
+/// crash then re-fetches at most this many records' children.
+const CHUNK_RECORDS_WITH_FETCHED_CHILDREN: usize = 50;
+
+/// Fetches pages from `cursor` until the empty page. Each page is cut into runs of records
+/// (`RawPage::chunks`); each run is decoded once, spooled (for crash recovery only) with the
+/// cursor after it, and handed to the applier with its rows.
 pub async fn run_fetcher(
     ctx: Arc<StreamContext>,
     mut cursor: i64,
-    applier: mpsc::UnboundedSender<SpooledRef>,
+    applier: mpsc::Sender<PreparedBatch>,
 ) -> anyhow::Result<()> {
     let entity = ctx.entity;
+    let chunk_records = if entity.spec().fetched_children().next().is_some() {
+        CHUNK_RECORDS_WITH_FETCHED_CHILDREN
+    } else {
+        CHUNK_RECORDS
+    };
     loop {
         if ctx.cancelled.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let page = ctx
+        let mut page = ctx
             .client
-            .fetch_page(entity, cursor, ctx.page_size, &ctx.counters)
+            .fetch_raw_page(entity, cursor, ctx.page_size, &ctx.counters)
             .await?;
-        let Some(max_version) = page.max_version else {
+        let Some(page_version) = page.max_version else {
             ctx.progress.caught_up.store(true, Ordering::SeqCst);
             return Ok(());
         };
-        let records = super::child_fetch::spool_texts(&ctx, page.records).await?;
-        crash_point("after-fetch");
-        let record_count = records.len() as u64;
-        let page_bytes: usize = records.iter().map(String::len).sum();
-        let budget_kib = ((page_bytes / 1024) as u32 + 1).min(ctx.spool_budget_kib);
-        let permit = tokio::select! {
-            permit = ctx.spool_budget.acquire_many(budget_kib) => permit.context("spool budget closed")?,
-            _ = wait_for_cancel(&ctx.cancelled) => return Ok(()),
-        };
-        permit.forget();
-        let batch = SpooledBatch {
-            after: cursor,
-            max_version,
-            fetched_at_ms: chrono::Utc::now().timestamp_millis(),
-            records,
-        };
-        let store = ctx.store.clone();
-        let (seq, _) = tokio::task::spawn_blocking(move || store.spool_batch(entity, &batch))
+        for chunk in page.chunks(entity, cursor, chunk_records) {
+            if ctx.cancelled.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            let slot = tokio::select! {
+                slot = ctx.decoded_slots.clone().acquire_owned() => slot.context("decoded slots closed")?,
+                _ = wait_for_cancel(&ctx.cancelled) => return Ok(()),
+            };
+            let records = page
+                .decode(entity, chunk.records.clone())
+                .with_context(|| format!("decoding the {entity} page after version {cursor}"))?;
+            let fetched = super::child_fetch::attach_children(&ctx, records, page_version).await?;
+            crash_point("after-fetch");
+            let raw_bytes: usize = fetched.records.iter().map(|record| record.raw.len()).sum();
+            let budget_kib =
+                ((raw_bytes * IN_FLIGHT_PER_RAW_BYTE / 1024) as u32 + 1).min(ctx.spool_budget_kib);
+            let permit = tokio::select! {
+                permit = ctx.spool_budget.acquire_many(budget_kib) => permit.context("spool budget closed")?,
+                _ = wait_for_cancel(&ctx.cancelled) => return Ok(()),
+            };
+            permit.forget();
+            let stream = ctx.clone();
+            let (after, max_version) = (chunk.after, chunk.max_version);
+            let prepared = tokio::task::spawn_blocking(move || {
+                spool_and_prepare(&stream, after, max_version, fetched, budget_kib, slot)
+            })
             .await
-            .context("the spool task panicked")?
-            .with_context(|| format!("spooling a {entity} page after version {cursor}"))?;
-        crash_point("after-spool");
-        ctx.progress.pages_fetched.fetch_add(1, Ordering::Relaxed);
-        ctx.progress
-            .records_fetched
-            .fetch_add(record_count, Ordering::Relaxed);
-        cursor = max_version;
-        if applier.send(SpooledRef { seq, budget_kib }).is_err() {
-            // The applier stopped (it failed and said why); stop fetching.
-            return Ok(());
+            .map_err(|err| match err.try_into_panic() {
+                Ok(panic) => anyhow!(
+                    "preparing a {entity} batch panicked: {}; what was spooled is kept and applied by the next run",
+                    panic_message(panic.as_ref())
+                ),
+                Err(err) => anyhow!("the {entity} spool task failed: {err}"),
+            })??;
+            crash_point("after-spool");
+            ctx.progress
+                .records_fetched
+                .fetch_add(prepared.record_count, Ordering::Relaxed);
+            cursor = max_version;
+            if applier.send(prepared).await.is_err() {
+                // The applier stopped (it failed and said why); stop fetching.
+                return Ok(());
+            }
         }
+        ctx.progress.pages_fetched.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// Spools a fetched page (the records' text, with fetched children embedded) and maps its
+/// already decoded records to rows.
+fn spool_and_prepare(
+    ctx: &StreamContext,
+    after: i64,
+    max_version: i64,
+    fetched: WithChildren,
+    budget_kib: u32,
+    slot: OwnedSemaphorePermit,
+) -> anyhow::Result<PreparedBatch> {
+    let entity = ctx.entity;
+    let WithChildren {
+        records,
+        spool_texts,
+    } = fetched;
+    let texts: Vec<&str> = match &spool_texts {
+        Some(texts) => texts.iter().map(String::as_str).collect(),
+        None => records.iter().map(|record| record.raw.as_str()).collect(),
+    };
+    let batch = SpooledBatch {
+        after,
+        max_version,
+        fetched_at_ms: chrono::Utc::now().timestamp_millis(),
+        records: texts,
+    };
+    let (seq, _) = ctx
+        .store
+        .spool_batch(entity, &batch)
+        .with_context(|| format!("spooling a {entity} page after version {after}"))?;
+    drop(batch);
+    drop(spool_texts);
+    panic_point("prepare-batch");
+    Ok(PreparedBatch {
+        seq,
+        budget_kib,
+        after,
+        max_version,
+        record_count: records.len() as u64,
+        records_untyped: ctx.progress.untyped.note(entity, &records),
+        rows: rows_for_records(entity, records),
+        _slot: Some(slot),
+    })
 }
 
 async fn wait_for_cancel(flag: &AtomicBool) {
@@ -131,71 +223,36 @@ pub struct ApplierTarget {
     pub patience: Duration,
 }
 
-/// A spooled batch read back and mapped to rows, ready to write.
-struct PreparedBatch {
-    spooled: SpooledRef,
-    after: i64,
-    max_version: i64,
-    record_count: u64,
-    records_untyped: u64,
-    rows: BatchRows,
-}
-
-/// Applies recovered batches, then every batch the fetcher spools, until the fetcher is done.
-/// Runs on its own thread (diesel is blocking), with a helper thread that reads and decodes the
-/// next batch while the current one is being written.
+/// Applies recovered batches (read back from the spool), then every batch the fetcher hands
+/// over, in order, until the fetcher is done. Runs on its own thread (diesel is blocking);
+/// while it writes one batch, the fetcher prepares the next.
 pub fn run_applier(
     ctx: Arc<StreamContext>,
     target: ApplierTarget,
     recovered: Vec<u64>,
-    mut batches: mpsc::UnboundedReceiver<SpooledRef>,
+    mut batches: mpsc::Receiver<PreparedBatch>,
 ) -> anyhow::Result<()> {
-    let (prepared_tx, prepared_rx) =
-        std::sync::mpsc::sync_channel::<anyhow::Result<PreparedBatch>>(0);
-    let preparer_ctx = ctx.clone();
-    let preparer = std::thread::Builder::new()
-        .name(format!("prepare-{}", ctx.entity))
-        .spawn(move || {
-            let recovered = recovered
-                .into_iter()
-                .map(|seq| SpooledRef { seq, budget_kib: 0 });
-            for spooled in recovered.chain(std::iter::from_fn(|| batches.blocking_recv())) {
-                let prepared = prepare_batch(&preparer_ctx, spooled);
-                let failed = prepared.is_err();
-                if prepared_tx.send(prepared).is_err() || failed {
-                    break;
-                }
-            }
-        })
-        .context("starting a preparer thread")?;
     let result = (|| {
-        for prepared in prepared_rx {
-            apply_prepared(&ctx, &target, prepared?)?;
+        for seq in recovered {
+            apply_batch(&ctx, &target, load_batch(&ctx, seq, 0)?)?;
+        }
+        while let Some(batch) = batches.blocking_recv() {
+            apply_batch(&ctx, &target, batch)?;
         }
         Ok(())
     })();
     if result.is_err() {
         ctx.cancelled.store(true, Ordering::SeqCst);
     }
-    // A panic while preparing closes the channel like a clean end would: the join says which.
-    match preparer.join() {
-        Ok(()) => result,
-        Err(panic) => {
-            ctx.cancelled.store(true, Ordering::SeqCst);
-            Err(anyhow!(
-                "preparing a {} batch panicked: {}; what was spooled is kept and applied by the next run",
-                ctx.entity,
-                panic_message(panic.as_ref())
-            ))
-        }
-    }
+    result
 }
 
-/// Reads a spooled batch and maps its records to rows.
-fn prepare_batch(ctx: &StreamContext, spooled: SpooledRef) -> anyhow::Result<PreparedBatch> {
+/// Reads a spooled batch back and maps its records to rows (recovery, or a retry after the
+/// rows were spent on a failed write).
+fn load_batch(ctx: &StreamContext, seq: u64, budget_kib: u32) -> anyhow::Result<PreparedBatch> {
     let entity = ctx.entity;
     panic_point("prepare-batch");
-    let batch = ctx.store.load_batch(entity, spooled.seq)?;
+    let batch = ctx.store.load_batch(entity, seq)?;
     let records = batch
         .records
         .iter()
@@ -203,46 +260,51 @@ fn prepare_batch(ctx: &StreamContext, spooled: SpooledRef) -> anyhow::Result<Pre
         .map(|(index, raw)| {
             decode_record(entity, raw, Some(batch.max_version)).map_err(|err| {
                 anyhow!(
-                    "spooled {entity} batch {} record {index} cannot be decoded: {err}; run `lightsync checkpoint reset --entity {entity} --yes`",
-                    spooled.seq
+                    "spooled {entity} batch {seq} record {index} cannot be decoded: {err}; run `lightsync checkpoint reset --entity {entity} --yes`"
                 )
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(PreparedBatch {
-        spooled,
+        seq,
+        budget_kib,
         after: batch.after,
         max_version: batch.max_version,
         record_count: records.len() as u64,
         records_untyped: ctx.progress.untyped.note(entity, &records),
         rows: rows_for_records(entity, records),
+        _slot: None,
     })
 }
 
-fn apply_prepared(
+/// Writes a batch in one transaction with the entity's bookkeeping, retrying through a
+/// PostgreSQL outage, then releases it from the spool.
+fn apply_batch(
     ctx: &StreamContext,
     target: &ApplierTarget,
-    prepared: PreparedBatch,
+    batch: PreparedBatch,
 ) -> anyhow::Result<()> {
     let entity = ctx.entity;
     let PreparedBatch {
-        spooled,
+        seq,
+        budget_kib,
         after,
         max_version,
         record_count,
         records_untyped,
         rows,
-    } = prepared;
+        _slot,
+    } = batch;
     crash_point("before-apply");
     let mut rows = Some(rows);
     let mut failures = 0u32;
     let first_failure = Instant::now();
     let outcome = loop {
         let attempt = (|| -> Result<db::ApplyOutcome, anyhow::Error> {
-            // The rows are consumed by a write; a retry after an outage maps them again.
+            // The rows are consumed by a write; a retry after an outage reads them again.
             let rows = match rows.take() {
                 Some(rows) => rows,
-                None => prepare_batch(ctx, spooled)?.rows,
+                None => load_batch(ctx, seq, 0)?.rows,
             };
             let totals = ctx.counters.totals();
             let bookkeeping = BatchBookkeeping {
@@ -269,8 +331,7 @@ fn apply_prepared(
                     .is_some_and(DbError::is_transient);
                 if !transient {
                     return Err(err.context(format!(
-                        "applying {entity} batch {} (versions {after}..{max_version})",
-                        spooled.seq
+                        "applying {entity} batch {seq} (versions {after}..{max_version})"
                     )));
                 }
                 if first_failure.elapsed() >= target.patience {
@@ -291,9 +352,9 @@ fn apply_prepared(
         }
     };
     crash_point("after-apply");
-    ctx.store.release_batch(entity, spooled.seq)?;
-    if spooled.budget_kib > 0 {
-        ctx.spool_budget.add_permits(spooled.budget_kib as usize);
+    ctx.store.release_batch(entity, seq)?;
+    if budget_kib > 0 {
+        ctx.spool_budget.add_permits(budget_kib as usize);
     }
     crash_point("after-release");
     let progress = &ctx.progress;

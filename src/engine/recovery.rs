@@ -132,7 +132,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = CheckpointStore::open(dir.path(), None, "test").unwrap();
         for (after, max_version) in [(0, 10), (10, 20)] {
-            let batch = crate::checkpoint::SpooledBatch {
+            let batch: crate::checkpoint::SpooledBatch = crate::checkpoint::SpooledBatch {
                 after,
                 max_version,
                 fetched_at_ms: 0,

@@ -11,7 +11,10 @@ use diesel::PgConnection;
 use tokio::sync::{mpsc, Semaphore};
 
 use super::panics::panic_message;
-use super::pipeline::{run_applier, run_fetcher, ApplierTarget, EntityProgress, StreamContext};
+use super::pipeline::{
+    run_applier, run_fetcher, ApplierTarget, EntityProgress, StreamContext,
+    DECODED_BATCHES_PER_STREAM,
+};
 use super::progress::{ProgressDisplay, Watched};
 use super::recovery::{recover_entity, Recovered};
 use super::report::{EntityReport, RunReport};
@@ -107,6 +110,8 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
         .context("the preparation task panicked")??
     };
 
+    /// Prepared batches an entity's fetcher may hand over before the applier takes them.
+    const PREPARED_AHEAD: usize = 1;
     let spool_budget_kib = (config.engine.spool_max_bytes / 1024).min(u32::MAX as u64) as u32;
     let spool_budget = Arc::new(Semaphore::new(spool_budget_kib as usize));
     let mut streams: Vec<(Arc<StreamContext>, _, std::thread::JoinHandle<_>, _, _)> = Vec::new();
@@ -123,6 +128,7 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
             progress: Arc::new(EntityProgress::default()),
             spool_budget: spool_budget.clone(),
             spool_budget_kib,
+            decoded_slots: Arc::new(Semaphore::new(DECODED_BATCHES_PER_STREAM)),
             cancelled: Arc::new(AtomicBool::new(false)),
         });
         watched.push(Watched {
@@ -130,7 +136,7 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
             progress: ctx.progress.clone(),
             counters: ctx.counters.clone(),
         });
-        let (sender, receiver) = mpsc::unbounded_channel();
+        let (sender, receiver) = mpsc::channel(PREPARED_AHEAD);
         let target = ApplierTarget {
             pool: prepared.pool.clone(),
             url: url.clone(),

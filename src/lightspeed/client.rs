@@ -11,7 +11,8 @@ use reqwest::StatusCode;
 
 use super::error::{error_detail, ApiError, FetchError};
 use super::governor::RateGovernor;
-use super::page::{decode_child_page, decode_page, ChildPage, Page};
+use super::page::{decode_child_page, decode_raw_page, ChildPage, Page};
+use super::raw_page::RawPage;
 use super::retry::{parse_retry_after, RETRY_BACKOFF};
 use crate::backoff::Backoff;
 use crate::config::ApiConfig;
@@ -119,7 +120,27 @@ impl Client {
             let body = self
                 .get(entity, &url, after, page_size, deleted, counters)
                 .await?;
-            Ok(decode_page(entity, after, &body)?)
+            Ok(decode_raw_page(entity, RawPage::parse(after, body)?)?)
+        })
+        .await
+    }
+
+    /// Fetches the page of `entity` after version `after` with the same retries, checking its
+    /// envelope but leaving the records undecoded (they are decoded a chunk at a time).
+    pub async fn fetch_raw_page(
+        &self,
+        entity: Entity,
+        after: i64,
+        page_size: u32,
+        counters: &RequestCounters,
+    ) -> Result<RawPage, FetchError> {
+        let url = format!("{}/{}", self.base_url, entity.name());
+        let deleted = entity.accepts_deleted_param();
+        self.with_retries(entity, after, counters, || async {
+            let body = self
+                .get(entity, &url, after, page_size, deleted, counters)
+                .await?;
+            Ok(RawPage::parse(after, body)?)
         })
         .await
     }
@@ -157,7 +178,7 @@ impl Client {
                 .await
             {
                 Err(ApiError::Status { status: 404, .. }) => Ok(ChildPage::default()),
-                body => Ok(decode_child_page(after, &body?)?),
+                body => Ok(decode_child_page(after, body?)?),
             }
         })
         .await

@@ -7,6 +7,7 @@ pub mod decode;
 mod error;
 mod governor;
 mod page;
+mod raw_page;
 pub mod records;
 pub mod retry;
 
@@ -15,4 +16,5 @@ pub use decode::FieldProblem;
 pub use error::{ApiError, FetchError};
 pub use governor::{RateGovernor, RatePermit};
 pub use page::{decode_child_page, decode_page, ChildPage, Page, PageError};
+pub use raw_page::{Chunk, RawPage};
 pub use records::{decode_record, ChildRecord, Record};

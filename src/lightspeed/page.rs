@@ -5,8 +5,13 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use std::ops::Range;
+
+use bytes::Bytes;
+
 use super::decode::parse_integer;
-use super::records::{decode_record, Record};
+use super::raw_page::RawPage;
+use super::records::Record;
 use crate::entity::Entity;
 
 /// One decoded page. Empty `records` means the entity is exhausted.
@@ -45,8 +50,9 @@ struct VersionRange {
     max: Option<Value>,
 }
 
-/// Decodes a page of `entity` that was requested with `after`.
-pub fn decode_page(entity: Entity, after: i64, body: &[u8]) -> Result<Page, PageError> {
+/// Parses a page's envelope: where each record's text lies in `body`, and the declared
+/// `version.max`.
+pub(super) fn parse_envelope(body: &[u8]) -> Result<(Vec<Range<usize>>, Option<i64>), PageError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| PageError::Envelope("the body is not UTF-8".into()))?;
     let envelope: Envelope = serde_json::from_str(text).map_err(|err| {
@@ -61,31 +67,28 @@ pub fn decode_page(entity: Entity, after: i64, body: &[u8]) -> Result<Page, Page
         .version
         .and_then(|range| range.max)
         .and_then(|max| parse_integer(&max));
-    let records = envelope
+    let start = text.as_ptr() as usize;
+    let spans = envelope
         .data
         .iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            decode_record(entity, raw.get(), declared).map_err(|err| PageError::Record {
-                index,
-                reason: err.to_string(),
-            })
+        .map(|raw| {
+            let at = raw.get().as_ptr() as usize - start;
+            at..at + raw.get().len()
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    if records.is_empty() {
-        return Ok(Page {
-            records,
-            max_version: None,
-        });
-    }
-    let largest_row = records.iter().map(|record| record.version).max();
-    let max_version = declared.max(largest_row).expect("the page has records");
-    if max_version <= after {
-        return Err(PageError::LoopGuard { after, max_version });
-    }
+        .collect();
+    Ok((spans, declared))
+}
+
+/// Decodes a whole page of `entity` that was requested with `after`.
+pub fn decode_page(entity: Entity, after: i64, body: &[u8]) -> Result<Page, PageError> {
+    decode_raw_page(entity, RawPage::parse(after, Bytes::copy_from_slice(body))?)
+}
+
+/// Decodes every record of a parsed page.
+pub(super) fn decode_raw_page(entity: Entity, raw: RawPage) -> Result<Page, PageError> {
     Ok(Page {
-        records,
-        max_version: Some(max_version),
+        records: raw.decode(entity, 0..raw.len())?,
+        max_version: raw.max_version,
     })
 }
 
@@ -97,54 +100,15 @@ pub struct ChildPage {
     pub max_version: Option<i64>,
 }
 
-/// Decodes a page of children requested with `after`. Only the envelope and each record's
-/// `version` are read here; the records are typed with their parent.
-pub fn decode_child_page(after: i64, body: &[u8]) -> Result<ChildPage, PageError> {
-    #[derive(Deserialize)]
-    struct Versioned {
-        #[serde(default)]
-        version: Option<Value>,
-    }
-    let text = std::str::from_utf8(body)
-        .map_err(|_| PageError::Envelope("the body is not UTF-8".into()))?;
-    let envelope: Envelope = serde_json::from_str(text).map_err(|err| {
-        PageError::Envelope(format!(
-            "{} at line {} column {}",
-            classify(&err),
-            err.line(),
-            err.column()
-        ))
-    })?;
-    if envelope.data.is_empty() {
-        return Ok(ChildPage::default());
-    }
-    let declared = envelope
-        .version
-        .and_then(|range| range.max)
-        .and_then(|max| parse_integer(&max));
-    let mut largest_row = None;
-    for (index, raw) in envelope.data.iter().enumerate() {
-        let record: Versioned = serde_json::from_str(raw.get()).map_err(|_| PageError::Record {
-            index,
-            reason: "a record is not a JSON object".into(),
-        })?;
-        largest_row = largest_row.max(record.version.as_ref().and_then(parse_integer));
-    }
-    let Some(max_version) = declared.max(largest_row) else {
-        return Err(PageError::Envelope(
-            "neither the envelope nor any record has a version to page by".into(),
-        ));
-    };
-    if max_version <= after {
-        return Err(PageError::LoopGuard { after, max_version });
-    }
+/// Reads a page of children requested with `after`: only the envelope and the versions; the
+/// records are typed with their parent.
+pub fn decode_child_page(after: i64, body: Bytes) -> Result<ChildPage, PageError> {
+    let raw = RawPage::parse(after, body)?;
     Ok(ChildPage {
-        records: envelope
-            .data
-            .iter()
-            .map(|raw| raw.get().to_string())
+        records: (0..raw.len())
+            .map(|index| raw.text(index).to_string())
             .collect(),
-        max_version: Some(max_version),
+        max_version: raw.max_version,
     })
 }
 

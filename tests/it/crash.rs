@@ -13,7 +13,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::support::{
-    assert_matches_simulator, eventually, lightsync, spawn_import, TestDatabase, TestSimulator,
+    assert_matches_simulator, assert_matches_simulator_except, eventually, lightsync, spawn_import,
+    TestDatabase, TestSimulator,
 };
 
 #[derive(diesel::QueryableByName)]
@@ -243,4 +244,51 @@ fn a_panic_while_preparing_a_batch_fails_the_entity_and_the_next_run_completes()
         .assert()
         .success();
     assert_matches_simulator(&database, &sim);
+}
+
+/// A page larger than a batch is spooled and applied in runs of records, each ending at a safe
+/// cursor: a crash between two runs of one page fetches only the rest of that page again.
+#[test]
+fn a_crash_inside_a_large_page_fetches_only_the_rest_of_it() {
+    let sim = TestSimulator::paged(
+        StoreShape {
+            seed: 12,
+            outlets: 1,
+            products: 20,
+            customers: 20,
+            sales: 3_500,
+            registers: 1,
+        },
+        10_000,
+        Duration::ZERO,
+    );
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("checkpoint");
+    let crashed = lightsync(&database, &sim, &checkpoint)
+        .env("LIGHTSYNC_CRASH_AT", "after-spool:2")
+        .args(["import", "--entity", "sales"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&crashed.stderr);
+    assert!(
+        !crashed.status.success() && stderr.contains("crash point `after-spool` reached"),
+        "{stderr}"
+    );
+    assert_eq!(
+        sim.requests(Entity::Sales),
+        1,
+        "one page holds all 3,500 sales"
+    );
+    lightsync(&database, &sim, &checkpoint)
+        .args(["import", "--entity", "sales"])
+        .assert()
+        .success();
+    // The rest of the page (1,500 sales after the second run's cursor), then the empty page.
+    assert_eq!(sim.requests(Entity::Sales), 3);
+    let others: Vec<Entity> = Entity::ALL
+        .into_iter()
+        .filter(|entity| *entity != Entity::Sales)
+        .collect();
+    assert_matches_simulator_except(&database, &sim, &others);
 }

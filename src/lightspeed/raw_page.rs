@@ -1,0 +1,264 @@
+//! A list page as received: its body and where each record's text lies in it, with the page's
+//! max version (the next `after`). Records are decoded later, a chunk at a time, so a page of
+//! 10,000 sales is never held decoded at once, and a page is cut into chunks at versions that
+//! are safe cursors. Pure code.
+
+use std::ops::Range;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::decode::parse_integer;
+use super::page::{parse_envelope, PageError};
+use super::records::{decode_record, Record};
+use crate::entity::{Entity, VersionSource};
+
+/// A page's records as text, not yet decoded.
+#[derive(Debug, Clone)]
+pub struct RawPage {
+    body: Bytes,
+    spans: Vec<Range<usize>>,
+    /// The envelope's `version.max`.
+    declared_max: Option<i64>,
+    /// Each record's own `version`, read when the page is parsed without a declared max or
+    /// cut into chunks.
+    versions: Option<Vec<Option<i64>>>,
+    /// The next `after`: the declared max, or the largest record version. `None` on an empty
+    /// page.
+    pub max_version: Option<i64>,
+}
+
+/// A run of a page's records spooled and applied as one batch: versions `after` (exclusive)
+/// to `max_version`, where fetching would continue if the run stopped after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    pub after: i64,
+    pub max_version: i64,
+    pub records: Range<usize>,
+}
+
+#[derive(Deserialize)]
+struct Versioned {
+    #[serde(default)]
+    version: Option<Value>,
+}
+
+impl RawPage {
+    /// Parses the envelope of a page requested with `after` and checks that it advances.
+    pub fn parse(after: i64, body: Bytes) -> Result<RawPage, PageError> {
+        let (spans, declared_max) = parse_envelope(&body)?;
+        let mut page = RawPage {
+            body,
+            spans,
+            declared_max,
+            versions: None,
+            max_version: None,
+        };
+        if page.spans.is_empty() {
+            return Ok(page);
+        }
+        let max_version = match declared_max {
+            Some(max) => max,
+            None => page
+                .record_versions()?
+                .iter()
+                .flatten()
+                .copied()
+                .max()
+                .ok_or_else(|| {
+                    PageError::Envelope(
+                        "neither the envelope nor any record has a version to page by".into(),
+                    )
+                })?,
+        };
+        if max_version <= after {
+            return Err(PageError::LoopGuard { after, max_version });
+        }
+        page.max_version = Some(max_version);
+        Ok(page)
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Record `index`'s JSON text as received.
+    pub fn text(&self, index: usize) -> &str {
+        std::str::from_utf8(&self.body[self.spans[index].clone()])
+            .expect("the envelope was parsed from UTF-8")
+    }
+
+    /// Decodes the records in `range` as records of `entity`.
+    pub fn decode(&self, entity: Entity, range: Range<usize>) -> Result<Vec<Record>, PageError> {
+        range
+            .map(|index| {
+                decode_record(entity, self.text(index), self.declared_max).map_err(|err| {
+                    PageError::Record {
+                        index,
+                        reason: err.to_string(),
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Cuts the page of `entity` (requested with `after`) into runs of at most `size` records.
+    /// A run ends at a safe cursor: one below the lowest version of every later record, so
+    /// fetching from it again returns exactly the records not yet spooled (a run whose records
+    /// reach above it is merged with the next). Records without their own version (paged by
+    /// the envelope's max) keep the page whole.
+    pub fn chunks(&mut self, entity: Entity, after: i64, size: usize) -> Vec<Chunk> {
+        let Some(max_version) = self.max_version else {
+            return Vec::new();
+        };
+        let whole = vec![Chunk {
+            after,
+            max_version,
+            records: 0..self.len(),
+        }];
+        if self.len() <= size.max(1) || entity.spec().version != VersionSource::Own {
+            return whole;
+        }
+        let Ok(versions) = self.record_versions() else {
+            return whole;
+        };
+        let Some(versions) = versions.iter().copied().collect::<Option<Vec<i64>>>() else {
+            // A record without a version fails to decode; the whole page reports it.
+            return whole;
+        };
+        // lowest_from[i]: the lowest version of records i.. .
+        let mut lowest_from = vec![i64::MAX; versions.len() + 1];
+        for index in (0..versions.len()).rev() {
+            lowest_from[index] = lowest_from[index + 1].min(versions[index]);
+        }
+        let mut chunks = Vec::new();
+        let (mut start, mut cursor) = (0, after);
+        let mut end = size;
+        while end < versions.len() {
+            let boundary = lowest_from[end] - 1;
+            if boundary > cursor && boundary < max_version {
+                chunks.push(Chunk {
+                    after: cursor,
+                    max_version: boundary,
+                    records: start..end,
+                });
+                start = end;
+                cursor = boundary;
+                end += size;
+            } else {
+                end += 1;
+            }
+        }
+        chunks.push(Chunk {
+            after: cursor,
+            max_version,
+            records: start..versions.len(),
+        });
+        chunks
+    }
+
+    /// Each record's own version, read once.
+    fn record_versions(&mut self) -> Result<&[Option<i64>], PageError> {
+        if self.versions.is_none() {
+            let versions = (0..self.len())
+                .map(|index| {
+                    serde_json::from_str::<Versioned>(self.text(index))
+                        .map(|record| record.version.as_ref().and_then(parse_integer))
+                        .map_err(|_| PageError::Record {
+                            index,
+                            reason: "a record is not a JSON object".into(),
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            self.versions = Some(versions);
+        }
+        Ok(self.versions.as_deref().expect("just read"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(versions: &[i64], declared: Option<i64>) -> RawPage {
+        let records: Vec<String> = versions
+            .iter()
+            .enumerate()
+            .map(|(index, version)| format!("{{\"id\":\"r{index}\",\"version\":{version}}}"))
+            .collect();
+        let envelope = match declared {
+            Some(max) => format!(",\"version\":{{\"min\":1,\"max\":{max}}}"),
+            None => String::new(),
+        };
+        let body = format!("{{\"data\":[{}]{envelope}}}", records.join(","));
+        RawPage::parse(0, Bytes::from(body)).unwrap()
+    }
+
+    #[test]
+    fn ascending_pages_are_cut_below_the_next_record() {
+        let mut raw = page(&[10, 20, 30, 40, 50], Some(50));
+        let chunks = raw.chunks(Entity::Sales, 5, 2);
+        assert_eq!(
+            chunks,
+            vec![
+                Chunk {
+                    after: 5,
+                    max_version: 29,
+                    records: 0..2
+                },
+                Chunk {
+                    after: 29,
+                    max_version: 49,
+                    records: 2..4
+                },
+                Chunk {
+                    after: 49,
+                    max_version: 50,
+                    records: 4..5
+                },
+            ]
+        );
+        assert_eq!(
+            raw.decode(Entity::Sales, chunks[1].records.clone())
+                .unwrap()[0]
+                .id,
+            "r2"
+        );
+    }
+
+    #[test]
+    fn a_record_out_of_order_moves_the_cut_so_nothing_is_skipped() {
+        // Record 3 (version 15) is below records 1 and 2: a cursor at 29 would skip it.
+        let mut raw = page(&[10, 20, 30, 15, 50, 60], None);
+        assert_eq!(raw.max_version, Some(60));
+        let chunks = raw.chunks(Entity::Sales, 0, 2);
+        for pair in chunks.windows(2) {
+            assert_eq!(pair[0].max_version, pair[1].after);
+        }
+        for chunk in &chunks {
+            // Every record after the chunk is above its cursor.
+            let later = chunk.records.end..6;
+            assert!(later
+                .map(|i| [10, 20, 30, 15, 50, 60][i])
+                .all(|v| v > chunk.max_version));
+        }
+        assert_eq!(chunks.last().unwrap().max_version, 60);
+        assert_eq!(chunks.iter().map(|c| c.records.len()).sum::<usize>(), 6);
+    }
+
+    #[test]
+    fn small_pages_and_pages_by_envelope_stay_whole() {
+        let mut raw = page(&[10, 20], Some(20));
+        assert_eq!(raw.chunks(Entity::Sales, 0, 1000).len(), 1);
+        let mut raw = page(&[10, 20, 30], Some(30));
+        assert_eq!(raw.chunks(Entity::Brands, 0, 1).len(), 1);
+        assert!(RawPage::parse(30, Bytes::from_static(b"{\"data\":[{\"version\":30}]}")).is_err());
+        let empty = RawPage::parse(0, Bytes::from_static(b"{\"data\":[]}")).unwrap();
+        assert!(empty.is_empty() && empty.max_version.is_none());
+    }
+}
