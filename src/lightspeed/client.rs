@@ -288,13 +288,7 @@ impl Client {
             .and_then(|value| parse_retry_after(value, SystemTime::now()));
         permit.report_response(limit, remaining, status == StatusCode::TOO_MANY_REQUESTS);
 
-        let body = response.bytes().await.map_err(|err| {
-            if err.is_timeout() {
-                ApiError::Timeout
-            } else {
-                ApiError::BodyCut(root_cause(&err))
-            }
-        })?;
+        let body = read_body(response).await?;
         counters
             .bytes
             .fetch_add(body.len() as u64, Ordering::Relaxed);
@@ -316,6 +310,25 @@ impl Client {
             }),
         }
     }
+}
+
+/// Reads a response body into one buffer sized from `Content-Length` when the server sends it,
+/// so a 10,000-record page is held once rather than in chunks and then again concatenated.
+async fn read_body(mut response: reqwest::Response) -> Result<bytes::Bytes, ApiError> {
+    let cut = |err: reqwest::Error| {
+        if err.is_timeout() {
+            ApiError::Timeout
+        } else {
+            ApiError::BodyCut(root_cause(&err))
+        }
+    };
+    // A length hint, not trusted beyond 64 MiB of up-front capacity.
+    let hint = response.content_length().unwrap_or(0).min(64 << 20) as usize;
+    let mut body = Vec::with_capacity(hint);
+    while let Some(chunk) = response.chunk().await.map_err(cut)? {
+        body.extend_from_slice(&chunk);
+    }
+    Ok(bytes::Bytes::from(body))
 }
 
 fn header_number(headers: &HeaderMap, name: &str) -> Option<u32> {
