@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 
 use super::error::{error_detail, ApiError, FetchError};
 use super::governor::RateGovernor;
-use super::page::{decode_child_page, decode_raw_page, ChildPage, Page};
+use super::page::{decode_child_page, decode_raw_page, ChildPage, Page, PageError};
 use super::raw_page::RawPage;
 use super::retry::{parse_retry_after, RETRY_BACKOFF};
 use crate::backoff::Backoff;
@@ -114,19 +114,14 @@ impl Client {
         page_size: u32,
         counters: &RequestCounters,
     ) -> Result<Page, FetchError> {
-        let url = format!("{}/{}", self.base_url, entity.name());
-        let deleted = entity.accepts_deleted_param();
-        self.with_retries(entity, after, counters, || async {
-            let body = self
-                .get(entity, &url, after, page_size, deleted, counters)
-                .await?;
-            Ok(decode_raw_page(entity, RawPage::parse(after, body)?)?)
+        self.fetch_list(entity, after, page_size, counters, |raw| {
+            decode_raw_page(entity, raw)
         })
         .await
     }
 
     /// Fetches the page of `entity` after version `after` with the same retries, checking its
-    /// envelope but leaving the records undecoded (they are decoded a chunk at a time).
+    /// envelope but leaving the records undecoded (they are decoded a run at a time).
     pub async fn fetch_raw_page(
         &self,
         entity: Entity,
@@ -134,13 +129,26 @@ impl Client {
         page_size: u32,
         counters: &RequestCounters,
     ) -> Result<RawPage, FetchError> {
+        self.fetch_list(entity, after, page_size, counters, Ok)
+            .await
+    }
+
+    /// One list page, parsed and then finished by `finish`, inside the retry loop.
+    async fn fetch_list<T>(
+        &self,
+        entity: Entity,
+        after: i64,
+        page_size: u32,
+        counters: &RequestCounters,
+        finish: impl Fn(RawPage) -> Result<T, PageError>,
+    ) -> Result<T, FetchError> {
         let url = format!("{}/{}", self.base_url, entity.name());
         let deleted = entity.accepts_deleted_param();
         self.with_retries(entity, after, counters, || async {
             let body = self
                 .get(entity, &url, after, page_size, deleted, counters)
                 .await?;
-            Ok(RawPage::parse(after, body)?)
+            Ok(finish(RawPage::parse(after, body)?)?)
         })
         .await
     }
