@@ -65,9 +65,10 @@ fn simulator_config(args: &SimulateArgs) -> anyhow::Result<SimulatorConfig> {
             "no-version" => config.quirk_no_version_member = true,
             "money-strings" => config.quirk_money_as_strings = true,
             "ignore-after" => config.quirk_ignore_after = true,
+            "categories-by-id" => config.quirk_categories_by_id = true,
             other => {
                 return Err(UsageError(format!(
-                    "--quirks: unknown quirk `{other}` (expected a share such as 0.01, no-version, money-strings or ignore-after)"
+                    "--quirks: unknown quirk `{other}` (expected a share such as 0.01, no-version, money-strings, ignore-after or categories-by-id)"
                 ))
                 .into())
             }

@@ -1,8 +1,9 @@
 //! How an entity's stream ended: ok, failed, or skipped because the token may not read its
-//! endpoint (HTTP 403: the store did not grant that permission). A skipped entity is not a
-//! failed run. Pure code.
+//! endpoint (HTTP 403: the store did not grant that permission) or the endpoint answers in a
+//! shape paged by id rather than by version (`/product_categories` as the OpenAPI file
+//! documents it). A skipped entity is not a failed run. Pure code.
 
-use crate::lightspeed::{ApiError, FetchError};
+use crate::lightspeed::{ApiError, FetchError, PageError};
 
 /// The end of one entity's stream: `(error, skipped_reason)`, at most one of them set.
 pub(crate) fn judge(result: anyhow::Result<()>) -> (Option<String>, Option<String>) {
@@ -23,6 +24,10 @@ fn forbidden(err: &anyhow::Error) -> Option<String> {
         ApiError::Status { status: 403, .. } => Some(format!(
             "the token may not read /{} (HTTP 403): grant it that permission to copy {}",
             fetch.entity, fetch.entity
+        )),
+        ApiError::Page(PageError::PagedById) => Some(format!(
+            "/{} answers paged by id (page_info, data.categories), not by version; lightsync does not copy that shape yet",
+            fetch.entity
         )),
         _ => None,
     }
@@ -55,5 +60,20 @@ mod tests {
         assert!(error.unwrap().contains("HTTP 404"));
         assert_eq!(skipped, None);
         assert_eq!(judge(Ok(())), (None, None));
+    }
+
+    #[test]
+    fn a_page_paged_by_id_skips_the_entity_with_the_reason() {
+        let err = anyhow::Error::new(FetchError {
+            entity: Entity::ProductCategories,
+            after: 0,
+            attempts: 1,
+            cause: ApiError::Page(PageError::PagedById),
+        });
+        let (error, skipped) = judge(Err(err));
+        assert_eq!(error, None);
+        assert!(skipped
+            .unwrap()
+            .contains("/product_categories answers paged by id"));
     }
 }

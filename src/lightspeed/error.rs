@@ -41,7 +41,7 @@ impl ApiError {
                     || *status == 408
             }
             ApiError::Timeout | ApiError::Connection(_) | ApiError::BodyCut(_) => true,
-            ApiError::Page(PageError::LoopGuard { .. }) => false,
+            ApiError::Page(PageError::LoopGuard { .. } | PageError::PagedById) => false,
             ApiError::Page(_) => true,
         }
     }

@@ -30,6 +30,10 @@ pub enum PageError {
     Envelope(String),
     #[error("record {index} is invalid: {reason}")]
     Record { index: usize, reason: String },
+    /// The shape the OpenAPI file documents for `/product_categories`: `{"page_info": ...,
+    /// "data": {"categories": [...]}}`, paged by category id, not by version.
+    #[error("the endpoint answers in the shape paged by category id (page_info, data.categories), not by version")]
+    PagedById,
     #[error(
         "the page's max version {max_version} does not exceed the cursor {after} (loop guard)"
     )]
@@ -56,6 +60,9 @@ pub(super) fn parse_envelope(body: &[u8]) -> Result<(Vec<Range<usize>>, Option<i
     let text = std::str::from_utf8(body)
         .map_err(|_| PageError::Envelope("the body is not UTF-8".into()))?;
     let envelope: Envelope = serde_json::from_str(text).map_err(|err| {
+        if paged_by_id(text) {
+            return PageError::PagedById;
+        }
         PageError::Envelope(format!(
             "{} at line {} column {}",
             classify(&err),
@@ -77,6 +84,12 @@ pub(super) fn parse_envelope(body: &[u8]) -> Result<(Vec<Range<usize>>, Option<i
         })
         .collect();
     Ok((spans, declared))
+}
+
+/// Whether `text` is a page in the shape paged by id (`page_info` and `data.categories`).
+fn paged_by_id(text: &str) -> bool {
+    serde_json::from_str::<Value>(text)
+        .is_ok_and(|page| page["page_info"].is_object() && page["data"]["categories"].is_array())
 }
 
 /// Decodes a whole page of `entity` that was requested with `after`.
@@ -126,6 +139,19 @@ fn classify(err: &serde_json::Error) -> &'static str {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_category_shape_paged_by_id_is_named() {
+        let body = br#"{"page_info":{"has_next":false,"last_seen":"b"},"data":{"categories":[{"id":"a","name":"Shoes"}]}}"#;
+        assert_eq!(
+            decode_page(Entity::ProductCategories, 0, body),
+            Err(PageError::PagedById)
+        );
+        assert!(matches!(
+            decode_page(Entity::ProductCategories, 0, br#"{"data":{"x":1}}"#),
+            Err(PageError::Envelope(_))
+        ));
+    }
 
     #[test]
     fn the_envelope_max_is_the_next_cursor() {

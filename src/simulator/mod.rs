@@ -50,6 +50,9 @@ pub struct SimulatorConfig {
     pub quirk_money_as_strings: bool,
     /// Ignore `after` and always serve from the start (a broken server: trips the loop guard).
     pub quirk_ignore_after: bool,
+    /// Answer `/product_categories` in the shape the OpenAPI file documents for it
+    /// (`page_info`, `data.categories`, paged by category id) instead of by version.
+    pub quirk_categories_by_id: bool,
     /// Share of records (0 to 1) that carry one odd-but-real field value (see `ODD_VALUES`).
     pub odd_values: f64,
     /// How far the server's clock is behind ours: a 429's `Retry-After` date is this much
@@ -79,6 +82,7 @@ impl Default for SimulatorConfig {
             quirk_no_version_member: false,
             quirk_money_as_strings: false,
             quirk_ignore_after: false,
+            quirk_categories_by_id: false,
             odd_values: 0.0,
             retry_after_skew: Duration::ZERO,
             changes_per_minute: 0,

@@ -71,6 +71,19 @@ pub(crate) fn list_page(
         .fetch_add(snapshots.len() as u64, Ordering::Relaxed);
     let context = render_context(shared, &shape);
     let mut body = String::with_capacity(snapshots.len() * 1200 + 64);
+    if entity == Entity::ProductCategories && config.quirk_categories_by_id {
+        body.push_str(
+            "{\"page_info\":{\"has_next\":false,\"last_seen\":null},\"data\":{\"categories\":[",
+        );
+        for (position, snapshot) in snapshots.iter().enumerate() {
+            if position > 0 {
+                body.push(',');
+            }
+            render_record_into(&mut body, snapshot, &context);
+        }
+        body.push_str("]}}");
+        return body;
+    }
     body.push_str("{\"data\":[");
     for (position, snapshot) in snapshots.iter().enumerate() {
         if position > 0 {
