@@ -1,6 +1,6 @@
 //! One entity's stream: a fetcher task (API page -> spool, advancing the cursor -> decoded rows)
-//! and an applier thread (rows -> one PostgreSQL transaction per group of ready batches ->
-//! release), joined by a channel of prepared batches and bounded by the shared in-flight budget.
+//! and an applier thread (rows -> one PostgreSQL transaction per batch -> release), joined by a
+//! channel of prepared batches and bounded by the shared in-flight budget.
 //! Each page is decoded once; the spool is read only to recover after a crash.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -81,8 +81,8 @@ pub struct StreamContext {
 }
 
 /// What a batch in flight is charged against the budget, per byte of raw JSON: the raw text
-/// the rows keep, the decoded cells beside it, and the children's raw (measured: W1 sales pages
-/// hold about 2.5 bytes of heap per raw byte once mapped to rows).
+/// the rows keep, the decoded cells beside it, and the children's raw (an estimate; the
+/// per-stream limit of decoded batches bounds them regardless).
 const IN_FLIGHT_PER_RAW_BYTE: usize = 3;
 
 /// Records spooled and applied as one batch at most: a page of 10,000 is cut into runs of this
