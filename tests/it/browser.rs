@@ -117,13 +117,13 @@ impl Chromium {
     }
 }
 
-/// Types the dashboard password into the open login page and waits for the overview.
-pub(crate) async fn sign_in_on_the_login_page(client: &fantoccini::Client) {
+/// Types `password` into the open login page and submits it.
+async fn submit_password(client: &fantoccini::Client, password: &str) {
     client
         .find(Locator::Css("#password"))
         .await
         .unwrap()
-        .send_keys(crate::web::PASSWORD)
+        .send_keys(password)
         .await
         .unwrap();
     client
@@ -133,6 +133,11 @@ pub(crate) async fn sign_in_on_the_login_page(client: &fantoccini::Client) {
         .click()
         .await
         .unwrap();
+}
+
+/// Types the dashboard password into the open login page and waits for the overview.
+pub(crate) async fn sign_in_on_the_login_page(client: &fantoccini::Client) {
+    submit_password(client, crate::web::PASSWORD).await;
     client
         .wait()
         .for_element(Locator::Css("#card-sales"))
@@ -200,20 +205,7 @@ fn the_dashboard_works_in_headless_chromium() {
                 .ends_with("/login"),
             "redirected to the login form"
         );
-        client
-            .find(Locator::Css("#password"))
-            .await
-            .unwrap()
-            .send_keys("wrong")
-            .await
-            .unwrap();
-        client
-            .find(Locator::Css("#sign-in"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        submit_password(&client, "wrong").await;
         let message = client
             .wait()
             .for_element(Locator::Css("#login-message"))
