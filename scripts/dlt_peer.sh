@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${TEST_DATABASE_URL:?set TEST_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/postgres}"
-SALES="${SALES:-50000}"
+SALES="${SALES:-50000}"  # PAGE_CAP (default 1000) sets the simulator's page cap
 venv=target/dlt-venv
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
@@ -14,7 +14,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 RUST_LOG=warn target/release/lightsync simulate --port "$port" --no-rate-limit --seed 1 \
-    --outlets 3 --products 20000 --customers 20000 --sales "$SALES" --page-cap 1000 >/dev/null &
+    --outlets 3 --products 20000 --customers 20000 --sales "$SALES" --page-cap "${PAGE_CAP:-1000}" >/dev/null &
 sim=$!
 trap 'kill $sim 2>/dev/null || true' EXIT
 sleep 1

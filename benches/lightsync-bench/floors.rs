@@ -117,16 +117,17 @@ pub(crate) fn copy_escape(text: &str) -> String {
     out
 }
 
-/// The write floor: plain COPY of (id, version, raw) and the line items into fresh tables, one
-/// psql per table, all at once, from memory.
-pub(crate) fn write_floor(fetched: &Fetched) -> anyhow::Result<f64> {
+/// The bare write floor: plain COPY of (id, version, raw) and the line items into fresh tables
+/// with only a primary key, one psql per table, all at once, from memory. Less than lightsync
+/// writes (no typed columns, payments or secondary indexes); kept to compare with older figures.
+pub(crate) fn bare_write_floor(fetched: &Fetched) -> anyhow::Result<f64> {
     let database = TestDatabase::empty();
     let mut conn = lightsync::db::connect(&database.url)?;
     for entity in Entity::ALL {
         sql_query(format!("CREATE TABLE floor_{} (id TEXT PRIMARY KEY, version BIGINT NOT NULL, raw JSONB NOT NULL)", entity.name())).execute(&mut conn)?;
     }
     sql_query("CREATE TABLE floor_line_items (id TEXT PRIMARY KEY, sale_id TEXT NOT NULL, version BIGINT NOT NULL, raw JSONB NOT NULL)").execute(&mut conn)?;
-    let mut payloads: Vec<(String, String)> = fetched
+    let mut payloads: Vec<(String, Vec<u8>)> = fetched
         .records
         .iter()
         .map(|(entity, rows)| {
@@ -138,7 +139,10 @@ pub(crate) fn write_floor(fetched: &Fetched) -> anyhow::Result<f64> {
                     copy_escape(raw)
                 ));
             }
-            (format!("floor_{} (id, version, raw)", entity.name()), text)
+            (
+                format!("floor_{} (id, version, raw)", entity.name()),
+                text.into_bytes(),
+            )
         })
         .collect();
     let mut items = String::new();
@@ -150,7 +154,57 @@ pub(crate) fn write_floor(fetched: &Fetched) -> anyhow::Result<f64> {
             copy_escape(raw)
         ));
     }
-    payloads.push(("floor_line_items (id, sale_id, version, raw)".into(), items));
+    payloads.push((
+        "floor_line_items (id, sale_id, version, raw)".into(),
+        items.into_bytes(),
+    ));
+    copy_in_parallel(&database, payloads)
+}
+
+/// Every table lightsync wrote in `database`, in COPY text format.
+pub(crate) fn dump_tables(database: &TestDatabase) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    #[derive(QueryableByName)]
+    struct Table {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        tablename: String,
+    }
+    let tables: Vec<Table> = sql_query(
+        "SELECT tablename::text AS tablename FROM pg_tables \
+         WHERE schemaname = current_schema() AND tablename LIKE 'lightspeed\\_%' ORDER BY 1",
+    )
+    .load(&mut database.connect())?;
+    tables
+        .into_iter()
+        .map(|table| {
+            let output = Command::new("psql")
+                .arg(database.url.expose())
+                .args(["-q", "-v", "ON_ERROR_STOP=1", "-c"])
+                .arg(format!("COPY {} TO STDOUT", table.tablename))
+                .stderr(Stdio::inherit())
+                .output()
+                .context("running psql (install postgresql-client)")?;
+            if !output.status.success() {
+                bail!("dumping {} failed", table.tablename);
+            }
+            Ok((table.tablename, output.stdout))
+        })
+        .collect()
+}
+
+/// The write floor: the rows lightsync wrote (`dump_tables`), every column of every table,
+/// COPied into a freshly migrated database (the same tables, indexes and compression), one psql
+/// per table, all at once, from memory. No tool can land the same rows for less.
+pub(crate) fn same_rows_floor(tables: &[(String, Vec<u8>)]) -> anyhow::Result<f64> {
+    let database = TestDatabase::empty();
+    lightsync::db::run_pending_migrations(&mut database.connect())?;
+    copy_in_parallel(&database, tables.to_vec())
+}
+
+/// Runs `COPY target FROM STDIN` for every payload at once, one psql each, and times them.
+fn copy_in_parallel(
+    database: &TestDatabase,
+    payloads: Vec<(String, Vec<u8>)>,
+) -> anyhow::Result<f64> {
     let started = Instant::now();
     let mut children = Vec::new();
     for (target, text) in payloads {
@@ -168,7 +222,7 @@ pub(crate) fn write_floor(fetched: &Fetched) -> anyhow::Result<f64> {
             .spawn()
             .context("running psql (install postgresql-client)")?;
         let mut stdin = child.stdin.take().expect("piped");
-        let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+        let writer = std::thread::spawn(move || stdin.write_all(&text));
         children.push((child, writer));
     }
     for (mut child, writer) in children {

@@ -10,6 +10,7 @@
 #[allow(dead_code)]
 #[path = "../../tests/it/support/database.rs"]
 mod database;
+mod dlt;
 mod floors;
 mod micro;
 mod processes;
@@ -17,6 +18,7 @@ mod rate;
 mod report;
 
 use database::TestDatabase;
+use dlt::dlt_comparison;
 use floors::*;
 use micro::micro;
 use processes::*;
@@ -57,6 +59,13 @@ struct Args {
     /// Measure only the simulator's serving rate and the client's decode rate
     #[arg(long)]
     micro: bool,
+    /// The simulator's page cap (the most records it returns per page; lightsync asks for 10,000)
+    #[arg(long, default_value_t = 1000)]
+    page_cap: u32,
+    /// Also run dlt (scripts/dlt_peer.sh) on the first five entities of W1, and lightsync on
+    /// the same five, when dlt is installed in target/dlt-venv
+    #[arg(long)]
+    dlt: bool,
     /// Where to write the report
     #[arg(long, default_value = "target/bench-report.md")]
     out: PathBuf,
@@ -109,7 +118,7 @@ fn main() -> anyhow::Result<()> {
             .unwrap_or_default()
     ));
     line(format!("- PostgreSQL: {}", version.version));
-    line(format!("- workload: seed 1, {W1_OUTLETS} outlets, {W1_PRODUCTS} products, {W1_CUSTOMERS} customers, {} sales, page cap 1000; simulator in its own process without rate limit", args.sales));
+    line(format!("- workload: seed 1, {W1_OUTLETS} outlets, {W1_PRODUCTS} products, {W1_CUSTOMERS} customers, {} sales, page cap {}; simulator in its own process without rate limit", args.sales, args.page_cap));
     line(String::new());
 
     if args.micro {
@@ -124,7 +133,9 @@ fn main() -> anyhow::Result<()> {
     }
 
     // 1-3: floors and import on the standard workload.
-    let simulator = Simulator::start(args.sales, &["--no-rate-limit"])?;
+    let page_cap = args.page_cap.to_string();
+    let w1_flags = ["--no-rate-limit", "--page-cap", page_cap.as_str()];
+    let simulator = Simulator::start(args.sales, &w1_flags)?;
     let mut fetch_times = Vec::new();
     let mut fetched_records = 0;
     for _ in 0..args.runs {
@@ -134,20 +145,35 @@ fn main() -> anyhow::Result<()> {
     }
     let fetched = fetch_everything(&runtime, &simulator.base_url)?;
     let line_items = fetched.line_items.len();
-    let mut write_times = Vec::new();
+    let mut bare_times = Vec::new();
     for _ in 0..args.runs {
-        write_times.push(write_floor(&fetched)?);
+        bare_times.push(bare_write_floor(&fetched)?);
     }
     let mut import_times = Vec::new();
     let mut import_rss = Vec::new();
     let mut import_requests = 0;
+    let mut written = None;
     for _ in 0..args.runs {
-        let (run, _db, _cp) = import_once(&simulator, &[])?;
+        let (run, database, _cp) = import_once(&simulator, &[])?;
         import_times.push(run.seconds);
         import_rss.push(run.max_rss_kb as f64 / 1024.0);
         import_requests = run.requests;
+        if written.is_none() {
+            written = Some(dump_tables(&database)?);
+        }
     }
+    let written = written.context("no import ran (--runs 0)")?;
+    let written_rows: usize = written
+        .iter()
+        .map(|(_, text)| text.iter().filter(|byte| **byte == b'\n').count())
+        .sum();
+    let mut write_times = Vec::new();
+    for _ in 0..args.runs {
+        write_times.push(same_rows_floor(&written)?);
+    }
+    drop(written);
     let floor = summary(&fetch_times).0.max(summary(&write_times).0);
+    let bare_floor = summary(&fetch_times).0.max(summary(&bare_times).0);
     let import = summary(&import_times).0;
     line("## Import against the floor".into());
     line(String::new());
@@ -159,20 +185,29 @@ fn main() -> anyhow::Result<()> {
         fetched_records as f64 / summary(&fetch_times).0
     ));
     line(format!(
-        "| write floor (plain COPY of id, version, raw + line items) | {} | {:.0} rows/s |",
+        "| write floor: COPY of the rows lightsync wrote, every table and column, into freshly migrated tables | {} | {:.0} rows/s |",
         fmt_summary(&write_times, "s"),
-        (fetched_records as usize + line_items) as f64 / summary(&write_times).0
+        written_rows as f64 / summary(&write_times).0
+    ));
+    line(format!(
+        "| bare write floor: COPY of id, version, raw + line items into primary-key-only tables | {} | {:.0} rows/s |",
+        fmt_summary(&bare_times, "s"),
+        (fetched_records as usize + line_items) as f64 / summary(&bare_times).0
     ));
     line(format!("| lightsync import (release binary, end to end) | {} | {:.0} records/s + {:.0} line items/s |", fmt_summary(&import_times, "s"), fetched_records as f64 / import, line_items as f64 / import));
     line(format!(
-        "| ratio import / max(fetch floor, write floor) | {:.2}x | |",
-        import / floor
+        "| ratio import / max(fetch floor, write floor) | {:.2}x | against the bare floor {:.2}x |",
+        import / floor,
+        import / bare_floor
     ));
     line(format!(
-        "| peak RSS of the import | {} | {import_requests} requests |",
+        "| peak RSS of the import | {} | {import_requests} requests, {written_rows} rows |",
         fmt_summary(&import_rss, "MB")
     ));
     line(String::new());
+    if args.dlt {
+        dlt_comparison(&mut line, &simulator, args.sales, args.runs)?;
+    }
 
     // 9: the cost of one checkpoint step (spool a 1000-sale page durably, then release it).
     let dir = tempfile::tempdir()?;
@@ -235,7 +270,7 @@ fn main() -> anyhow::Result<()> {
     let clean = import;
     let database = TestDatabase::empty();
     let checkpoint = tempfile::tempdir()?;
-    let fresh_simulator = Simulator::start(args.sales, &["--no-rate-limit"])?;
+    let fresh_simulator = Simulator::start(args.sales, &w1_flags)?;
     let started = Instant::now();
     for fraction in [0.25, 0.5, 0.75] {
         let mut child = Command::new(binary())
@@ -281,7 +316,7 @@ fn main() -> anyhow::Result<()> {
     line("|---|---|---|---|---|".into());
     let mut points = Vec::new();
     for &sales in &args.sizes {
-        let simulator = Simulator::start(sales, &["--no-rate-limit"])?;
+        let simulator = Simulator::start(sales, &w1_flags)?;
         let (run, _db, _cp) = import_once(&simulator, &[])?;
         let records = sales as f64
             + (W1_PRODUCTS + W1_CUSTOMERS + W1_OUTLETS + W1_PRODUCTS * W1_OUTLETS) as f64;

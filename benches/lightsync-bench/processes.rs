@@ -12,6 +12,8 @@ pub(crate) struct Simulator {
     pub(crate) child: Child,
     pub(crate) base_url: String,
     pub(crate) control: String,
+    /// The most records it returns per page.
+    pub(crate) page_cap: u32,
 }
 
 impl Simulator {
@@ -56,8 +58,15 @@ impl Simulator {
             .context("unexpected simulator banner")?
             .to_string();
         std::thread::spawn(move || for _ in lines {});
+        let page_cap = extra
+            .iter()
+            .position(|flag| *flag == "--page-cap")
+            .and_then(|at| extra.get(at + 1))
+            .map_or(Ok(1000), |cap| cap.parse())
+            .context("--page-cap is not a number")?;
         Ok(Simulator {
             child,
+            page_cap,
             control: base_url.replace("/api/2.0", "/__simulator"),
             base_url,
         })

@@ -18,6 +18,8 @@ pub enum DbError {
     Encode(#[from] serde_json::Error),
     #[error("the {entity} batch after version {after} does not continue the version PostgreSQL has applied: the database lost committed work or was restored from a backup; nothing was written, and the next run fetches again from PostgreSQL's version")]
     Continuity { entity: String, after: i64 },
+    #[error("stopped before committing: an earlier batch of the same entity failed")]
+    Stopped,
 }
 
 impl DbError {
@@ -27,7 +29,10 @@ impl DbError {
         match self {
             DbError::Connect { .. } | DbError::Pool(_) => true,
             DbError::Query(err) => is_transient_diesel(err),
-            DbError::Migration(_) | DbError::Encode(_) | DbError::Continuity { .. } => false,
+            DbError::Migration(_)
+            | DbError::Encode(_)
+            | DbError::Continuity { .. }
+            | DbError::Stopped => false,
         }
     }
 }

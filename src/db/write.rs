@@ -65,6 +65,19 @@ pub fn apply_batch(
     bookkeeping: &BatchBookkeeping,
     before_commit: impl FnOnce(),
 ) -> Result<ApplyOutcome, DbError> {
+    apply_batch_in_turn(conn, rows, bookkeeping, || Ok(()), before_commit)
+}
+
+/// `apply_batch` for a batch written beside others of its entity: once its rows are written,
+/// `wait_turn` returns when the batches before it have committed (or fails to give up), and
+/// only then is its cursor recorded and the transaction committed.
+pub fn apply_batch_in_turn(
+    conn: &mut PgConnection,
+    rows: BatchRows,
+    bookkeeping: &BatchBookkeeping,
+    wait_turn: impl FnOnce() -> Result<(), DbError>,
+    before_commit: impl FnOnce(),
+) -> Result<ApplyOutcome, DbError> {
     conn.transaction::<_, DbError, _>(|conn| {
         let mut outcome = ApplyOutcome::default();
         let BatchRows { mut rows, children } = rows;
@@ -109,6 +122,7 @@ pub fn apply_batch(
             }
         }
 
+        wait_turn()?;
         record_batch(conn, bookkeeping, &outcome)?;
         before_commit();
         Ok(outcome)

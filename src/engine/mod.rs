@@ -6,6 +6,7 @@
 
 mod child_fetch;
 pub mod failpoint;
+mod lanes;
 pub mod mapping;
 mod panics;
 mod pipeline;

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use super::child_fetch::WithChildren;
 use super::failpoint::{crash_point, panic_point};
+use super::lanes::{lanes_for, CommitTurn, OverlapCheck};
 use super::mapping::rows_for_records;
 use super::panics::panic_message;
 use crate::backoff::Backoff;
@@ -20,7 +21,7 @@ use crate::config::DatabaseUrl;
 use crate::db::rows::BatchRows;
 use crate::db::{self, BatchBookkeeping, DbError, PgPool};
 use crate::entity::Entity;
-use crate::lightspeed::{decode_record, Client, RequestCounters};
+use crate::lightspeed::{decode_record, Client, RequestCounters, RunLimit};
 
 /// Waits between attempts to reach PostgreSQL during an outage: 500 ms doubled per failure, at
 /// most 15 s, so a server that comes back is found within seconds.
@@ -59,8 +60,11 @@ pub struct PreparedBatch {
     _slot: Option<OwnedSemaphorePermit>,
 }
 
-/// Batches of one stream that exist decoded at once: one being written, one prepared next.
-pub const DECODED_BATCHES_PER_STREAM: usize = 2;
+/// Batches of one stream that may exist decoded at once: one being written on each of its
+/// lanes, and one prepared next.
+pub fn decoded_batches_per_stream(entity: Entity) -> usize {
+    lanes_for(entity) + 1
+}
 
 /// What both halves of an entity's stream share.
 pub struct StreamContext {
@@ -80,17 +84,25 @@ pub struct StreamContext {
     pub cancelled: Arc<AtomicBool>,
 }
 
-/// What a batch in flight is charged against the budget, per byte of raw JSON: the raw text
-/// the rows keep, the decoded cells beside it, and the children's raw (an estimate; the
-/// per-stream limit of decoded batches bounds them regardless).
-const IN_FLIGHT_PER_RAW_BYTE: usize = 3;
+/// What a batch in flight is charged against the budget, per byte of its records' raw JSON:
+/// the raw text the rows keep, the typed cells and the children's raw beside it, and the
+/// statement's binary parameters while it is written. Measured: a sales-only W1 import peaks
+/// about 12 bytes above the idle process per raw byte of the batches it holds decoded.
+const IN_FLIGHT_PER_RAW_BYTE: usize = 12;
 
-/// Records spooled and applied as one batch at most: a page of 10,000 is cut into runs of this
-/// size, so it is never held decoded at once and a crash re-fetches at most one run.
-const CHUNK_RECORDS: usize = 1000;
+/// How large a batch grows: a page of 10,000 is cut into runs within this, so it is never held
+/// decoded at once and a crash re-fetches at most one run. The byte limit keeps a batch of wide
+/// records (a sale with its lines is about 3 KB) as small in memory as one of narrow ones.
+const RUN_LIMIT: RunLimit = RunLimit {
+    records: 1000,
+    bytes: 1 << 20,
+};
 /// The same for records whose children are fetched one request per record (consignments): a
 /// crash then re-fetches at most this many records' children.
-const CHUNK_RECORDS_WITH_FETCHED_CHILDREN: usize = 50;
+const RUN_LIMIT_WITH_FETCHED_CHILDREN: RunLimit = RunLimit {
+    records: 50,
+    bytes: 1 << 20,
+};
 
 /// Fetches pages from `cursor` until the empty page. Each page is cut into runs of records
 /// (`RawPage::chunks`); each run is decoded once, spooled (for crash recovery only) with the
@@ -101,10 +113,10 @@ pub async fn run_fetcher(
     applier: mpsc::Sender<PreparedBatch>,
 ) -> anyhow::Result<()> {
     let entity = ctx.entity;
-    let chunk_records = if entity.spec().fetched_children().next().is_some() {
-        CHUNK_RECORDS_WITH_FETCHED_CHILDREN
+    let run_limit = if entity.spec().fetched_children().next().is_some() {
+        RUN_LIMIT_WITH_FETCHED_CHILDREN
     } else {
-        CHUNK_RECORDS
+        RUN_LIMIT
     };
     loop {
         if ctx.cancelled.load(Ordering::SeqCst) {
@@ -118,20 +130,13 @@ pub async fn run_fetcher(
             ctx.progress.caught_up.store(true, Ordering::SeqCst);
             return Ok(());
         };
-        for chunk in page.chunks(entity, cursor, chunk_records) {
+        for chunk in page.chunks(entity, cursor, run_limit) {
             if ctx.cancelled.load(Ordering::SeqCst) {
                 return Ok(());
             }
-            let slot = tokio::select! {
-                slot = ctx.decoded_slots.clone().acquire_owned() => slot.context("decoded slots closed")?,
-                _ = wait_for_cancel(&ctx.cancelled) => return Ok(()),
-            };
-            let records = page
-                .decode(entity, chunk.records.clone())
-                .with_context(|| format!("decoding the {entity} page after version {cursor}"))?;
-            let fetched = super::child_fetch::attach_children(&ctx, records, page_version).await?;
-            crash_point("after-fetch");
-            let raw_bytes: usize = fetched.records.iter().map(|record| record.raw.len()).sum();
+            // The batch's share of the budget is taken before it is decoded, so the budget
+            // bounds what exists decoded, not only what is spooled.
+            let raw_bytes = page.bytes(chunk.records.clone());
             let budget_kib =
                 ((raw_bytes * IN_FLIGHT_PER_RAW_BYTE / 1024) as u32 + 1).min(ctx.spool_budget_kib);
             let permit = tokio::select! {
@@ -139,6 +144,18 @@ pub async fn run_fetcher(
                 _ = wait_for_cancel(&ctx.cancelled) => return Ok(()),
             };
             permit.forget();
+            let slot = tokio::select! {
+                slot = ctx.decoded_slots.clone().acquire_owned() => slot.context("decoded slots closed")?,
+                _ = wait_for_cancel(&ctx.cancelled) => {
+                    ctx.spool_budget.add_permits(budget_kib as usize);
+                    return Ok(());
+                }
+            };
+            let records = page
+                .decode(entity, chunk.records.clone())
+                .with_context(|| format!("decoding the {entity} page after version {cursor}"))?;
+            let fetched = super::child_fetch::attach_children(&ctx, records, page_version).await?;
+            crash_point("after-fetch");
             let stream = ctx.clone();
             let (after, max_version) = (chunk.after, chunk.max_version);
             let prepared = tokio::task::spawn_blocking(move || {
@@ -224,8 +241,9 @@ pub struct ApplierTarget {
 }
 
 /// Applies recovered batches (read back from the spool), then every batch the fetcher hands
-/// over, in order, until the fetcher is done. Runs on its own thread (diesel is blocking);
-/// while it writes one batch, the fetcher prepares the next.
+/// over until the fetcher is done. Runs on its own thread (diesel is blocking); while it writes
+/// one batch, the fetcher prepares the next. An entity with several lanes (`lanes_for`) has its
+/// batches written by that many threads at once, committed in order.
 pub fn run_applier(
     ctx: Arc<StreamContext>,
     target: ApplierTarget,
@@ -234,17 +252,93 @@ pub fn run_applier(
 ) -> anyhow::Result<()> {
     let result = (|| {
         for seq in recovered {
-            apply_batch(&ctx, &target, load_batch(&ctx, seq, 0)?)?;
+            apply_batch(&ctx, &target, load_batch(&ctx, seq, 0)?, None)?;
         }
-        while let Some(batch) = batches.blocking_recv() {
-            apply_batch(&ctx, &target, batch)?;
+        let lanes = lanes_for(ctx.entity);
+        if lanes == 1 {
+            while let Some(batch) = batches.blocking_recv() {
+                apply_batch(&ctx, &target, batch, None)?;
+            }
+            return Ok(());
         }
-        Ok(())
+        let turn = CommitTurn::default();
+        std::thread::scope(|scope| {
+            let mut senders = Vec::new();
+            let mut workers = Vec::new();
+            for _ in 0..lanes {
+                let (sender, receiver) =
+                    std::sync::mpsc::sync_channel::<(PreparedBatch, InTurn)>(0);
+                senders.push(sender);
+                let (ctx, target, turn) = (&ctx, &target, &turn);
+                workers.push(scope.spawn(move || {
+                    let result = receiver.iter().try_for_each(|(batch, order)| {
+                        apply_batch(ctx, target, batch, Some((turn, order)))
+                    });
+                    if result.is_err() {
+                        ctx.cancelled.store(true, Ordering::SeqCst);
+                    }
+                    result
+                }));
+            }
+            let mut overlap = OverlapCheck::new(lanes);
+            let mut ordinal = 0u64;
+            while let Some(batch) = batches.blocking_recv() {
+                let order = InTurn {
+                    ordinal,
+                    wait_before_writing: overlap.overlaps(&batch.rows),
+                };
+                if senders[(ordinal % lanes as u64) as usize]
+                    .send((batch, order))
+                    .is_err()
+                {
+                    break; // that lane failed and said why
+                }
+                ordinal += 1;
+            }
+            drop(senders);
+            let results: Vec<anyhow::Result<()>> = workers
+                .into_iter()
+                .map(|worker| {
+                    worker.join().unwrap_or_else(|panic| {
+                        Err(anyhow!(
+                            "a {} writer panicked: {}",
+                            ctx.entity,
+                            panic_message(panic.as_ref())
+                        ))
+                    })
+                })
+                .collect();
+            first_cause(results)
+        })
     })();
     if result.is_err() {
         ctx.cancelled.store(true, Ordering::SeqCst);
     }
     result
+}
+
+/// Where a batch written on one of several lanes stands in its entity's commit order.
+#[derive(Debug, Clone, Copy)]
+struct InTurn {
+    ordinal: u64,
+    /// It touches a row of a batch still in flight on another lane: it waits for its turn
+    /// before writing anything.
+    wait_before_writing: bool,
+}
+
+/// The error that stopped the lanes: a lane's own failure rather than the others stopping
+/// because of it.
+fn first_cause(results: Vec<anyhow::Result<()>>) -> anyhow::Result<()> {
+    let mut errors: Vec<anyhow::Error> = results.into_iter().filter_map(Result::err).collect();
+    let stopped = |err: &anyhow::Error| {
+        err.chain()
+            .any(|cause| matches!(cause.downcast_ref::<DbError>(), Some(DbError::Stopped)))
+    };
+    errors.sort_by_key(stopped);
+    match errors.into_iter().next() {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
 }
 
 /// Reads a spooled batch back and maps its records to rows (recovery, or a retry after the
@@ -283,6 +377,7 @@ fn apply_batch(
     ctx: &StreamContext,
     target: &ApplierTarget,
     batch: PreparedBatch,
+    in_turn: Option<(&CommitTurn, InTurn)>,
 ) -> anyhow::Result<()> {
     let entity = ctx.entity;
     let PreparedBatch {
@@ -296,6 +391,11 @@ fn apply_batch(
         _slot,
     } = batch;
     crash_point("before-apply");
+    if let Some((turn, order)) = in_turn {
+        if order.wait_before_writing && !turn.wait(order.ordinal, &ctx.cancelled) {
+            return Err(DbError::Stopped.into());
+        }
+    }
     let mut rows = Some(rows);
     let mut failures = 0u32;
     let first_failure = Instant::now();
@@ -319,9 +419,19 @@ fn apply_batch(
                 rate_limited: totals.rate_limited,
             };
             let mut conn = db::checkout(&target.pool, &target.url)?;
-            Ok(db::apply_batch(&mut conn, rows, &bookkeeping, || {
-                crash_point("in-apply")
-            })?)
+            let wait_turn = || match in_turn {
+                Some((turn, order)) if !turn.wait(order.ordinal, &ctx.cancelled) => {
+                    Err(DbError::Stopped)
+                }
+                _ => Ok(()),
+            };
+            Ok(db::apply_batch_in_turn(
+                &mut conn,
+                rows,
+                &bookkeeping,
+                wait_turn,
+                || crash_point("in-apply"),
+            )?)
         })();
         match attempt {
             Ok(outcome) => break outcome,
@@ -351,6 +461,9 @@ fn apply_batch(
             }
         }
     };
+    if let Some((turn, order)) = in_turn {
+        turn.advance(order.ordinal);
+    }
     crash_point("after-apply");
     ctx.store.release_batch(entity, seq)?;
     if budget_kib > 0 {

@@ -12,8 +12,8 @@ use tokio::sync::{mpsc, Semaphore};
 
 use super::panics::panic_message;
 use super::pipeline::{
-    run_applier, run_fetcher, ApplierTarget, EntityProgress, StreamContext,
-    DECODED_BATCHES_PER_STREAM,
+    decoded_batches_per_stream, run_applier, run_fetcher, ApplierTarget, EntityProgress,
+    StreamContext,
 };
 use super::progress::{ProgressDisplay, Watched};
 use super::recovery::{recover_entity, Recovered};
@@ -128,7 +128,7 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
             progress: Arc::new(EntityProgress::default()),
             spool_budget: spool_budget.clone(),
             spool_budget_kib,
-            decoded_slots: Arc::new(Semaphore::new(DECODED_BATCHES_PER_STREAM)),
+            decoded_slots: Arc::new(Semaphore::new(decoded_batches_per_stream(*entity))),
             cancelled: Arc::new(AtomicBool::new(false)),
         });
         watched.push(Watched {
@@ -268,7 +268,12 @@ fn prepare(
         .into());
     }
     let store = CheckpointStore::open(&config.engine.checkpoint_dir, Some(identity), command)?;
-    let pool = db::pool(url, entities.len() as u32 + 2)?;
+    // One connection per lane of every stream, and two for the run's own bookkeeping.
+    let lanes: usize = entities
+        .iter()
+        .map(|entity| super::lanes::lanes_for(*entity))
+        .sum();
+    let pool = db::pool(url, lanes as u32 + 2)?;
     let mut lock_connection = db::connect(url)?;
     let applied = db::run_pending_migrations(&mut lock_connection)?;
     if !applied.is_empty() {

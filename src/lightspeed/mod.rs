@@ -16,5 +16,5 @@ pub use decode::FieldProblem;
 pub use error::{ApiError, FetchError};
 pub use governor::{RateGovernor, RatePermit};
 pub use page::{decode_child_page, decode_page, ChildPage, Page, PageError};
-pub use raw_page::{Chunk, RawPage};
+pub use raw_page::{Chunk, RawPage, RunLimit};
 pub use records::{decode_record, ChildRecord, Record};

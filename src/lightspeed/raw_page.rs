@@ -38,6 +38,23 @@ pub struct Chunk {
     pub records: Range<usize>,
 }
 
+/// How large a run of records may grow: whichever limit is reached first ends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunLimit {
+    pub records: usize,
+    pub bytes: usize,
+}
+
+impl RunLimit {
+    /// A limit of `records` records only.
+    pub const fn records(records: usize) -> RunLimit {
+        RunLimit {
+            records,
+            bytes: usize::MAX,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct Versioned {
     #[serde(default)]
@@ -107,12 +124,12 @@ impl RawPage {
             .collect()
     }
 
-    /// Cuts the page of `entity` (requested with `after`) into runs of at most `size` records.
-    /// A run ends at a safe cursor: one below the lowest version of every later record, so
-    /// fetching from it again returns exactly the records not yet spooled (a run whose records
-    /// reach above it is merged with the next). Records without their own version (paged by
-    /// the envelope's max) keep the page whole.
-    pub fn chunks(&mut self, entity: Entity, after: i64, size: usize) -> Vec<Chunk> {
+    /// Cuts the page of `entity` (requested with `after`) into runs within `limit` (records and
+    /// raw bytes; a run holds at least one record). A run ends at a safe cursor: one below the
+    /// lowest version of every later record, so fetching from it again returns exactly the
+    /// records not yet spooled (a run whose records reach above it grows into the next).
+    /// Records without their own version (paged by the envelope's max) keep the page whole.
+    pub fn chunks(&mut self, entity: Entity, after: i64, limit: RunLimit) -> Vec<Chunk> {
         let Some(max_version) = self.max_version else {
             return Vec::new();
         };
@@ -121,7 +138,8 @@ impl RawPage {
             max_version,
             records: 0..self.len(),
         }];
-        if self.len() <= size.max(1) || entity.spec().version != VersionSource::Own {
+        let fits = self.len() <= limit.records.max(1) && self.bytes(0..self.len()) <= limit.bytes;
+        if fits || entity.spec().version != VersionSource::Own {
             return whole;
         }
         let Ok(versions) = self.record_versions() else {
@@ -137,9 +155,12 @@ impl RawPage {
             lowest_from[index] = lowest_from[index + 1].min(versions[index]);
         }
         let mut chunks = Vec::new();
-        let (mut start, mut cursor) = (0, after);
-        let mut end = size;
-        while end < versions.len() {
+        let (mut start, mut cursor, mut run_bytes) = (0, after, 0);
+        for end in 1..versions.len() {
+            run_bytes += self.spans[end - 1].len();
+            if end - start < limit.records && run_bytes < limit.bytes {
+                continue;
+            }
             let boundary = lowest_from[end] - 1;
             if boundary > cursor && boundary < max_version {
                 chunks.push(Chunk {
@@ -147,11 +168,7 @@ impl RawPage {
                     max_version: boundary,
                     records: start..end,
                 });
-                start = end;
-                cursor = boundary;
-                end += size;
-            } else {
-                end += 1;
+                (start, cursor, run_bytes) = (end, boundary, 0);
             }
         }
         chunks.push(Chunk {
@@ -160,6 +177,11 @@ impl RawPage {
             records: start..versions.len(),
         });
         chunks
+    }
+
+    /// The raw bytes of the records in `range`.
+    pub fn bytes(&self, range: Range<usize>) -> usize {
+        self.spans[range].iter().map(|span| span.len()).sum()
     }
 
     /// Each record's own version, read once.
@@ -202,7 +224,7 @@ mod tests {
     #[test]
     fn ascending_pages_are_cut_below_the_next_record() {
         let mut raw = page(&[10, 20, 30, 40, 50], Some(50));
-        let chunks = raw.chunks(Entity::Sales, 5, 2);
+        let chunks = raw.chunks(Entity::Sales, 5, RunLimit::records(2));
         assert_eq!(
             chunks,
             vec![
@@ -236,7 +258,7 @@ mod tests {
         // Record 3 (version 15) is below records 1 and 2: a cursor at 29 would skip it.
         let mut raw = page(&[10, 20, 30, 15, 50, 60], None);
         assert_eq!(raw.max_version, Some(60));
-        let chunks = raw.chunks(Entity::Sales, 0, 2);
+        let chunks = raw.chunks(Entity::Sales, 0, RunLimit::records(2));
         for pair in chunks.windows(2) {
             assert_eq!(pair[0].max_version, pair[1].after);
         }
@@ -252,11 +274,33 @@ mod tests {
     }
 
     #[test]
+    fn a_run_also_ends_at_its_byte_limit() {
+        let mut raw = page(&[10, 20, 30, 40, 50], Some(50));
+        let record = raw.bytes(0..1);
+        let limit = RunLimit {
+            records: 1000,
+            bytes: record * 2,
+        };
+        let chunks = raw.chunks(Entity::Sales, 0, limit);
+        let runs: Vec<_> = chunks.iter().map(|chunk| chunk.records.clone()).collect();
+        assert_eq!(runs, vec![0..2, 2..4, 4..5]);
+        assert_eq!(chunks[0].max_version, 29);
+        let whole = RunLimit {
+            records: 1000,
+            bytes: raw.bytes(0..5),
+        };
+        assert_eq!(raw.chunks(Entity::Sales, 0, whole).len(), 1);
+    }
+
+    #[test]
     fn small_pages_and_pages_by_envelope_stay_whole() {
         let mut raw = page(&[10, 20], Some(20));
-        assert_eq!(raw.chunks(Entity::Sales, 0, 1000).len(), 1);
+        assert_eq!(
+            raw.chunks(Entity::Sales, 0, RunLimit::records(1000)).len(),
+            1
+        );
         let mut raw = page(&[10, 20, 30], Some(30));
-        assert_eq!(raw.chunks(Entity::Brands, 0, 1).len(), 1);
+        assert_eq!(raw.chunks(Entity::Brands, 0, RunLimit::records(1)).len(), 1);
         assert!(RawPage::parse(30, Bytes::from_static(b"{\"data\":[{\"version\":30}]}")).is_err());
         let empty = RawPage::parse(0, Bytes::from_static(b"{\"data\":[]}")).unwrap();
         assert!(empty.is_empty() && empty.max_version.is_none());
