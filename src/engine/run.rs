@@ -95,7 +95,10 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
     let identity = api.base_url.as_str().trim_end_matches('/').to_string();
     // Everything that can be refused without touching the database is checked before the run
     // is opened: from `prepare` on, a failure must close the run (see `abandon`).
-    let client = Client::new(&api).context("building the API client")?;
+    // Page bodies too large to hold (10,000 sales) are spilled beside the checkpoint store.
+    let client = Client::new(&api)
+        .context("building the API client")?
+        .spilling_into(&config.engine.checkpoint_dir);
 
     let prepared = {
         let config = config.clone();

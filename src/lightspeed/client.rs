@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
 use reqwest::StatusCode;
 
+use super::body::{read_body, root_cause, Body};
 use super::error::{error_detail, ApiError, FetchError};
 use super::governor::RateGovernor;
 use super::page::{decode_child_page, decode_raw_page, ChildPage, Page, PageError};
@@ -55,6 +56,8 @@ pub struct Client {
     max_attempts: u32,
     governor: RateGovernor,
     backoff: Backoff,
+    /// Where bodies too large to hold in memory are spilled (`body::SPILL_BYTES`).
+    spill_dir: Arc<std::path::Path>,
 }
 
 impl Client {
@@ -91,7 +94,15 @@ impl Client {
             max_attempts: config.max_attempts,
             governor: RateGovernor::new(config.rate_share, config.rate_window),
             backoff: RETRY_BACKOFF,
+            spill_dir: std::env::temp_dir().into(),
         })
+    }
+
+    /// Spills large response bodies into `dir` (the run puts them beside its checkpoint store,
+    /// on disk) instead of the system's temporary directory.
+    pub fn spilling_into(mut self, dir: &std::path::Path) -> Client {
+        self.spill_dir = dir.into();
+        self
     }
 
     /// Shortens the retry backoff (tests that inject many faults).
@@ -186,7 +197,12 @@ impl Client {
                 .await
             {
                 Err(ApiError::Status { status: 404, .. }) => Ok(ChildPage::default()),
-                body => Ok(decode_child_page(after, body?)?),
+                body => {
+                    let body = body?.into_memory().map_err(|err| {
+                        ApiError::Spill(format!("cannot read back a spilled response body: {err}"))
+                    })?;
+                    Ok(decode_child_page(after, body)?)
+                }
             }
         })
         .await
@@ -257,7 +273,7 @@ impl Client {
         page_size: u32,
         deleted: bool,
         counters: &RequestCounters,
-    ) -> Result<bytes::Bytes, ApiError> {
+    ) -> Result<Body, ApiError> {
         let after_text = after.to_string();
         let page_size_text = page_size.to_string();
         let mut query: Vec<(&str, &str)> =
@@ -296,7 +312,7 @@ impl Client {
             .and_then(|value| parse_retry_after(value, SystemTime::now()));
         permit.report_response(limit, remaining, status == StatusCode::TOO_MANY_REQUESTS);
 
-        let body = read_body(response).await?;
+        let body = read_body(response, &self.spill_dir).await?;
         counters
             .bytes
             .fetch_add(body.len() as u64, Ordering::Relaxed);
@@ -314,29 +330,10 @@ impl Client {
             }),
             status => Err(ApiError::Status {
                 status: status.as_u16(),
-                detail: error_detail(&body),
+                detail: error_detail(&body.head()),
             }),
         }
     }
-}
-
-/// Reads a response body into one buffer sized from `Content-Length` when the server sends it,
-/// so a 10,000-record page is held once rather than in chunks and then again concatenated.
-async fn read_body(mut response: reqwest::Response) -> Result<bytes::Bytes, ApiError> {
-    let cut = |err: reqwest::Error| {
-        if err.is_timeout() {
-            ApiError::Timeout
-        } else {
-            ApiError::BodyCut(root_cause(&err))
-        }
-    };
-    // A length hint, not trusted beyond 64 MiB of up-front capacity.
-    let hint = response.content_length().unwrap_or(0).min(64 << 20) as usize;
-    let mut body = Vec::with_capacity(hint);
-    while let Some(chunk) = response.chunk().await.map_err(cut)? {
-        body.extend_from_slice(&chunk);
-    }
-    Ok(bytes::Bytes::from(body))
 }
 
 fn header_number(headers: &HeaderMap, name: &str) -> Option<u32> {
@@ -355,13 +352,4 @@ fn classify_transport_error(err: reqwest::Error) -> ApiError {
     } else {
         ApiError::Connection(cause)
     }
-}
-
-/// The innermost cause of a transport error, without the URL (which is harmless but noisy).
-fn root_cause(err: &reqwest::Error) -> String {
-    let mut source: &dyn std::error::Error = err;
-    while let Some(next) = source.source() {
-        source = next;
-    }
-    source.to_string()
 }

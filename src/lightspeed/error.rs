@@ -21,6 +21,9 @@ pub enum ApiError {
     Connection(String),
     #[error("the response body was cut off: {0}")]
     BodyCut(String),
+    /// A large body could not be written to its temporary file (disk full, directory gone).
+    #[error("{0}")]
+    Spill(String),
     #[error(transparent)]
     Page(#[from] PageError),
 }
@@ -30,7 +33,7 @@ impl ApiError {
     /// caller waits and tries again without spending an attempt.
     pub fn is_transient(&self) -> bool {
         match self {
-            ApiError::Unauthorized => false,
+            ApiError::Unauthorized | ApiError::Spill(_) => false,
             ApiError::RateLimited { .. } => true,
             ApiError::Status { status, detail } => {
                 *status >= 500

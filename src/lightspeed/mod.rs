@@ -2,8 +2,10 @@
 //! record decoding, a shared rate governor and retries. It knows nothing of the checkpoint store
 //! or the database.
 
+mod body;
 mod client;
 pub mod decode;
+mod envelope_scan;
 mod error;
 mod governor;
 mod page;

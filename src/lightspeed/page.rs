@@ -9,6 +9,7 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
+use super::body::Body;
 use super::decode::parse_integer;
 use super::raw_page::RawPage;
 use super::records::Record;
@@ -94,7 +95,10 @@ fn paged_by_id(text: &str) -> bool {
 
 /// Decodes a whole page of `entity` that was requested with `after`.
 pub fn decode_page(entity: Entity, after: i64, body: &[u8]) -> Result<Page, PageError> {
-    decode_raw_page(entity, RawPage::parse(after, Bytes::copy_from_slice(body))?)
+    decode_raw_page(
+        entity,
+        RawPage::parse(after, Body::Memory(Bytes::copy_from_slice(body)))?,
+    )
 }
 
 /// Decodes every record of a parsed page.
@@ -116,11 +120,9 @@ pub struct ChildPage {
 /// Reads a page of children requested with `after`: only the envelope and the versions; the
 /// records are typed with their parent.
 pub fn decode_child_page(after: i64, body: Bytes) -> Result<ChildPage, PageError> {
-    let raw = RawPage::parse(after, body)?;
+    let raw = RawPage::parse(after, Body::Memory(body))?;
     Ok(ChildPage {
-        records: (0..raw.len())
-            .map(|index| raw.text(index).to_string())
-            .collect(),
+        records: raw.texts(0..raw.len())?,
         max_version: raw.max_version,
     })
 }

@@ -5,19 +5,21 @@
 
 use std::ops::Range;
 
-use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::body::Body;
 use super::decode::parse_integer;
+use super::envelope_scan::scan_envelope;
 use super::page::{parse_envelope, PageError};
 use super::records::{decode_record, Record};
 use crate::entity::{Entity, VersionSource};
 
 /// A page's records as text, not yet decoded.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RawPage {
-    body: Bytes,
+    /// In memory, or spilled to a file when large (then read back a run at a time).
+    body: Body,
     spans: Vec<Range<usize>>,
     /// The envelope's `version.max`.
     declared_max: Option<i64>,
@@ -62,14 +64,24 @@ struct Versioned {
 }
 
 impl RawPage {
-    /// Parses the envelope of a page requested with `after` and checks that it advances.
-    pub fn parse(after: i64, body: Bytes) -> Result<RawPage, PageError> {
-        let (spans, declared_max) = parse_envelope(&body)?;
+    /// Parses the envelope of a page requested with `after` and checks that it advances. A
+    /// spilled body is scanned as a stream (`scan_envelope`), reading every record's version.
+    pub fn parse(after: i64, body: Body) -> Result<RawPage, PageError> {
+        let (spans, declared_max, versions) = match &body {
+            Body::Memory(bytes) => {
+                let (spans, declared_max) = parse_envelope(bytes)?;
+                (spans, declared_max, None)
+            }
+            Body::Spilled { file, .. } => {
+                let found = scan_envelope(std::io::BufReader::with_capacity(256 << 10, file))?;
+                (found.spans, found.declared_max, Some(found.versions))
+            }
+        };
         let mut page = RawPage {
             body,
             spans,
             declared_max,
-            versions: None,
+            versions,
             max_version: None,
         };
         if page.spans.is_empty() {
@@ -104,22 +116,45 @@ impl RawPage {
         self.spans.is_empty()
     }
 
-    /// Record `index`'s JSON text as received.
-    pub fn text(&self, index: usize) -> &str {
-        std::str::from_utf8(&self.body[self.spans[index].clone()])
-            .expect("the envelope was parsed from UTF-8")
+    /// The JSON texts of the records in `range`, as received.
+    pub fn texts(&self, range: Range<usize>) -> Result<Vec<String>, PageError> {
+        self.with_texts(range, |_, text| Ok(text.to_string()))
     }
 
     /// Decodes the records in `range` as records of `entity`.
     pub fn decode(&self, entity: Entity, range: Range<usize>) -> Result<Vec<Record>, PageError> {
+        self.with_texts(range, |index, text| {
+            decode_record(entity, text, self.declared_max).map_err(|err| PageError::Record {
+                index,
+                reason: err.to_string(),
+            })
+        })
+    }
+
+    /// Calls `each` with the text of every record in `range`, read from the body once.
+    fn with_texts<T>(
+        &self,
+        range: Range<usize>,
+        mut each: impl FnMut(usize, &str) -> Result<T, PageError>,
+    ) -> Result<Vec<T>, PageError> {
+        if range.is_empty() {
+            return Ok(Vec::new());
+        }
+        let base = self.spans[range.start].start;
+        let run = self
+            .body
+            .read(base..self.spans[range.end - 1].end)
+            .map_err(|err| PageError::Envelope(format!("cannot read back the page: {err}")))?;
         range
             .map(|index| {
-                decode_record(entity, self.text(index), self.declared_max).map_err(|err| {
-                    PageError::Record {
+                let span = &self.spans[index];
+                let text = std::str::from_utf8(&run[span.start - base..span.end - base]).map_err(
+                    |_| PageError::Record {
                         index,
-                        reason: err.to_string(),
-                    }
-                })
+                        reason: "a record is not UTF-8".into(),
+                    },
+                )?;
+                each(index, text)
             })
             .collect()
     }
@@ -156,12 +191,13 @@ impl RawPage {
         }
         let mut chunks = Vec::new();
         let (mut start, mut cursor, mut run_bytes) = (0, after, 0);
-        for end in 1..versions.len() {
+        // A run may end before record `end` (one past its last record).
+        for (end, lowest_after) in lowest_from.iter().enumerate().take(versions.len()).skip(1) {
             run_bytes += self.spans[end - 1].len();
             if end - start < limit.records && run_bytes < limit.bytes {
                 continue;
             }
-            let boundary = lowest_from[end] - 1;
+            let boundary = lowest_after - 1;
             if boundary > cursor && boundary < max_version {
                 chunks.push(Chunk {
                     after: cursor,
@@ -184,19 +220,17 @@ impl RawPage {
         self.spans[range].iter().map(|span| span.len()).sum()
     }
 
-    /// Each record's own version, read once.
+    /// Each record's own version, read once (a spilled page's were read by its scan).
     fn record_versions(&mut self) -> Result<&[Option<i64>], PageError> {
         if self.versions.is_none() {
-            let versions = (0..self.len())
-                .map(|index| {
-                    serde_json::from_str::<Versioned>(self.text(index))
-                        .map(|record| record.version.as_ref().and_then(parse_integer))
-                        .map_err(|_| PageError::Record {
-                            index,
-                            reason: "a record is not a JSON object".into(),
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let versions = self.with_texts(0..self.len(), |index, text| {
+                serde_json::from_str::<Versioned>(text)
+                    .map(|record| record.version.as_ref().and_then(parse_integer))
+                    .map_err(|_| PageError::Record {
+                        index,
+                        reason: "a record is not a JSON object".into(),
+                    })
+            })?;
             self.versions = Some(versions);
         }
         Ok(self.versions.as_deref().expect("just read"))
@@ -206,6 +240,7 @@ impl RawPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     fn page(versions: &[i64], declared: Option<i64>) -> RawPage {
         let records: Vec<String> = versions
@@ -218,7 +253,7 @@ mod tests {
             None => String::new(),
         };
         let body = format!("{{\"data\":[{}]{envelope}}}", records.join(","));
-        RawPage::parse(0, Bytes::from(body)).unwrap()
+        RawPage::parse(0, Body::Memory(Bytes::from(body))).unwrap()
     }
 
     #[test]
@@ -301,8 +336,12 @@ mod tests {
         );
         let mut raw = page(&[10, 20, 30], Some(30));
         assert_eq!(raw.chunks(Entity::Brands, 0, RunLimit::records(1)).len(), 1);
-        assert!(RawPage::parse(30, Bytes::from_static(b"{\"data\":[{\"version\":30}]}")).is_err());
-        let empty = RawPage::parse(0, Bytes::from_static(b"{\"data\":[]}")).unwrap();
+        assert!(RawPage::parse(
+            30,
+            Body::Memory(Bytes::from_static(b"{\"data\":[{\"version\":30}]}"))
+        )
+        .is_err());
+        let empty = RawPage::parse(0, Body::Memory(Bytes::from_static(b"{\"data\":[]}"))).unwrap();
         assert!(empty.is_empty() && empty.max_version.is_none());
     }
 }
