@@ -6,6 +6,7 @@ mod connect;
 mod error;
 mod lock;
 mod migrate;
+mod prepared;
 pub mod rows;
 pub mod schema;
 mod state;

@@ -5,22 +5,20 @@
 
 use std::collections::HashMap;
 
-use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
-use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, Numeric, Text, Timestamptz};
+use diesel::query_builder::AstPass;
+use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, Text, Timestamptz};
+use diesel::QueryResult;
 
 use crate::entity::{Cell, ChildSpec, Column, EntitySpec, Kind};
-
-/// A query being built with one array bind per column.
-pub type ColumnQuery<'a> = BoxedSqlQuery<'a, Pg, SqlQuery>;
 
 /// The values of one typed column, one per row.
 #[derive(Debug, Clone, PartialEq)]
 enum ColumnValues {
     Text(Vec<Option<String>>),
-    Numeric(Vec<Option<BigDecimal>>),
+    /// Validated decimal text, cast to NUMERIC on the server.
+    Numeric(Vec<Option<String>>),
     Int(Vec<Option<i64>>),
     Bool(Vec<Option<bool>>),
     Timestamp(Vec<Option<DateTime<Utc>>>),
@@ -58,8 +56,9 @@ impl ColumnValues {
 
     fn retain(&mut self, keep: &[bool]) {
         match self {
-            ColumnValues::Text(v) | ColumnValues::Json(v) => retain(v, keep),
-            ColumnValues::Numeric(v) => retain(v, keep),
+            ColumnValues::Text(v) | ColumnValues::Json(v) | ColumnValues::Numeric(v) => {
+                retain(v, keep)
+            }
             ColumnValues::Int(v) => retain(v, keep),
             ColumnValues::Bool(v) => retain(v, keep),
             ColumnValues::Timestamp(v) => retain(v, keep),
@@ -67,16 +66,15 @@ impl ColumnValues {
         }
     }
 
-    fn bind(self, query: ColumnQuery<'_>) -> ColumnQuery<'_> {
+    fn push_bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         match self {
-            ColumnValues::Text(v) | ColumnValues::Json(v) => {
-                query.bind::<Array<Nullable<Text>>, _>(v)
+            ColumnValues::Text(v) | ColumnValues::Json(v) | ColumnValues::Numeric(v) => {
+                out.push_bind_param::<Array<Nullable<Text>>, _>(v)
             }
-            ColumnValues::Numeric(v) => query.bind::<Array<Nullable<Numeric>>, _>(v),
-            ColumnValues::Int(v) => query.bind::<Array<Nullable<BigInt>>, _>(v),
-            ColumnValues::Bool(v) => query.bind::<Array<Nullable<Bool>>, _>(v),
-            ColumnValues::Timestamp(v) => query.bind::<Array<Nullable<Timestamptz>>, _>(v),
-            ColumnValues::Date(v) => query.bind::<Array<Nullable<Date>>, _>(v),
+            ColumnValues::Int(v) => out.push_bind_param::<Array<Nullable<BigInt>>, _>(v),
+            ColumnValues::Bool(v) => out.push_bind_param::<Array<Nullable<Bool>>, _>(v),
+            ColumnValues::Timestamp(v) => out.push_bind_param::<Array<Nullable<Timestamptz>>, _>(v),
+            ColumnValues::Date(v) => out.push_bind_param::<Array<Nullable<Date>>, _>(v),
         }
     }
 }
@@ -231,7 +229,7 @@ impl TableRows {
     }
 
     /// Every column a batch sets, in bind order, with its PostgreSQL array type and whether
-    /// it is JSONB (sent as text and cast on the server).
+    /// it is JSONB (sent as text and cast on the server; NUMERIC is too, see `wire_type`).
     pub fn column_names(&self) -> Vec<(&'static str, &'static str, bool)> {
         let mut names = Vec::with_capacity(self.columns.len() + 5);
         if self.has_id {
@@ -253,23 +251,27 @@ impl TableRows {
         names
     }
 
-    /// Binds one array per column, in `column_names` order.
-    pub fn bind_columns(self, query: ColumnQuery<'_>) -> ColumnQuery<'_> {
-        let mut query = query;
+    /// Binds column `index` (in `column_names` order) as one array.
+    pub fn push_bind<'b>(&'b self, index: usize, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let mut index = index;
         if self.has_id {
-            query = query.bind::<Array<Text>, _>(self.ids);
+            if index == 0 {
+                return out.push_bind_param::<Array<Text>, _>(&self.ids);
+            }
+            index -= 1;
         }
         if self.parent_column.is_some() {
-            query = query.bind::<Array<Text>, _>(self.parents);
+            if index == 0 {
+                return out.push_bind_param::<Array<Text>, _>(&self.parents);
+            }
+            index -= 1;
         }
-        query = query
-            .bind::<Array<BigInt>, _>(self.versions)
-            .bind::<Array<Nullable<Timestamptz>>, _>(self.deleted_at)
-            .bind::<Array<Text>, _>(self.raw);
-        for values in self.values {
-            query = values.bind(query);
+        match index {
+            0 => out.push_bind_param::<Array<BigInt>, _>(&self.versions),
+            1 => out.push_bind_param::<Array<Nullable<Timestamptz>>, _>(&self.deleted_at),
+            2 => out.push_bind_param::<Array<Text>, _>(&self.raw),
+            column => self.values[column - 3].push_bind(out),
         }
-        query
     }
 }
 

@@ -10,6 +10,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Text};
 use diesel::{sql_query, PgConnection, QueryableByName, RunQueryDsl};
 
 use super::error::DbError;
+use super::prepared::TableUpsert;
 use super::rows::{BatchRows, TableRows};
 
 /// What applying a batch changed.
@@ -142,17 +143,18 @@ pub fn upsert_sql(rows: &TableRows, overwrite_same_version: bool, returning: boo
     let arrays: Vec<String> = columns
         .iter()
         .enumerate()
-        .map(|(index, (_, array_type, _))| format!("${}::{array_type}", index + 1))
+        .map(|(index, (_, array_type, jsonb))| {
+            format!("${}::{}", index + 1, wire_type(array_type, *jsonb).0)
+        })
         .collect();
     let select: Vec<String> = columns
         .iter()
-        .map(|(name, _, jsonb)| {
-            if *jsonb {
-                format!("s.{name}::jsonb")
-            } else {
-                format!("s.{name}")
-            }
-        })
+        .map(
+            |(name, array_type, jsonb)| match wire_type(array_type, *jsonb).1 {
+                Some(cast) => format!("s.{name}::{cast}"),
+                None => format!("s.{name}"),
+            },
+        )
         .collect();
     let updates: Vec<String> = columns
         .iter()
@@ -194,15 +196,24 @@ pub fn upsert_sql(rows: &TableRows, overwrite_same_version: bool, returning: boo
     )
 }
 
+/// How a column travels: the array type it is bound as, and the cast that turns each value
+/// into the column's type on the server. JSONB and NUMERIC travel as text: the server parses
+/// them faster than the client can encode them in binary.
+fn wire_type(array_type: &'static str, jsonb: bool) -> (&'static str, Option<&'static str>) {
+    match (array_type, jsonb) {
+        (_, true) => ("text[]", Some("jsonb")),
+        ("numeric[]", false) => ("text[]", Some("numeric")),
+        (other, false) => (other, None),
+    }
+}
+
 /// Upserts child rows and returns how many were written.
 fn upsert_children(conn: &mut PgConnection, rows: TableRows) -> Result<u64, DbError> {
     if rows.is_empty() {
         return Ok(0);
     }
     let sql = upsert_sql(&rows, true, false);
-    Ok(rows
-        .bind_columns(sql_query(sql).into_boxed())
-        .execute(conn)? as u64)
+    Ok(TableUpsert::new(&sql, rows).execute(conn)? as u64)
 }
 
 /// Upserts deduplicated entity rows (guarded by a strictly newer version), adds them to
@@ -217,7 +228,7 @@ fn upsert_counted(
         return Ok(Vec::new());
     }
     let sql = upsert_sql(&rows, false, true);
-    let written: Vec<Written> = rows.bind_columns(sql_query(sql).into_boxed()).load(conn)?;
+    let written: Vec<Written> = TableUpsert::new(&sql, rows).load(conn)?;
     outcome.inserted += written.iter().filter(|w| w.inserted).count() as u64;
     outcome.updated += written.iter().filter(|w| !w.inserted).count() as u64;
     outcome.deleted += written.iter().filter(|w| w.deleted).count() as u64;

@@ -2,7 +2,6 @@
 //! how they are keyed and versioned, and which typed columns are filled from which JSON fields.
 //! Plain data and the typed values (`Cell`) a declared column holds; no I/O.
 
-use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// Separates the parts of a composite key where one string stands for it (`Record::id`).
@@ -180,7 +179,8 @@ impl EntitySpec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Text(Option<String>),
-    Numeric(Option<BigDecimal>),
+    /// A decimal as validated text (`lightspeed::decode::parse_decimal`), cast on the server.
+    Numeric(Option<String>),
     Int(Option<i64>),
     Bool(Option<bool>),
     Timestamp(Option<DateTime<Utc>>),

@@ -167,7 +167,7 @@ impl<'a> Fields<'a> {
         })
     }
 
-    pub(crate) fn decimal(&self, name: &str) -> Option<BigDecimal> {
+    pub(crate) fn decimal(&self, name: &str) -> Option<String> {
         self.read(name, parse_decimal)
     }
 
@@ -257,7 +257,7 @@ pub fn parse_integer(value: &Value) -> Option<i64> {
     if let Ok(integer) = text.parse::<i64>() {
         return Some(integer);
     }
-    let decimal = parse_decimal(&Value::String(text)).ok()??;
+    let decimal = BigDecimal::from_str(&parse_decimal(&Value::String(text)).ok()??).ok()?;
     if !decimal.is_integer() {
         return None;
     }
@@ -265,13 +265,19 @@ pub fn parse_integer(value: &Value) -> Option<i64> {
 }
 
 /// An exact decimal from a JSON number or numeric string; an empty string is null.
-pub fn parse_decimal(value: &Value) -> Result<Option<BigDecimal>, String> {
+pub fn parse_decimal(value: &Value) -> Result<Option<String>, String> {
     let text = match value {
         Value::Number(number) => number.to_string(),
         Value::String(text) if text.trim().is_empty() => return Ok(None),
         Value::String(text) => text.trim().to_string(),
         _ => return Err("expected a number or numeric string".into()),
     };
+    if let Some((integer_digits, decimals)) = plain_decimal_digits(&text) {
+        if integer_digits > DECIMAL_MAX_DIGITS || decimals > DECIMAL_MAX_DIGITS {
+            return Err("a number out of range".into());
+        }
+        return Ok(Some(text));
+    }
     let is_plain_number = !text.is_empty()
         && text
             .chars()
@@ -279,13 +285,27 @@ pub fn parse_decimal(value: &Value) -> Result<Option<BigDecimal>, String> {
     if !is_plain_number {
         return Err("not a number".into());
     }
+    // Exponent notation: exact arithmetic tells how many digits it stands for.
     let decimal = BigDecimal::from_str(&text).map_err(|_| "not a number".to_string())?;
     let (digits, scale) = decimal.as_bigint_and_exponent();
     let integer_digits = digits.to_string().trim_start_matches('-').len() as i64 - scale;
     if scale > DECIMAL_MAX_DIGITS || integer_digits > DECIMAL_MAX_DIGITS {
         return Err("a number out of range".into());
     }
-    Ok(Some(decimal))
+    Ok(Some(decimal.to_string()))
+}
+
+/// For a decimal without exponent (`-12.50`, `+3`, `.5`, `7.`), its significant integer digits
+/// and its decimals; `None` for anything else. PostgreSQL's `numeric` input reads exactly these.
+fn plain_decimal_digits(text: &str) -> Option<(i64, i64)> {
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (integer, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let all_digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    if integer.len() + fraction.len() == 0 || !all_digits(integer) || !all_digits(fraction) {
+        return None;
+    }
+    let significant = integer.trim_start_matches('0').len();
+    Some((significant as i64, fraction.len() as i64))
 }
 
 /// Whether a date or timestamp text is one of the placeholders stores send for "no date":
@@ -358,6 +378,25 @@ pub fn parse_date(text: &str) -> Result<Option<NaiveDate>, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn plain_decimals_pass_as_their_text_for_the_server_to_read() {
+        for text in ["+3", ".5", "7.", "-0.00", "007.50"] {
+            assert_eq!(parse_decimal(&json!(text)), Ok(Some(text.to_string())));
+        }
+        let leading_zeros = format!("{}1", "0".repeat(2000));
+        assert!(parse_decimal(&json!(leading_zeros)).is_ok());
+        assert!(parse_decimal(&json!("1".repeat(1001))).is_err());
+        assert!(parse_decimal(&json!(format!("0.{}", "1".repeat(1001)))).is_err());
+        for not_plain in ["-", ".", "+-1", "1.2.3", "1-2"] {
+            assert!(parse_decimal(&json!(not_plain)).is_err(), "{not_plain}");
+        }
+        let exponent = parse_decimal(&json!("1.5e3")).unwrap().unwrap();
+        assert_eq!(
+            BigDecimal::from_str(&exponent).unwrap(),
+            BigDecimal::from(1500)
+        );
+    }
 
     #[test]
     fn decimals_are_exact_from_numbers_and_strings() {

@@ -276,6 +276,35 @@ mod replay {
         );
     }
 
+    #[derive(diesel::QueryableByName)]
+    struct Prepared {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        statements: i64,
+    }
+
+    #[test]
+    fn each_table_upsert_is_prepared_once_per_connection() {
+        let database = TestDatabase::migrated();
+        let mut conn = database.connect();
+        for batch in [[(1, 1), (2, 2)], [(3, 3), (1, 4)], [(4, 5), (5, 6)]] {
+            apply(&mut conn, &batch);
+        }
+        let prepared = |conn: &mut diesel::PgConnection, table: &str| {
+            sql_query(format!(
+                "SELECT count(*) AS statements FROM pg_prepared_statements \
+                 WHERE statement LIKE 'INSERT INTO {table} AS t%'"
+            ))
+            .get_result::<Prepared>(conn)
+            .unwrap()
+            .statements
+        };
+        // Three batches, one statement per table, reused.
+        assert_eq!(prepared(&mut conn, "lightspeed_sales"), 1);
+        assert_eq!(prepared(&mut conn, "lightspeed_sale_line_items"), 1);
+        assert_eq!(prepared(&mut conn, "lightspeed_sale_payments"), 1);
+        assert_eq!(table(&mut conn).len(), 5);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
 
