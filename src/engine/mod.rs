@@ -4,6 +4,7 @@
 //! left. It is the only module that uses the API client, the checkpoint store and the database
 //! together.
 
+mod applier;
 mod child_fetch;
 pub mod failpoint;
 mod lanes;

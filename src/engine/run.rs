@@ -10,11 +10,9 @@ use anyhow::{anyhow, Context};
 use diesel::PgConnection;
 use tokio::sync::{mpsc, Semaphore};
 
+use super::applier::{run_applier, ApplierTarget};
 use super::panics::panic_message;
-use super::pipeline::{
-    decoded_batches_per_stream, run_applier, run_fetcher, ApplierTarget, EntityProgress,
-    StreamContext,
-};
+use super::pipeline::{decoded_batches_per_stream, run_fetcher, EntityProgress, StreamContext};
 use super::progress::{ProgressDisplay, Watched};
 use super::recovery::{recover_entity, Recovered};
 use super::report::{EntityReport, RunReport};
