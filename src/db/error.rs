@@ -20,6 +20,8 @@ pub enum DbError {
     Continuity { entity: String, after: i64 },
     #[error("stopped before committing: an earlier batch of the same entity failed")]
     Stopped,
+    #[error("waited too long for the batch before it to commit (they may touch the same row); rolled back to wait outside the transaction")]
+    TurnTimedOut,
 }
 
 impl DbError {
@@ -32,7 +34,8 @@ impl DbError {
             DbError::Migration(_)
             | DbError::Encode(_)
             | DbError::Continuity { .. }
-            | DbError::Stopped => false,
+            | DbError::Stopped
+            | DbError::TurnTimedOut => false,
         }
     }
 }

@@ -10,7 +10,7 @@ use anyhow::anyhow;
 use tokio::sync::mpsc;
 
 use super::failpoint::{crash_point, panic_point};
-use super::lanes::{lanes_for, CommitTurn, OverlapCheck};
+use super::lanes::{lanes_for, CommitTurn, OverlapCheck, Turn};
 use super::mapping::rows_for_records;
 use super::panics::panic_message;
 use super::pipeline::{PreparedBatch, StreamContext};
@@ -107,6 +107,16 @@ pub fn run_applier(
     result
 }
 
+/// How long a batch that has written its rows waits for the batches before it to commit. A
+/// batch's write takes well under a second; a longer wait may be a lock the batch before it
+/// needs from this one (a row the key check cannot see, such as an old child row both
+/// replace), so the batch rolls back, waits outside its transaction and writes again.
+const TURN_PATIENCE: Duration = Duration::from_secs(20);
+
+fn is_turn_timeout(err: &anyhow::Error) -> bool {
+    matches!(err.downcast_ref::<DbError>(), Some(DbError::TurnTimedOut))
+}
+
 /// Where a batch written on one of several lanes stands in its entity's commit order.
 #[derive(Debug, Clone, Copy)]
 struct InTurn {
@@ -182,7 +192,9 @@ fn apply_batch(
     } = batch;
     crash_point("before-apply");
     if let Some((turn, order)) = in_turn {
-        if order.wait_before_writing && !turn.wait(order.ordinal, &ctx.cancelled) {
+        if order.wait_before_writing
+            && turn.wait(order.ordinal, &ctx.cancelled, None) != Turn::Ready
+        {
             return Err(DbError::Stopped.into());
         }
     }
@@ -210,10 +222,14 @@ fn apply_batch(
             };
             let mut conn = db::checkout(&target.pool, &target.url)?;
             let wait_turn = || match in_turn {
-                Some((turn, order)) if !turn.wait(order.ordinal, &ctx.cancelled) => {
-                    Err(DbError::Stopped)
+                None => Ok(()),
+                Some((turn, order)) => {
+                    match turn.wait(order.ordinal, &ctx.cancelled, Some(TURN_PATIENCE)) {
+                        Turn::Ready => Ok(()),
+                        Turn::Cancelled => Err(DbError::Stopped),
+                        Turn::TimedOut => Err(DbError::TurnTimedOut),
+                    }
                 }
-                _ => Ok(()),
             };
             Ok(db::apply_batch_in_turn(
                 &mut conn,
@@ -225,6 +241,18 @@ fn apply_batch(
         })();
         match attempt {
             Ok(outcome) => break outcome,
+            Err(err) if is_turn_timeout(&err) => {
+                // Rolled back, so whatever lock the batch before it waits for is free; wait
+                // for its commit here, then write again (the rows come back from the spool).
+                let (turn, order) = in_turn.expect("only batches on lanes wait for a turn");
+                log::info!(
+                    "{entity}: batch {seq} waited {} s for the batch before it; writing it again once that one commits",
+                    TURN_PATIENCE.as_secs()
+                );
+                if turn.wait(order.ordinal, &ctx.cancelled, None) != Turn::Ready {
+                    return Err(DbError::Stopped.into());
+                }
+            }
             Err(err) => {
                 let transient = err
                     .downcast_ref::<DbError>()

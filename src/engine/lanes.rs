@@ -1,14 +1,16 @@
 //! Writing one entity's batches on several connections at once while they still commit in
 //! order: the commit turn each batch waits for before it records its cursor, and the key
 //! check that makes a batch wait for its predecessors before it writes anything when they
-//! touch a row it touches (so two lanes never wait for each other's row locks).
+//! touch a row it touches (so two lanes do not wait for each other's row locks; a wait for the
+//! turn that runs out of patience rolls back and waits outside its transaction, for the rows
+//! the key check cannot see).
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::db::rows::BatchRows;
 use crate::entity::Entity;
@@ -32,13 +34,28 @@ pub struct CommitTurn {
     changed: Condvar,
 }
 
+/// How a wait for a batch's turn ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// Every earlier batch has committed.
+    Ready,
+    /// The stream stopped (a lane failed).
+    Cancelled,
+    /// `patience` ran out first.
+    TimedOut,
+}
+
 impl CommitTurn {
-    /// Waits until it is batch `ordinal`'s turn; false if the stream was cancelled first.
-    pub fn wait(&self, ordinal: u64, cancelled: &AtomicBool) -> bool {
+    /// Waits until it is batch `ordinal`'s turn, at most `patience` when given.
+    pub fn wait(&self, ordinal: u64, cancelled: &AtomicBool, patience: Option<Duration>) -> Turn {
+        let deadline = patience.map(|patience| Instant::now() + patience);
         let mut next = self.next.lock().expect("commit turn poisoned");
         while *next < ordinal {
             if cancelled.load(Ordering::SeqCst) {
-                return false;
+                return Turn::Cancelled;
+            }
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Turn::TimedOut;
             }
             next = self
                 .changed
@@ -46,7 +63,7 @@ impl CommitTurn {
                 .expect("commit turn poisoned")
                 .0;
         }
-        true
+        Turn::Ready
     }
 
     /// Batch `ordinal` committed: the next one may.
@@ -149,7 +166,7 @@ mod tests {
             .map(|ordinal| {
                 let (turn, cancelled, order) = (turn.clone(), cancelled.clone(), order.clone());
                 std::thread::spawn(move || {
-                    assert!(turn.wait(ordinal, &cancelled));
+                    assert_eq!(turn.wait(ordinal, &cancelled, None), Turn::Ready);
                     order.lock().unwrap().push(ordinal);
                     turn.advance(ordinal);
                 })
@@ -159,7 +176,10 @@ mod tests {
             thread.join().unwrap();
         }
         assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3]);
+        let patience = Some(Duration::from_millis(150));
+        assert_eq!(turn.wait(10, &cancelled, patience), Turn::TimedOut);
+        assert_eq!(turn.wait(4, &cancelled, patience), Turn::Ready);
         cancelled.store(true, Ordering::SeqCst);
-        assert!(!turn.wait(10, &cancelled));
+        assert_eq!(turn.wait(10, &cancelled, None), Turn::Cancelled);
     }
 }

@@ -276,6 +276,105 @@ mod replay {
         );
     }
 
+    fn bookkeeping(max_version: i64) -> BatchBookkeeping<'static> {
+        BatchBookkeeping {
+            run_id: "lanes",
+            entity: "sales",
+            after: None,
+            max_version,
+            records_fetched: 1,
+            records_untyped: 0,
+            requests: 0,
+            retries: 0,
+            rate_limited: 0,
+        }
+    }
+
+    fn rows(raw: &str) -> lightsync::db::rows::BatchRows {
+        rows_for_records(
+            Entity::Sales,
+            vec![decode_record(Entity::Sales, raw, None).unwrap()],
+        )
+    }
+
+    /// A row the key check between lanes cannot see: line item `l1` moves from sale `x`
+    /// (replaced by the earlier batch, which deletes its old lines) to sale `y` (the later
+    /// batch). The later batch writes first and then waits for its turn while holding `l1`;
+    /// the earlier batch's delete waits for that lock. Giving up the wait rolls the later batch
+    /// back, the earlier one commits, and the later one then writes again.
+    #[test]
+    fn a_later_batch_that_gives_up_waiting_unblocks_the_earlier_one() {
+        let database = TestDatabase::migrated();
+        apply_batch(
+            &mut database.connect(),
+            rows(r#"{"id":"x","version":1,"status":"S","line_items":[{"id":"l1"}]}"#),
+            &bookkeeping(1),
+            || {},
+        )
+        .unwrap();
+        let later = rows(r#"{"id":"y","version":3,"status":"S","line_items":[{"id":"l1"}]}"#);
+        let (written, written_seen) = std::sync::mpsc::channel();
+        // The batch before it never commits within the later batch's patience (2 s here).
+        let (committed, committed_seen) = std::sync::mpsc::channel::<()>();
+        let url = database.url.clone();
+        let later_batch = std::thread::spawn(move || {
+            let mut conn = lightsync::db::connect(&url).unwrap();
+            lightsync::db::apply_batch_in_turn(
+                &mut conn,
+                later,
+                &bookkeeping(3),
+                || {
+                    written.send(()).unwrap();
+                    match committed_seen.recv_timeout(Duration::from_secs(2)) {
+                        Ok(()) => Ok(()),
+                        Err(_) => Err(lightsync::db::DbError::TurnTimedOut),
+                    }
+                },
+                || {},
+            )
+            .map(|_| ())
+        });
+        written_seen.recv().unwrap();
+        let started = Instant::now();
+        let (done, done_seen) = std::sync::mpsc::channel();
+        let url = database.url.clone();
+        std::thread::spawn(move || {
+            let mut conn = lightsync::db::connect(&url).unwrap();
+            let outcome = apply_batch(
+                &mut conn,
+                rows(r#"{"id":"x","version":2,"status":"S","line_items":[{"id":"l2"}]}"#),
+                &bookkeeping(2),
+                || {},
+            );
+            done.send(outcome.map(|_| ())).unwrap();
+        });
+        done_seen
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the earlier batch is blocked for good")
+            .unwrap();
+        assert!(
+            started.elapsed() >= Duration::from_millis(1500),
+            "the earlier batch waited for the later one's lock"
+        );
+        drop(committed);
+        let result = later_batch.join().unwrap();
+        assert!(matches!(result, Err(lightsync::db::DbError::TurnTimedOut)));
+        // Its turn has come: the later batch writes again.
+        apply_batch(
+            &mut database.connect(),
+            rows(r#"{"id":"y","version":3,"status":"S","line_items":[{"id":"l1"}]}"#),
+            &bookkeeping(3),
+            || {},
+        )
+        .unwrap();
+        let stored = table(&mut database.connect());
+        let children: Vec<(&str, &str)> = stored
+            .iter()
+            .map(|sale| (sale.id.as_str(), sale.children.as_str()))
+            .collect();
+        assert_eq!(children, vec![("x", "l2|"), ("y", "l1|")]);
+    }
+
     #[derive(diesel::QueryableByName)]
     struct Prepared {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
