@@ -6,11 +6,7 @@
 use std::io::BufRead;
 use std::ops::Range;
 
-use serde::Deserialize;
-use serde_json::Value;
-
-use super::decode::parse_integer;
-use super::page::PageError;
+use super::page::{declared_max, record_version, PageError};
 
 /// What a scan found.
 #[derive(Debug, Default, PartialEq)]
@@ -20,18 +16,6 @@ pub struct ScannedEnvelope {
     pub versions: Vec<Option<i64>>,
     /// The envelope's `version.max`.
     pub declared_max: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct Versioned {
-    #[serde(default)]
-    version: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct VersionRange {
-    #[serde(default)]
-    max: Option<Value>,
 }
 
 /// The member of the envelope a value belongs to.
@@ -238,8 +222,8 @@ impl Scanner {
         let end = self.last_significant + 1;
         let index = self.found.spans.len();
         let text = &self.element[..end - start];
-        let version = match serde_json::from_slice::<Versioned>(text) {
-            Ok(record) => record.version.as_ref().and_then(parse_integer),
+        let version = match record_version(text) {
+            Ok(version) => version,
             Err(err) if err.is_data() => None,
             Err(err) => {
                 return Err(PageError::Record {
@@ -259,12 +243,8 @@ impl Scanner {
             // The bytes pushed since the value ended (the current byte, whitespace) go.
             let start = self.offset + 1 - bytes.len();
             bytes.truncate(self.last_significant + 1 - start);
-            let range: Option<VersionRange> = serde_json::from_slice(&bytes)
+            self.found.declared_max = declared_max(&bytes)
                 .map_err(|err| PageError::Envelope(format!("`version` is not an object: {err}")))?;
-            self.found.declared_max = range
-                .and_then(|range| range.max)
-                .as_ref()
-                .and_then(parse_integer);
         }
         self.member = Member::Other;
         Ok(())

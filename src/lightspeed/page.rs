@@ -55,6 +55,32 @@ struct VersionRange {
     max: Option<Value>,
 }
 
+impl VersionRange {
+    fn max_version(&self) -> Option<i64> {
+        self.max.as_ref().and_then(parse_integer)
+    }
+}
+
+/// A record read only for its own `version`.
+#[derive(Deserialize)]
+struct Versioned {
+    #[serde(default)]
+    version: Option<Value>,
+}
+
+/// A record's own `version` (`None` when it has none that is an integer); an error when the
+/// text is not a JSON object.
+pub(super) fn record_version(text: &[u8]) -> Result<Option<i64>, serde_json::Error> {
+    serde_json::from_slice::<Versioned>(text)
+        .map(|record| record.version.as_ref().and_then(parse_integer))
+}
+
+/// The `max` of an envelope's `version` member given as its text (`null` has none).
+pub(super) fn declared_max(version: &[u8]) -> Result<Option<i64>, serde_json::Error> {
+    serde_json::from_slice::<Option<VersionRange>>(version)
+        .map(|range| range.as_ref().and_then(VersionRange::max_version))
+}
+
 /// Parses a page's envelope: where each record's text lies in `body`, and the declared
 /// `version.max`.
 pub(super) fn parse_envelope(body: &[u8]) -> Result<(Vec<Range<usize>>, Option<i64>), PageError> {
@@ -73,8 +99,8 @@ pub(super) fn parse_envelope(body: &[u8]) -> Result<(Vec<Range<usize>>, Option<i
     })?;
     let declared = envelope
         .version
-        .and_then(|range| range.max)
-        .and_then(|max| parse_integer(&max));
+        .as_ref()
+        .and_then(VersionRange::max_version);
     let start = text.as_ptr() as usize;
     let spans = envelope
         .data

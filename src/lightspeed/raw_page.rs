@@ -5,13 +5,9 @@
 
 use std::ops::Range;
 
-use serde::Deserialize;
-use serde_json::Value;
-
 use super::body::Body;
-use super::decode::parse_integer;
 use super::envelope_scan::scan_envelope;
-use super::page::{parse_envelope, PageError};
+use super::page::{parse_envelope, record_version, PageError};
 use super::records::{decode_record, Record};
 use crate::entity::{Entity, VersionSource};
 
@@ -55,12 +51,6 @@ impl RunLimit {
             bytes: usize::MAX,
         }
     }
-}
-
-#[derive(Deserialize)]
-struct Versioned {
-    #[serde(default)]
-    version: Option<Value>,
 }
 
 impl RawPage {
@@ -224,12 +214,10 @@ impl RawPage {
     fn record_versions(&mut self) -> Result<&[Option<i64>], PageError> {
         if self.versions.is_none() {
             let versions = self.with_texts(0..self.len(), |index, text| {
-                serde_json::from_str::<Versioned>(text)
-                    .map(|record| record.version.as_ref().and_then(parse_integer))
-                    .map_err(|_| PageError::Record {
-                        index,
-                        reason: "a record is not a JSON object".into(),
-                    })
+                record_version(text.as_bytes()).map_err(|_| PageError::Record {
+                    index,
+                    reason: "a record is not a JSON object".into(),
+                })
             })?;
             self.versions = Some(versions);
         }

@@ -297,6 +297,12 @@ mod replay {
         )
     }
 
+    /// Writes one sale as a batch of its own.
+    fn write_sale(url: &lightsync::config::DatabaseUrl, raw: &str, version: i64) {
+        let mut conn = lightsync::db::connect(url).unwrap();
+        apply_batch(&mut conn, rows(raw), &bookkeeping(version), || {}).unwrap();
+    }
+
     /// A row the key check between lanes cannot see: line item `l1` moves from sale `x`
     /// (replaced by the earlier batch, which deletes its old lines) to sale `y` (the later
     /// batch). The later batch writes first and then waits for its turn while holding `l1`;
@@ -304,15 +310,14 @@ mod replay {
     /// back, the earlier one commits, and the later one then writes again.
     #[test]
     fn a_later_batch_that_gives_up_waiting_unblocks_the_earlier_one() {
+        const Y: &str = r#"{"id":"y","version":3,"status":"S","line_items":[{"id":"l1"}]}"#;
         let database = TestDatabase::migrated();
-        apply_batch(
-            &mut database.connect(),
-            rows(r#"{"id":"x","version":1,"status":"S","line_items":[{"id":"l1"}]}"#),
-            &bookkeeping(1),
-            || {},
-        )
-        .unwrap();
-        let later = rows(r#"{"id":"y","version":3,"status":"S","line_items":[{"id":"l1"}]}"#);
+        write_sale(
+            &database.url,
+            r#"{"id":"x","version":1,"status":"S","line_items":[{"id":"l1"}]}"#,
+            1,
+        );
+        let later = rows(Y);
         let (written, written_seen) = std::sync::mpsc::channel();
         // The batch before it never commits within the later batch's patience (2 s here).
         let (committed, committed_seen) = std::sync::mpsc::channel::<()>();
@@ -339,19 +344,16 @@ mod replay {
         let (done, done_seen) = std::sync::mpsc::channel();
         let url = database.url.clone();
         std::thread::spawn(move || {
-            let mut conn = lightsync::db::connect(&url).unwrap();
-            let outcome = apply_batch(
-                &mut conn,
-                rows(r#"{"id":"x","version":2,"status":"S","line_items":[{"id":"l2"}]}"#),
-                &bookkeeping(2),
-                || {},
+            write_sale(
+                &url,
+                r#"{"id":"x","version":2,"status":"S","line_items":[{"id":"l2"}]}"#,
+                2,
             );
-            done.send(outcome.map(|_| ())).unwrap();
+            done.send(()).unwrap();
         });
         done_seen
             .recv_timeout(Duration::from_secs(20))
-            .expect("the earlier batch is blocked for good")
-            .unwrap();
+            .expect("the earlier batch is blocked for good");
         assert!(
             started.elapsed() >= Duration::from_millis(1500),
             "the earlier batch waited for the later one's lock"
@@ -360,13 +362,7 @@ mod replay {
         let result = later_batch.join().unwrap();
         assert!(matches!(result, Err(lightsync::db::DbError::TurnTimedOut)));
         // Its turn has come: the later batch writes again.
-        apply_batch(
-            &mut database.connect(),
-            rows(r#"{"id":"y","version":3,"status":"S","line_items":[{"id":"l1"}]}"#),
-            &bookkeeping(3),
-            || {},
-        )
-        .unwrap();
+        write_sale(&database.url, Y, 3);
         let stored = table(&mut database.connect());
         let children: Vec<(&str, &str)> = stored
             .iter()
