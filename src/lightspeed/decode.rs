@@ -8,7 +8,9 @@ use std::str::FromStr;
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+
+use super::raw_object::{array_elements, RawObject, Scalar};
 
 /// An identity field (`id`, `version`) that is missing or of the wrong kind: the record cannot
 /// be stored.
@@ -46,8 +48,8 @@ fn field_error(field: &str, reason: impl Into<String>) -> FieldError {
 }
 
 /// A JSON value as a short example for a log line.
-pub(crate) fn example_of(value: &Value) -> String {
-    clip(&value.to_string())
+pub(crate) fn example_of(value: &RawValue) -> String {
+    clip(value.get())
 }
 
 fn clip(text: &str) -> String {
@@ -61,13 +63,13 @@ fn clip(text: &str) -> String {
 /// A JSON object's fields, read leniently; missing and null are the same. Values that cannot be
 /// typed are collected as problems and read as null.
 pub(crate) struct Fields<'a> {
-    object: &'a Map<String, Value>,
+    object: &'a RawObject<'a>,
     prefix: &'a str,
     problems: RefCell<Vec<FieldProblem>>,
 }
 
 impl<'a> Fields<'a> {
-    pub(crate) fn new(object: &'a Map<String, Value>, prefix: &'a str) -> Self {
+    pub(crate) fn new(object: &'a RawObject<'a>, prefix: &'a str) -> Self {
         Fields {
             object,
             prefix,
@@ -90,8 +92,10 @@ impl<'a> Fields<'a> {
         self.get(name).is_some()
     }
 
-    fn get(&self, name: &str) -> Option<&'a Value> {
-        self.object.get(name).filter(|value| !value.is_null())
+    fn get(&self, name: &str) -> Option<(&'a RawValue, Scalar<'a>)> {
+        let value = self.object.get(name)?;
+        let scalar = Scalar::of(value);
+        (!scalar.is_null()).then_some((value, scalar))
     }
 
     fn name(&self, name: &str) -> String {
@@ -102,7 +106,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn problem<T>(&self, name: &str, value: &Value, reason: impl Into<String>) -> Option<T> {
+    fn problem<T>(&self, name: &str, value: &RawValue, reason: impl Into<String>) -> Option<T> {
         self.problems.borrow_mut().push(FieldProblem {
             field: self.name(name),
             example: example_of(value),
@@ -115,10 +119,10 @@ impl<'a> Fields<'a> {
     fn read<T>(
         &self,
         name: &str,
-        parse: impl FnOnce(&Value) -> Result<Option<T>, String>,
+        parse: impl FnOnce(&Scalar) -> Result<Option<T>, String>,
     ) -> Option<T> {
-        let value = self.get(name)?;
-        match parse(value) {
+        let (value, scalar) = self.get(name)?;
+        match parse(&scalar) {
             Ok(typed) => typed,
             Err(reason) => self.problem(name, value, reason),
         }
@@ -131,7 +135,7 @@ impl<'a> Fields<'a> {
 
     /// A required opaque id.
     pub(crate) fn id(&self, name: &str) -> Result<String, FieldError> {
-        match self.get(name).map(parse_text) {
+        match self.get(name).map(|(_, scalar)| parse_text(&scalar)) {
             Some(Ok(Some(id))) if !id.is_empty() => Ok(id),
             Some(Err(reason)) => Err(field_error(&self.name(name), reason)),
             _ => Err(field_error(
@@ -148,7 +152,7 @@ impl<'a> Fields<'a> {
                 &self.name(name),
                 "missing; every record needs one",
             )),
-            Some(value) => parse_integer(value).ok_or_else(|| {
+            Some((value, scalar)) => parse_integer(&scalar).ok_or_else(|| {
                 field_error(
                     &self.name(name),
                     format!("{} is not an integer", example_of(value)),
@@ -160,7 +164,7 @@ impl<'a> Fields<'a> {
     /// An int64; an integral number such as `2.0` is accepted, a fraction is a problem.
     pub(crate) fn integer(&self, name: &str) -> Option<i64> {
         self.read(name, |value| match value {
-            Value::String(text) if text.trim().is_empty() => Ok(None),
+            Scalar::String(text) if text.trim().is_empty() => Ok(None),
             value => parse_integer(value)
                 .map(Some)
                 .ok_or_else(|| "expected an integer".to_string()),
@@ -173,14 +177,14 @@ impl<'a> Fields<'a> {
 
     pub(crate) fn timestamp(&self, name: &str) -> Option<DateTime<Utc>> {
         self.read(name, |value| match value {
-            Value::String(text) => parse_timestamp(text),
+            Scalar::String(text) => parse_timestamp(text),
             _ => Err("expected a timestamp string".into()),
         })
     }
 
     pub(crate) fn date(&self, name: &str) -> Option<NaiveDate> {
         self.read(name, |value| match value {
-            Value::String(text) => parse_date(text),
+            Scalar::String(text) => parse_date(text),
             _ => Err("expected a date string".into()),
         })
     }
@@ -189,49 +193,56 @@ impl<'a> Fields<'a> {
         self.read(name, parse_boolean)
     }
 
-    /// The objects of an array (missing or null is empty). A value that is not an array, or an
-    /// element that is not an object, is a problem and is left out.
-    pub(crate) fn objects(&self, name: &str) -> Vec<&'a Map<String, Value>> {
-        match self.get(name) {
-            None => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|item| match item.as_object() {
-                    Some(object) => Some(object),
-                    None => self.problem(name, item, "expected an array of objects"),
-                })
-                .collect(),
-            Some(other) => {
-                let _: Option<()> = self.problem(name, other, "expected an array");
-                Vec::new()
-            }
+    /// The elements of the array `name`, as sent (missing or null is none). A value that is not
+    /// an array is a problem.
+    pub(crate) fn elements(&self, name: &str) -> Option<Vec<&'a RawValue>> {
+        match self.get(name)? {
+            (_, Scalar::Array(items)) => Some(array_elements(items)),
+            (other, _) => self.problem(name, other, "expected an array"),
         }
     }
 
-    /// Any JSON value, kept as is.
-    pub(crate) fn json(&self, name: &str) -> Option<Value> {
-        self.get(name).cloned()
+    /// An element of the array `name` as an object; one that is not is a problem.
+    pub(crate) fn object_element(
+        &self,
+        name: &str,
+        element: &'a RawValue,
+    ) -> Option<RawObject<'a>> {
+        match Scalar::of(element) {
+            Scalar::Object => RawObject::parse(element.get()).ok(),
+            _ => self.problem(name, element, "expected an array of objects"),
+        }
+    }
+
+    /// Any JSON value, as sent.
+    pub(crate) fn json(&self, name: &str) -> Option<&'a RawValue> {
+        self.get(name).map(|(value, _)| value)
+    }
+
+    /// The value of `name` as sent, null included (for a problem's example).
+    pub(crate) fn raw(&self, name: &str) -> Option<&'a RawValue> {
+        self.object.get(name)
     }
 }
 
-fn parse_text(value: &Value) -> Result<Option<String>, String> {
+fn parse_text(value: &Scalar) -> Result<Option<String>, String> {
     match value {
-        Value::String(text) => Ok(Some(text.clone())),
-        Value::Number(number) => Ok(Some(number.to_string())),
-        Value::Bool(flag) => Ok(Some(flag.to_string())),
+        Scalar::String(text) => Ok(Some(text.to_string())),
+        Scalar::Number(number) => Ok(Some(number.to_string())),
+        Scalar::Bool(flag) => Ok(Some(flag.to_string())),
         _ => Err("expected a string".into()),
     }
 }
 
-fn parse_boolean(value: &Value) -> Result<Option<bool>, String> {
+fn parse_boolean(value: &Scalar) -> Result<Option<bool>, String> {
     match value {
-        Value::Bool(flag) => Ok(Some(*flag)),
-        Value::Number(number) => match number.to_string().as_str() {
+        Scalar::Bool(flag) => Ok(Some(*flag)),
+        Scalar::Number(number) => match *number {
             "0" => Ok(Some(false)),
             "1" => Ok(Some(true)),
             _ => Err("expected a boolean".into()),
         },
-        Value::String(text) => match text.trim().to_ascii_lowercase().as_str() {
+        Scalar::String(text) => match text.trim().to_ascii_lowercase().as_str() {
             "true" | "1" => Ok(Some(true)),
             "false" | "0" => Ok(Some(false)),
             "" => Ok(None),
@@ -243,21 +254,16 @@ fn parse_boolean(value: &Value) -> Result<Option<bool>, String> {
 
 /// An int64 from a JSON number or a numeric string; an integral decimal (`2.0`, `"3e2"`) is
 /// accepted, a fraction is not.
-pub fn parse_integer(value: &Value) -> Option<i64> {
+pub(crate) fn parse_integer(value: &Scalar) -> Option<i64> {
     let text = match value {
-        Value::Number(number) => {
-            if let Some(integer) = number.as_i64() {
-                return Some(integer);
-            }
-            number.to_string()
-        }
-        Value::String(text) => text.trim().to_string(),
+        Scalar::Number(number) => *number,
+        Scalar::String(text) => text.trim(),
         _ => return None,
     };
     if let Ok(integer) = text.parse::<i64>() {
         return Some(integer);
     }
-    let decimal = BigDecimal::from_str(&parse_decimal(&Value::String(text)).ok()??).ok()?;
+    let decimal = BigDecimal::from_str(&parse_decimal(&Scalar::String(text.into())).ok()??).ok()?;
     if !decimal.is_integer() {
         return None;
     }
@@ -265,18 +271,18 @@ pub fn parse_integer(value: &Value) -> Option<i64> {
 }
 
 /// An exact decimal from a JSON number or numeric string; an empty string is null.
-pub fn parse_decimal(value: &Value) -> Result<Option<String>, String> {
+pub(crate) fn parse_decimal(value: &Scalar) -> Result<Option<String>, String> {
     let text = match value {
-        Value::Number(number) => number.to_string(),
-        Value::String(text) if text.trim().is_empty() => return Ok(None),
-        Value::String(text) => text.trim().to_string(),
+        Scalar::Number(number) => *number,
+        Scalar::String(text) if text.trim().is_empty() => return Ok(None),
+        Scalar::String(text) => text.trim(),
         _ => return Err("expected a number or numeric string".into()),
     };
-    if let Some((integer_digits, decimals)) = plain_decimal_digits(&text) {
+    if let Some((integer_digits, decimals)) = plain_decimal_digits(text) {
         if integer_digits > DECIMAL_MAX_DIGITS || decimals > DECIMAL_MAX_DIGITS {
             return Err("a number out of range".into());
         }
-        return Ok(Some(text));
+        return Ok(Some(text.to_string()));
     }
     let is_plain_number = !text.is_empty()
         && text
@@ -286,7 +292,7 @@ pub fn parse_decimal(value: &Value) -> Result<Option<String>, String> {
         return Err("not a number".into());
     }
     // Exponent notation: exact arithmetic tells how many digits it stands for.
-    let decimal = BigDecimal::from_str(&text).map_err(|_| "not a number".to_string())?;
+    let decimal = BigDecimal::from_str(text).map_err(|_| "not a number".to_string())?;
     let (digits, scale) = decimal.as_bigint_and_exponent();
     let integer_digits = digits.to_string().trim_start_matches('-').len() as i64 - scale;
     if scale > DECIMAL_MAX_DIGITS || integer_digits > DECIMAL_MAX_DIGITS {
@@ -377,21 +383,33 @@ pub fn parse_date(text: &str) -> Result<Option<NaiveDate>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn as_raw(value: &Value) -> Box<RawValue> {
+        RawValue::from_string(value.to_string()).unwrap()
+    }
+
+    fn decimal(value: &Value) -> Result<Option<String>, String> {
+        parse_decimal(&Scalar::of(&as_raw(value)))
+    }
+
+    fn integer(value: &Value) -> Option<i64> {
+        parse_integer(&Scalar::of(&as_raw(value)))
+    }
 
     #[test]
     fn plain_decimals_pass_as_their_text_for_the_server_to_read() {
         for text in ["+3", ".5", "7.", "-0.00", "007.50"] {
-            assert_eq!(parse_decimal(&json!(text)), Ok(Some(text.to_string())));
+            assert_eq!(decimal(&json!(text)), Ok(Some(text.to_string())));
         }
         let leading_zeros = format!("{}1", "0".repeat(2000));
-        assert!(parse_decimal(&json!(leading_zeros)).is_ok());
-        assert!(parse_decimal(&json!("1".repeat(1001))).is_err());
-        assert!(parse_decimal(&json!(format!("0.{}", "1".repeat(1001)))).is_err());
+        assert!(decimal(&json!(leading_zeros)).is_ok());
+        assert!(decimal(&json!("1".repeat(1001))).is_err());
+        assert!(decimal(&json!(format!("0.{}", "1".repeat(1001)))).is_err());
         for not_plain in ["-", ".", "+-1", "1.2.3", "1-2"] {
-            assert!(parse_decimal(&json!(not_plain)).is_err(), "{not_plain}");
+            assert!(decimal(&json!(not_plain)).is_err(), "{not_plain}");
         }
-        let exponent = parse_decimal(&json!("1.5e3")).unwrap().unwrap();
+        let exponent = decimal(&json!("1.5e3")).unwrap().unwrap();
         assert_eq!(
             BigDecimal::from_str(&exponent).unwrap(),
             BigDecimal::from(1500)
@@ -402,29 +420,26 @@ mod tests {
     fn decimals_are_exact_from_numbers_and_strings() {
         let value: Value = serde_json::from_str("12345678901234.1234567891").unwrap();
         assert_eq!(
-            parse_decimal(&value).unwrap().unwrap().to_string(),
+            decimal(&value).unwrap().unwrap().to_string(),
             "12345678901234.1234567891"
         );
         assert_eq!(
-            parse_decimal(&json!("-0.00001"))
-                .unwrap()
-                .unwrap()
-                .to_string(),
+            decimal(&json!("-0.00001")).unwrap().unwrap().to_string(),
             "-0.00001"
         );
         assert_eq!(
-            parse_decimal(&json!(" 3.5 ")).unwrap().unwrap().to_string(),
+            decimal(&json!(" 3.5 ")).unwrap().unwrap().to_string(),
             "3.5"
         );
-        assert_eq!(parse_decimal(&json!("")).unwrap(), None);
-        assert!(parse_decimal(&json!("12abc")).is_err());
-        assert!(parse_decimal(&json!("N/A")).is_err());
-        assert!(parse_decimal(&json!("1,234.50")).is_err());
-        assert!(parse_decimal(&json!("NaN")).is_err());
-        assert!(parse_decimal(&json!(true)).is_err());
-        assert!(parse_decimal(&json!([1])).is_err());
+        assert_eq!(decimal(&json!("")).unwrap(), None);
+        assert!(decimal(&json!("12abc")).is_err());
+        assert!(decimal(&json!("N/A")).is_err());
+        assert!(decimal(&json!("1,234.50")).is_err());
+        assert!(decimal(&json!("NaN")).is_err());
+        assert!(decimal(&json!(true)).is_err());
+        assert!(decimal(&json!([1])).is_err());
         let huge: Value = serde_json::from_str("1e5000").unwrap();
-        assert!(parse_decimal(&huge).is_err(), "PostgreSQL would refuse it");
+        assert!(decimal(&huge).is_err(), "PostgreSQL would refuse it");
     }
 
     #[test]
@@ -482,16 +497,13 @@ mod tests {
 
     #[test]
     fn integers_accept_numeric_strings_large_values_and_integral_decimals() {
-        assert_eq!(
-            parse_integer(&json!(45_000_000_000_i64)),
-            Some(45_000_000_000)
-        );
-        assert_eq!(parse_integer(&json!("45000000000")), Some(45_000_000_000));
-        assert_eq!(parse_integer(&json!(2.0)), Some(2));
-        assert_eq!(parse_integer(&json!("3.000")), Some(3));
-        assert_eq!(parse_integer(&json!(1.5)), None);
-        assert_eq!(parse_integer(&json!("1e400")), None);
-        assert_eq!(parse_integer(&json!(null)), None);
+        assert_eq!(integer(&json!(45_000_000_000_i64)), Some(45_000_000_000));
+        assert_eq!(integer(&json!("45000000000")), Some(45_000_000_000));
+        assert_eq!(integer(&json!(2.0)), Some(2));
+        assert_eq!(integer(&json!("3.000")), Some(3));
+        assert_eq!(integer(&json!(1.5)), None);
+        assert_eq!(integer(&json!("1e400")), None);
+        assert_eq!(integer(&json!(null)), None);
     }
 
     #[test]
@@ -499,7 +511,9 @@ mod tests {
         let object = json!({"a": null, "n": 7, "s": "x", "o": {"k": 1}, "b": "1",
             "seq": 1.5, "price": "N/A", "qty": "2.5", "lines": 7,
             "items": [{"id": "x"}, 3]});
-        let fields = Fields::new(object.as_object().unwrap(), "line_items[]");
+        let text = object.to_string();
+        let object = RawObject::parse(&text).unwrap();
+        let fields = Fields::new(&object, "line_items[]");
         assert_eq!(fields.text("a"), None);
         assert_eq!(fields.text("missing"), None);
         assert_eq!(fields.text("n").as_deref(), Some("7"));
@@ -508,8 +522,10 @@ mod tests {
         assert_eq!(fields.integer("seq"), None);
         assert_eq!(fields.decimal("price"), None);
         assert_eq!(fields.decimal("qty").unwrap().to_string(), "2.5");
-        assert!(fields.objects("lines").is_empty());
-        assert_eq!(fields.objects("items").len(), 1);
+        assert!(fields.elements("lines").is_none());
+        let items = fields.elements("items").unwrap();
+        assert!(fields.object_element("items", items[0]).is_some());
+        assert!(fields.object_element("items", items[1]).is_none());
         assert!(fields.id("a").is_err());
         assert!(fields.version("s").is_err());
         let problems = fields.into_problems();
@@ -532,7 +548,7 @@ mod tests {
     #[test]
     fn examples_are_clipped() {
         let long = json!("x".repeat(100));
-        let example = example_of(&long);
+        let example = example_of(&as_raw(&long));
         assert_eq!(example.chars().count(), EXAMPLE_MAX_CHARS + 1);
         assert!(example.ends_with('…'));
     }

@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use super::body::Body;
 use super::decode::parse_integer;
+use super::raw_object::Scalar;
 use super::raw_page::RawPage;
 use super::records::Record;
 use crate::entity::Entity;
@@ -45,34 +46,38 @@ pub enum PageError {
 struct Envelope<'a> {
     #[serde(borrow)]
     data: Vec<&'a RawValue>,
-    #[serde(default)]
-    version: Option<VersionRange>,
+    #[serde(default, borrow)]
+    version: Option<VersionRange<'a>>,
 }
 
 #[derive(Deserialize)]
-struct VersionRange {
-    #[serde(default)]
-    max: Option<Value>,
+struct VersionRange<'a> {
+    #[serde(default, borrow)]
+    max: Option<&'a RawValue>,
 }
 
-impl VersionRange {
+impl VersionRange<'_> {
     fn max_version(&self) -> Option<i64> {
-        self.max.as_ref().and_then(parse_integer)
+        self.max.and_then(integer_of)
     }
+}
+
+/// An integer from a JSON number or numeric string.
+fn integer_of(value: &RawValue) -> Option<i64> {
+    parse_integer(&Scalar::of(value))
 }
 
 /// A record read only for its own `version`.
 #[derive(Deserialize)]
-struct Versioned {
-    #[serde(default)]
-    version: Option<Value>,
+struct Versioned<'a> {
+    #[serde(default, borrow)]
+    version: Option<&'a RawValue>,
 }
 
 /// A record's own `version` (`None` when it has none that is an integer); an error when the
 /// text is not a JSON object.
 pub(super) fn record_version(text: &[u8]) -> Result<Option<i64>, serde_json::Error> {
-    serde_json::from_slice::<Versioned>(text)
-        .map(|record| record.version.as_ref().and_then(parse_integer))
+    serde_json::from_slice::<Versioned>(text).map(|record| record.version.and_then(integer_of))
 }
 
 /// The `max` of an envelope's `version` member given as its text (`null` has none).

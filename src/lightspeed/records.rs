@@ -3,9 +3,11 @@
 //! fields it could not type. Only its identity (key, `version`) can make a record invalid. Pure
 //! code: no I/O.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::decode::{FieldError, FieldProblem, Fields};
+use super::jsonb_order;
+use super::raw_object::{NotAnObject, RawObject};
 use crate::entity::{
     Cell, ChildKey, ChildSpec, Column, Entity, Kind, VersionSource, KEY_SEPARATOR,
 };
@@ -35,11 +37,18 @@ pub fn decode_record(
     page_version: Option<i64>,
 ) -> Result<Record, RecordError> {
     let spec = entity.spec();
-    let mut value: Value =
-        serde_json::from_str(raw).map_err(|err| RecordError::Json(err.to_string()))?;
     // PostgreSQL's text and jsonb cannot hold U+0000: replace it rather than fail the batch.
-    let had_nul = raw.contains("\\u0000") && replace_nul(&mut value);
-    let object = value.as_object().ok_or(RecordError::NotAnObject)?;
+    let without_nul = if raw.contains("\\u0000") {
+        replace_nul_in_text(raw)?
+    } else {
+        None
+    };
+    let text = without_nul.as_deref().unwrap_or(raw);
+    let object = RawObject::parse(text).map_err(|err| match err {
+        NotAnObject::OtherKind => RecordError::NotAnObject,
+        NotAnObject::Invalid(err) => RecordError::Json(err.to_string()),
+    })?;
+    let object = &object;
     let fields = Fields::new(object, "");
     let id = match spec.key {
         [single] => fields.id(single)?,
@@ -56,12 +65,16 @@ pub fn decode_record(
         _ => fields.version("version")?,
     };
     let deleted_at = fields.timestamp("deleted_at");
-    let children = spec
-        .children
-        .iter()
-        .enumerate()
-        .flat_map(|(index, child)| decode_children(&fields, &id, index, child))
-        .collect();
+    let mut children = Vec::new();
+    // Each embedded child array's text, already in jsonb key order, for the record's `raw`.
+    let mut child_arrays = Vec::new();
+    for (index, child) in spec.children.iter().enumerate() {
+        let (records, array_text) = decode_children(&fields, &id, index, child);
+        children.extend(records);
+        if let Some(text) = array_text.filter(|_| child.fetched_from.is_none()) {
+            child_arrays.push((child.array, text));
+        }
+    }
     let cells = decode_cells(&fields, spec.columns);
     let mut problems = fields.into_problems();
     // Children fetched from their own endpoint were spooled inside the record; the record's
@@ -69,24 +82,19 @@ pub fn decode_record(
     let fetched = spec
         .fetched_children()
         .any(|child| object.contains_key(child.array));
-    if had_nul {
+    if without_nul.is_some() {
         problems.push(FieldProblem {
             field: "(any text)".into(),
             example: "\"\\u0000\"".into(),
             reason: "PostgreSQL cannot store U+0000; replaced by U+FFFD in raw and columns".into(),
         });
     }
-    let raw = if fetched {
-        let mut object = object.clone();
-        for child in spec.fetched_children() {
-            object.remove(child.array);
-        }
-        raw_text(&object)
-    } else if had_nul {
-        raw_text(object)
+    let left_out: Vec<&str> = if fetched {
+        spec.fetched_children().map(|child| child.array).collect()
     } else {
-        raw.to_string()
+        Vec::new()
     };
+    let raw = jsonb_order::object_text(object, &left_out, &child_arrays);
     Ok(Record {
         id,
         version,
@@ -124,8 +132,17 @@ fn decode_cell(f: &Fields, column: &Column) -> Cell {
         Kind::Bool => Cell::Bool(f.boolean(name)),
         Kind::Timestamp => Cell::Timestamp(f.timestamp(name)),
         Kind::Date => Cell::Date(f.date(name)),
-        Kind::Json => Cell::Json(f.json(name).map(|value| value.to_string())),
+        Kind::Json => Cell::Json(f.json(name).map(|value| value.get().to_string())),
     }
+}
+
+/// The record's text with U+0000 replaced in every string and key, or `None` when it has none
+/// (the escape was itself escaped, `\\u0000`).
+fn replace_nul_in_text(raw: &str) -> Result<Option<String>, RecordError> {
+    let mut value: Value =
+        serde_json::from_str(raw).map_err(|err| RecordError::Json(err.to_string()))?;
+    Ok(replace_nul(&mut value)
+        .then(|| serde_json::to_string(&value).expect("a JSON value always serialises")))
 }
 
 /// Replaces U+0000 in every string (and key) of `value`; returns whether there was any.
@@ -159,60 +176,71 @@ fn replace_nul(value: &mut Value) -> bool {
 }
 
 /// Decodes the records of a parent's array `child.array`, adding their problems to the
-/// parent's. One keyed by its `id` but without one is left out of its table (it stays in the
-/// parent's `raw`) and is a problem.
+/// parent's, and writes the array's text in jsonb key order for the parent's `raw` (`None` when
+/// the parent has no such array). One keyed by its `id` but without one is left out of its
+/// table (it stays in the parent's `raw`) and is a problem.
 fn decode_children(
     parent: &Fields,
     parent_id: &str,
     index: usize,
     child: &ChildSpec,
-) -> Vec<ChildRecord> {
+) -> (Vec<ChildRecord>, Option<String>) {
+    let Some(elements) = parent.elements(child.array) else {
+        return (Vec::new(), None);
+    };
     let prefix = format!("{}[]", child.array);
-    parent
-        .objects(child.array)
-        .into_iter()
-        .enumerate()
-        .filter_map(|(position, object)| {
-            let fields = Fields::new(object, &prefix);
-            let id = match child.key {
-                ChildKey::Id => fields.id("id"),
-                ChildKey::Position => Ok(format!("{parent_id}:{}", position + 1)),
-            };
-            let decoded = match id {
-                Ok(id) => Some(ChildRecord {
-                    child: index,
-                    id,
-                    deleted_at: fields.timestamp("deleted_at"),
-                    raw: raw_text(object),
-                    cells: decode_cells(&fields, child.columns),
-                }),
-                Err(err) => {
-                    parent.add_problems(vec![FieldProblem {
-                        field: err.field,
-                        example: super::decode::example_of(
-                            object.get("id").unwrap_or(&Value::Null),
-                        ),
-                        reason: format!(
-                            "{}; the row is left out, the parent's raw keeps it",
-                            err.reason
-                        ),
-                    }]);
-                    None
-                }
-            };
-            parent.add_problems(fields.into_problems());
-            decoded
-        })
-        .collect()
-}
-
-fn raw_text(object: &Map<String, Value>) -> String {
-    serde_json::to_string(object).expect("a JSON object always serialises")
+    let mut records = Vec::with_capacity(elements.len());
+    let mut array_text = String::from("[");
+    let mut position = 0;
+    for (n, element) in elements.into_iter().enumerate() {
+        if n > 0 {
+            array_text.push(',');
+        }
+        let Some(object) = parent.object_element(child.array, element) else {
+            jsonb_order::write_value(element, &mut array_text);
+            continue;
+        };
+        position += 1;
+        let raw = jsonb_order::object_text(&object, &[], &[]);
+        array_text.push_str(&raw);
+        let fields = Fields::new(&object, &prefix);
+        let id = match child.key {
+            ChildKey::Id => fields.id("id"),
+            ChildKey::Position => Ok(format!("{parent_id}:{position}")),
+        };
+        match id {
+            Ok(id) => records.push(ChildRecord {
+                child: index,
+                id,
+                deleted_at: fields.timestamp("deleted_at"),
+                raw,
+                cells: decode_cells(&fields, child.columns),
+            }),
+            Err(err) => parent.add_problems(vec![FieldProblem {
+                field: err.field,
+                example: fields
+                    .raw("id")
+                    .map_or_else(|| "null".to_string(), super::decode::example_of),
+                reason: format!(
+                    "{}; the row is left out, the parent's raw keeps it",
+                    err.reason
+                ),
+            }]),
+        }
+        parent.add_problems(fields.into_problems());
+    }
+    array_text.push(']');
+    (records, Some(array_text))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn assert_same_json(stored: &str, sent: &str) {
+        let stored: Value = serde_json::from_str(stored).unwrap();
+        assert_eq!(stored, serde_json::from_str::<Value>(sent).unwrap());
+    }
 
     /// The text form of the cell of `entity`'s column `name`.
     fn cell(record: &Record, entity: Entity, name: &str) -> Option<String> {
@@ -262,7 +290,7 @@ mod tests {
             "deleted_at":null}"#;
         let record = decode_record(Entity::Sales, raw, None).unwrap();
         assert_eq!(record.version, 43_000_000_123);
-        assert_eq!(record.raw, raw);
+        assert_same_json(&record.raw, raw);
         assert!(record.problems.is_empty(), "{:?}", record.problems);
         let sale = Entity::Sales;
         assert_eq!(cell(&record, sale, "total_price").unwrap(), "20.66");
@@ -304,7 +332,7 @@ mod tests {
             "total_price":"N/A","total_tax":"1.5","line_items":[{"id":"l","sequence":1.5,
             "quantity":"2","price":"N/A"}],"payments":7}"#;
         let record = decode_record(Entity::Sales, raw, None).unwrap();
-        assert_eq!(record.raw, raw);
+        assert_same_json(&record.raw, raw);
         let fields: Vec<&str> = record.problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
             fields,

@@ -12,7 +12,8 @@ pub struct Record {
     pub id: String,
     pub version: i64,
     pub deleted_at: Option<DateTime<Utc>>,
-    /// The record as received (NUL characters, which PostgreSQL cannot store, replaced).
+    /// The record as received (NUL characters, which PostgreSQL cannot store, replaced), written
+    /// compactly with its keys in `jsonb`'s order (`lightspeed::jsonb_order`).
     pub raw: String,
     /// One cell per declared column, in declaration order.
     pub cells: Vec<Cell>,
