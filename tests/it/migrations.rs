@@ -124,6 +124,40 @@ fn tables_have_the_documented_column_types() {
     );
 }
 
+/// Every indexed text column of the synced tables but the two that hold people's text (a
+/// customer code, a product's source) is an opaque id compared byte by byte, so B-tree work on
+/// keys never goes through the database's collation. A new table's key columns must say
+/// `COLLATE "C"` too.
+#[test]
+fn indexed_id_columns_compare_bytewise() {
+    let database = TestDatabase::migrated();
+    let linguistic: Vec<Name> = sql_query(
+        "SELECT DISTINCT c.relname || '.' || a.attname AS name FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indrelid \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) \
+         WHERE c.relname LIKE 'lightspeed_%' AND a.atttypid = 'text'::regtype \
+         AND a.attname NOT IN ('customer_code', 'source') \
+         AND a.attcollation <> (SELECT oid FROM pg_collation WHERE collname = 'C') \
+         ORDER BY 1",
+    )
+    .load(&mut database.connect())
+    .expect("the catalog query");
+    let names: Vec<&str> = linguistic.iter().map(|n| n.name.as_str()).collect();
+    assert!(
+        names.is_empty(),
+        "keys under a linguistic collation: {names:?}"
+    );
+    let keys: Vec<Name> = sql_query(
+        "SELECT a.attname::text AS name FROM pg_attribute a \
+         WHERE a.attrelid = 'lightspeed_sale_line_items'::regclass \
+         AND a.attcollation = (SELECT oid FROM pg_collation WHERE collname = 'C') ORDER BY 1",
+    )
+    .load(&mut database.connect())
+    .expect("the catalog query");
+    let keys: Vec<&str> = keys.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(keys, vec!["id", "product_id", "sale_id"]);
+}
+
 fn assert_row_columns(layout: &TableRows, database: &TestDatabase) {
     let rows: Vec<Name> = sql_query(format!(
         "SELECT column_name::text AS name FROM information_schema.columns WHERE table_name = '{}' AND column_name <> 'synced_at'",
