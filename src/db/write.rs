@@ -140,21 +140,20 @@ pub fn upsert_sql(rows: &TableRows, overwrite_same_version: bool, returning: boo
         .map(|(name, _, _)| *name)
         .collect::<Vec<_>>()
         .join(", ");
-    let arrays: Vec<String> = columns
+    // Each array expanded by its own `unnest` in the select list: PostgreSQL runs them in
+    // lockstep, one row at a time (ProjectSet). `unnest(a, b, ...)` in FROM materialised every
+    // array into a tuplestore first (10% of a sales writer's time).
+    let select: Vec<String> = columns
         .iter()
         .enumerate()
         .map(|(index, (_, array_type, jsonb))| {
-            format!("${}::{}", index + 1, wire_type(array_type, *jsonb).0)
+            let (wire, cast) = wire_type(array_type, *jsonb);
+            let unnest = format!("unnest(${}::{wire})", index + 1);
+            match cast {
+                Some(cast) => format!("{unnest}::{cast}"),
+                None => unnest,
+            }
         })
-        .collect();
-    let select: Vec<String> = columns
-        .iter()
-        .map(
-            |(name, array_type, jsonb)| match wire_type(array_type, *jsonb).1 {
-                Some(cast) => format!("s.{name}::{cast}"),
-                None => format!("s.{name}"),
-            },
-        )
         .collect();
     let updates: Vec<String> = columns
         .iter()
@@ -178,11 +177,10 @@ pub fn upsert_sql(rows: &TableRows, overwrite_same_version: bool, returning: boo
     };
     format!(
         "INSERT INTO {table} AS t ({column_list}, synced_at) \
-         SELECT {select}, now() FROM unnest({arrays}) AS s({column_list}) \
+         SELECT {select}, now() \
          ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE t.version {guard} EXCLUDED.version{returning}",
         table = rows.table,
         select = select.join(", "),
-        arrays = arrays.join(", "),
         key = rows.key.join(", "),
         updates = updates.join(", "),
         returning = if returning {
@@ -335,7 +333,7 @@ mod tests {
         rows.dedup_by_key();
         assert_eq!(rows.len(), 1);
         let sql = upsert_sql(&rows, false, true);
-        assert!(sql.contains("unnest($1::text[]"), "{sql}");
+        assert!(sql.contains("SELECT unnest($1::text[]), "), "{sql}");
     }
 
     #[test]
@@ -343,8 +341,11 @@ mod tests {
         let rows = inventory(&[("a", 1)]);
         let sql = upsert_sql(&rows, false, true);
         assert!(sql.contains("WHERE t.version < EXCLUDED.version"), "{sql}");
-        assert!(sql.contains("unnest($1::text[], $2::bigint[]"), "{sql}");
-        assert!(sql.contains("s.raw::jsonb"), "{sql}");
+        assert!(
+            sql.contains("unnest($1::text[]), unnest($2::bigint[])"),
+            "{sql}"
+        );
+        assert!(sql.contains("::text[])::jsonb"), "{sql}");
         assert!(sql.contains("ON CONFLICT (id)"), "{sql}");
         assert!(!sql.contains("id = EXCLUDED.id"));
     }
