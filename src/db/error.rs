@@ -25,6 +25,18 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// Whether a row the batch inserted as new exists already (a unique violation): the batch
+    /// wrote nothing and is to be written again as an upsert.
+    pub fn is_key_taken(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+
     /// Whether the failure looks like the server or the network going away (worth waiting
     /// out), as opposed to a bug or a schema problem.
     pub fn is_transient(&self) -> bool {

@@ -23,4 +23,6 @@ pub use state::{
     record_operator_action, rewind_entity, EntityRunEnd, RunFilter, SyncLogRow, SyncStateRow,
 };
 pub use totals::{load_run_totals, RunTotals};
-pub use write::{apply_batch, apply_batch_in_turn, upsert_sql, ApplyOutcome, BatchBookkeeping};
+pub use write::{
+    apply_batch, apply_batch_in_turn, upsert_sql, ApplyOutcome, BatchBookkeeping, WriteMode,
+};

@@ -48,6 +48,18 @@ pub struct BatchBookkeeping<'a> {
     pub rate_limited: u64,
 }
 
+/// How a batch's rows reach their tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Version-guarded upserts: any row may exist already.
+    Upsert,
+    /// Plain inserts, for a batch whose rows are all expected to be new (an import's):
+    /// PostgreSQL then skips the conflict check of every row (14% of a sales writer's time). A
+    /// row that exists already fails the whole batch with a unique violation
+    /// (`DbError::is_key_taken`) and nothing is written; the batch is then written as `Upsert`.
+    InsertNew,
+}
+
 #[derive(QueryableByName)]
 struct Written {
     #[diesel(sql_type = Text)]
@@ -66,16 +78,25 @@ pub fn apply_batch(
     bookkeeping: &BatchBookkeeping,
     before_commit: impl FnOnce(),
 ) -> Result<ApplyOutcome, DbError> {
-    apply_batch_in_turn(conn, rows, bookkeeping, || Ok(()), before_commit)
+    apply_batch_in_turn(
+        conn,
+        rows,
+        bookkeeping,
+        WriteMode::Upsert,
+        || Ok(()),
+        before_commit,
+    )
 }
 
 /// `apply_batch` for a batch written beside others of its entity: once its rows are written,
 /// `wait_turn` returns when the batches before it have committed (or fails to give up), and
-/// only then is its cursor recorded and the transaction committed.
+/// only then is its cursor recorded and the transaction committed. `mode` says whether rows may
+/// exist already.
 pub fn apply_batch_in_turn(
     conn: &mut PgConnection,
     rows: BatchRows,
     bookkeeping: &BatchBookkeeping,
+    mode: WriteMode,
     wait_turn: impl FnOnce() -> Result<(), DbError>,
     before_commit: impl FnOnce(),
 ) -> Result<ApplyOutcome, DbError> {
@@ -94,7 +115,7 @@ pub fn apply_batch_in_turn(
                 .zip(rows.versions.iter().copied())
                 .collect()
         };
-        let written = upsert_counted(conn, rows, &mut outcome)?;
+        let written = upsert_counted(conn, rows, mode, &mut outcome)?;
 
         if !written.is_empty() && !children.is_empty() {
             // Parents that were new have no children to replace.
@@ -119,7 +140,7 @@ pub fn apply_batch_in_turn(
                     .collect();
                 child.retain_rows(&keep);
                 child.dedup_by_key();
-                outcome.children_written[index] = upsert_children(conn, child)?;
+                outcome.children_written[index] = upsert_children(conn, child, mode)?;
             }
         }
 
@@ -132,8 +153,14 @@ pub fn apply_batch_in_turn(
 
 /// The upsert statement for a table: one array parameter per column, zipped by `unnest`.
 /// Entity rows are written only over a strictly older version (a replay is a no-op); children
-/// (`overwrite_same_version`) also over their parent's same version.
-pub fn upsert_sql(rows: &TableRows, overwrite_same_version: bool, returning: bool) -> String {
+/// (`overwrite_same_version`) also over their parent's same version. As `WriteMode::InsertNew`
+/// the statement is a plain insert.
+pub fn upsert_sql(
+    rows: &TableRows,
+    mode: WriteMode,
+    overwrite_same_version: bool,
+    returning: bool,
+) -> String {
     let columns = rows.column_names();
     let column_list = columns
         .iter()
@@ -175,14 +202,19 @@ pub fn upsert_sql(rows: &TableRows, overwrite_same_version: bool, returning: boo
                 .join(", ")
         ),
     };
+    let on_conflict = match mode {
+        WriteMode::Upsert => format!(
+            " ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE t.version {guard} EXCLUDED.version",
+            key = rows.key.join(", "),
+            updates = updates.join(", "),
+        ),
+        WriteMode::InsertNew => String::new(),
+    };
     format!(
         "INSERT INTO {table} AS t ({column_list}, synced_at) \
-         SELECT {select}, now() \
-         ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE t.version {guard} EXCLUDED.version{returning}",
+         SELECT {select}, now(){on_conflict}{returning}",
         table = rows.table,
         select = select.join(", "),
-        key = rows.key.join(", "),
-        updates = updates.join(", "),
         returning = if returning {
             format!(
                 " RETURNING {key_text} AS id, (t.xmax = 0) AS inserted, \
@@ -206,11 +238,15 @@ fn wire_type(array_type: &'static str, jsonb: bool) -> (&'static str, Option<&'s
 }
 
 /// Upserts child rows and returns how many were written.
-fn upsert_children(conn: &mut PgConnection, rows: TableRows) -> Result<u64, DbError> {
+fn upsert_children(
+    conn: &mut PgConnection,
+    rows: TableRows,
+    mode: WriteMode,
+) -> Result<u64, DbError> {
     if rows.is_empty() {
         return Ok(0);
     }
-    let sql = upsert_sql(&rows, true, false);
+    let sql = upsert_sql(&rows, mode, true, false);
     Ok(TableUpsert::new(&sql, rows).execute(conn)? as u64)
 }
 
@@ -219,13 +255,14 @@ fn upsert_children(conn: &mut PgConnection, rows: TableRows) -> Result<u64, DbEr
 fn upsert_counted(
     conn: &mut PgConnection,
     rows: TableRows,
+    mode: WriteMode,
     outcome: &mut ApplyOutcome,
 ) -> Result<Vec<Written>, DbError> {
     let offered = rows.len();
     if offered == 0 {
         return Ok(Vec::new());
     }
-    let sql = upsert_sql(&rows, false, true);
+    let sql = upsert_sql(&rows, mode, false, true);
     let written: Vec<Written> = TableUpsert::new(&sql, rows).load(conn)?;
     outcome.inserted += written.iter().filter(|w| w.inserted).count() as u64;
     outcome.updated += written.iter().filter(|w| !w.inserted).count() as u64;
@@ -332,14 +369,14 @@ mod tests {
         let mut rows = inventory(&[("a", 7), ("a", 7)]);
         rows.dedup_by_key();
         assert_eq!(rows.len(), 1);
-        let sql = upsert_sql(&rows, false, true);
+        let sql = upsert_sql(&rows, WriteMode::Upsert, false, true);
         assert!(sql.contains("SELECT unnest($1::text[]), "), "{sql}");
     }
 
     #[test]
     fn upsert_is_version_guarded() {
         let rows = inventory(&[("a", 1)]);
-        let sql = upsert_sql(&rows, false, true);
+        let sql = upsert_sql(&rows, WriteMode::Upsert, false, true);
         assert!(sql.contains("WHERE t.version < EXCLUDED.version"), "{sql}");
         assert!(
             sql.contains("unnest($1::text[]), unnest($2::bigint[])"),
@@ -348,5 +385,11 @@ mod tests {
         assert!(sql.contains("::text[])::jsonb"), "{sql}");
         assert!(sql.contains("ON CONFLICT (id)"), "{sql}");
         assert!(!sql.contains("id = EXCLUDED.id"));
+        let insert = upsert_sql(&rows, WriteMode::InsertNew, false, true);
+        assert!(!insert.contains("ON CONFLICT"), "{insert}");
+        assert!(
+            insert.ends_with("(t.deleted_at IS NOT NULL) AS deleted"),
+            "{insert}"
+        );
     }
 }

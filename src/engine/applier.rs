@@ -2,7 +2,7 @@
 //! written in one PostgreSQL transaction with the entity's cursor (retrying through an outage)
 //! and then released from the spool; on one connection, or on several lanes committing in order.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use super::panics::panic_message;
 use super::pipeline::{PreparedBatch, StreamContext};
 use crate::backoff::Backoff;
 use crate::config::DatabaseUrl;
-use crate::db::{self, BatchBookkeeping, DbError, PgPool};
+use crate::db::{self, BatchBookkeeping, DbError, PgPool, WriteMode};
 use crate::lightspeed::decode_record;
 
 /// Waits between attempts to reach PostgreSQL during an outage: 500 ms doubled per failure, at
@@ -41,13 +41,14 @@ pub fn run_applier(
     mut batches: mpsc::Receiver<PreparedBatch>,
 ) -> anyhow::Result<()> {
     let result = (|| {
+        let new_rows = NewRowsLately::default();
         for seq in recovered {
-            apply_batch(&ctx, &target, load_batch(&ctx, seq, 0)?, None)?;
+            apply_batch(&ctx, &target, load_batch(&ctx, seq, 0)?, &new_rows, None)?;
         }
         let lanes = lanes_for(ctx.entity);
         if lanes == 1 {
             while let Some(batch) = batches.blocking_recv() {
-                apply_batch(&ctx, &target, batch, None)?;
+                apply_batch(&ctx, &target, batch, &new_rows, None)?;
             }
             return Ok(());
         }
@@ -59,10 +60,10 @@ pub fn run_applier(
                 let (sender, receiver) =
                     std::sync::mpsc::sync_channel::<(PreparedBatch, InTurn)>(0);
                 senders.push(sender);
-                let (ctx, target, turn) = (&ctx, &target, &turn);
+                let (ctx, target, turn, new_rows) = (&ctx, &target, &turn, &new_rows);
                 workers.push(scope.spawn(move || {
                     let result = receiver.iter().try_for_each(|(batch, order)| {
-                        apply_batch(ctx, target, batch, Some((turn, order)))
+                        apply_batch(ctx, target, batch, new_rows, Some((turn, order)))
                     });
                     if result.is_err() {
                         ctx.cancelled.store(true, Ordering::SeqCst);
@@ -115,6 +116,34 @@ const TURN_PATIENCE: Duration = Duration::from_secs(20);
 
 fn is_turn_timeout(err: &anyhow::Error) -> bool {
     matches!(err.downcast_ref::<DbError>(), Some(DbError::TurnTimedOut))
+}
+
+/// Whether the entity's last batch inserted every row it wrote, as an import's do: the next
+/// batch is then tried with plain inserts (`WriteMode::InsertNew`), which spare PostgreSQL the
+/// conflict check of every row. A batch with a row that exists already is written again as an
+/// upsert, and the batches after it start as upserts until one inserts everything again, so an
+/// incremental run, whose batches mostly update, pays for at most one such attempt.
+#[derive(Debug, Default)]
+struct NewRowsLately(AtomicBool);
+
+impl NewRowsLately {
+    fn mode(&self) -> WriteMode {
+        if self.0.load(Ordering::Relaxed) {
+            WriteMode::InsertNew
+        } else {
+            WriteMode::Upsert
+        }
+    }
+
+    fn written(&self, outcome: &db::ApplyOutcome) {
+        let all_new = outcome.inserted > 0 && outcome.updated == 0 && outcome.unchanged == 0;
+        self.0.store(all_new, Ordering::Relaxed);
+    }
+}
+
+fn is_key_taken(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<DbError>()
+        .is_some_and(DbError::is_key_taken)
 }
 
 /// Where a batch written on one of several lanes stands in its entity's commit order.
@@ -177,6 +206,7 @@ fn apply_batch(
     ctx: &StreamContext,
     target: &ApplierTarget,
     batch: PreparedBatch,
+    new_rows: &NewRowsLately,
     in_turn: Option<(&CommitTurn, InTurn)>,
 ) -> anyhow::Result<()> {
     let entity = ctx.entity;
@@ -199,6 +229,7 @@ fn apply_batch(
         }
     }
     let mut rows = Some(rows);
+    let mut mode = new_rows.mode();
     let mut failures = 0u32;
     let first_failure = Instant::now();
     let outcome = loop {
@@ -235,12 +266,20 @@ fn apply_batch(
                 &mut conn,
                 rows,
                 &bookkeeping,
+                mode,
                 wait_turn,
                 || crash_point("in-apply"),
             )?)
         })();
         match attempt {
             Ok(outcome) => break outcome,
+            Err(err) if mode == WriteMode::InsertNew && is_key_taken(&err) => {
+                // Rolled back: write it again, rows that exist included.
+                log::debug!(
+                    "{entity}: batch {seq} has rows that exist already; writing it as upserts"
+                );
+                mode = WriteMode::Upsert;
+            }
             Err(err) if is_turn_timeout(&err) => {
                 // Rolled back, so whatever lock the batch before it waits for is free; wait
                 // for its commit here, then write again (the rows come back from the spool).
@@ -279,6 +318,7 @@ fn apply_batch(
             }
         }
     };
+    new_rows.written(&outcome);
     if let Some((turn, order)) = in_turn {
         turn.advance(order.ordinal);
     }

@@ -68,7 +68,7 @@ mod tests {
         assert!(rows.children.is_empty());
         let columns: Vec<&str> = rows.rows.column_names().iter().map(|c| c.0).collect();
         assert!(!columns.contains(&"id"), "{columns:?}");
-        let sql = crate::db::upsert_sql(&rows.rows, false, true);
+        let sql = crate::db::upsert_sql(&rows.rows, crate::db::WriteMode::Upsert, false, true);
         assert!(
             sql.contains("ON CONFLICT (outlet_id, product_id, tax_id)"),
             "{sql}"

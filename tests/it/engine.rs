@@ -191,7 +191,7 @@ struct Stored {
 
 mod replay {
     use super::*;
-    use lightsync::db::{apply_batch, BatchBookkeeping};
+    use lightsync::db::{apply_batch, BatchBookkeeping, WriteMode};
     use lightsync::engine::mapping::rows_for_records;
     use lightsync::lightspeed::decode_record;
     use proptest::prelude::*;
@@ -207,6 +207,25 @@ mod replay {
     }
 
     fn apply(conn: &mut diesel::PgConnection, batch: &[(u8, i64)]) {
+        apply_as(conn, batch, WriteMode::Upsert).unwrap();
+    }
+
+    /// Writes `batch` as the applier does: as plain inserts first when `first` says so, and
+    /// again as upserts when a row exists already.
+    fn apply_trying(conn: &mut diesel::PgConnection, batch: &[(u8, i64)], first: WriteMode) {
+        match apply_as(conn, batch, first) {
+            Err(err) if first == WriteMode::InsertNew && err.is_key_taken() => apply(conn, batch),
+            other => {
+                other.unwrap();
+            }
+        }
+    }
+
+    fn apply_as(
+        conn: &mut diesel::PgConnection,
+        batch: &[(u8, i64)],
+        mode: WriteMode,
+    ) -> Result<lightsync::db::ApplyOutcome, lightsync::db::DbError> {
         let records = batch
             .iter()
             .map(|(id, version)| decode_record(Entity::Sales, &sale(*id, *version), None).unwrap())
@@ -222,13 +241,14 @@ mod replay {
             retries: 0,
             rate_limited: 0,
         };
-        apply_batch(
+        lightsync::db::apply_batch_in_turn(
             conn,
             rows_for_records(Entity::Sales, records),
             &bookkeeping,
+            mode,
+            || Ok(()),
             || {},
         )
-        .unwrap();
     }
 
     fn table(conn: &mut diesel::PgConnection) -> Vec<Stored> {
@@ -328,6 +348,7 @@ mod replay {
                 &mut conn,
                 later,
                 &bookkeeping(3),
+                lightsync::db::WriteMode::Upsert,
                 || {
                     written.send(()).unwrap();
                     match committed_seen.recv_timeout(Duration::from_secs(2)) {
@@ -371,6 +392,38 @@ mod replay {
         assert_eq!(children, vec![("x", "l2|"), ("y", "l1|")]);
     }
 
+    /// A batch written as plain inserts with a row that exists already writes nothing and says
+    /// so; written again as upserts it lands whole.
+    #[test]
+    fn a_batch_of_new_rows_with_one_that_exists_writes_nothing_until_written_as_upserts() {
+        let database = TestDatabase::migrated();
+        let mut conn = database.connect();
+        let outcome = apply_as(&mut conn, &[(1, 1), (2, 2)], WriteMode::InsertNew).unwrap();
+        assert_eq!(outcome.inserted, 2);
+        let before = table(&mut conn);
+        let err = apply_as(&mut conn, &[(3, 3), (1, 4)], WriteMode::InsertNew).unwrap_err();
+        assert!(err.is_key_taken(), "{err}");
+        assert_eq!(
+            table(&mut conn),
+            before,
+            "nothing of the failed batch landed"
+        );
+        assert_eq!(
+            lightsync::db::load_last_version(&mut conn, "sales").unwrap(),
+            2
+        );
+        let outcome = apply_as(&mut conn, &[(3, 3), (1, 4)], WriteMode::Upsert).unwrap();
+        assert_eq!((outcome.inserted, outcome.updated), (1, 1));
+        let versions: Vec<(String, i64)> = table(&mut conn)
+            .into_iter()
+            .map(|sale| (sale.id, sale.version))
+            .collect();
+        assert_eq!(
+            versions,
+            vec![("s1".into(), 4), ("s2".into(), 2), ("s3".into(), 3)]
+        );
+    }
+
     #[derive(diesel::QueryableByName)]
     struct Prepared {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -410,6 +463,7 @@ mod replay {
             versions in proptest::collection::vec((0u8..6, 1i64..40), 1..30),
             split in proptest::collection::vec(1usize..5, 1..12),
             order in proptest::collection::vec(any::<proptest::sample::Index>(), 1..40),
+            insert_first in proptest::collection::vec(any::<bool>(), 1..40),
         ) {
             // Versions are unique per retailer: make them so.
             let mut seen = std::collections::HashSet::new();
@@ -424,8 +478,13 @@ mod replay {
             }
             let database = TestDatabase::migrated();
             let mut conn = database.connect();
-            for index in &order {
-                apply(&mut conn, &batches[index.index(batches.len())]);
+            for (n, index) in order.iter().enumerate() {
+                let first = if insert_first[n % insert_first.len()] {
+                    WriteMode::InsertNew
+                } else {
+                    WriteMode::Upsert
+                };
+                apply_trying(&mut conn, &batches[index.index(batches.len())], first);
             }
             for batch in &batches {
                 apply(&mut conn, batch);
