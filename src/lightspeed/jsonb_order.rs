@@ -14,7 +14,7 @@ pub(crate) fn object_text(
     left_out: &[&str],
     written: &[(&str, String)],
 ) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(object.text_len());
     write_object(object, left_out, written, &mut out);
     out
 }

@@ -15,6 +15,8 @@ use serde_json::value::RawValue;
 #[derive(Debug)]
 pub(crate) struct RawObject<'a> {
     members: Vec<(Cow<'a, str>, &'a RawValue)>,
+    /// The length of the object's text as sent.
+    text_len: usize,
 }
 
 /// Why a text is not a JSON object.
@@ -29,10 +31,19 @@ pub(crate) enum NotAnObject {
 impl<'a> RawObject<'a> {
     /// The members of the object `text`.
     pub(crate) fn parse(text: &'a str) -> Result<RawObject<'a>, NotAnObject> {
-        serde_json::from_str(text).map_err(|err| match serde_json::from_str::<&RawValue>(text) {
-            Ok(_) => NotAnObject::OtherKind,
-            Err(_) => NotAnObject::Invalid(err),
-        })
+        let mut object: RawObject = serde_json::from_str(text).map_err(|err| {
+            match serde_json::from_str::<&RawValue>(text) {
+                Ok(_) => NotAnObject::OtherKind,
+                Err(_) => NotAnObject::Invalid(err),
+            }
+        })?;
+        object.text_len = text.len();
+        Ok(object)
+    }
+
+    /// The length of the object's text as sent (room enough to write it again).
+    pub(crate) fn text_len(&self) -> usize {
+        self.text_len
     }
 
     /// The value of member `name`, as sent (`null` included).
@@ -117,6 +128,10 @@ impl<'de> Deserialize<'de> for RawObject<'de> {
 
 struct MembersVisitor;
 
+/// Room for members before the first reallocation: most nested objects are small (a line
+/// item's tax component has two), and a record's grow in a few doublings.
+const MEMBERS_AT_FIRST: usize = 8;
+
 impl<'de> Visitor<'de> for MembersVisitor {
     type Value = RawObject<'de>;
 
@@ -125,7 +140,7 @@ impl<'de> Visitor<'de> for MembersVisitor {
     }
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(32));
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(MEMBERS_AT_FIRST));
         while let Some((MemberName(name), value)) = map.next_entry::<MemberName, &RawValue>()? {
             members.push((name, value));
         }
@@ -133,7 +148,10 @@ impl<'de> Visitor<'de> for MembersVisitor {
         members.reverse();
         members.sort_by(|a, b| jsonb_key_order(&a.0, &b.0));
         members.dedup_by(|later, earlier| later.0 == earlier.0);
-        Ok(RawObject { members })
+        Ok(RawObject {
+            members,
+            text_len: 0,
+        })
     }
 }
 

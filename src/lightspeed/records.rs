@@ -190,7 +190,9 @@ fn decode_children(
     };
     let prefix = format!("{}[]", child.array);
     let mut records = Vec::with_capacity(elements.len());
-    let mut array_text = String::from("[");
+    let mut array_text =
+        String::with_capacity(2 + elements.iter().map(|e| e.get().len() + 1).sum::<usize>());
+    array_text.push('[');
     let mut position = 0;
     for (n, element) in elements.into_iter().enumerate() {
         if n > 0 {
