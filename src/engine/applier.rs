@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 use tokio::sync::mpsc;
 
-use super::failpoint::{crash_point, panic_point};
+use super::failpoint::{crash_point, insert_first_forced, panic_point};
 use super::lanes::{lanes_for, CommitTurn, OverlapCheck, Turn};
 use super::mapping::rows_for_records;
 use super::panics::panic_message;
@@ -128,7 +128,7 @@ struct NewRowsLately(AtomicBool);
 
 impl NewRowsLately {
     fn mode(&self) -> WriteMode {
-        if self.0.load(Ordering::Relaxed) {
+        if self.0.load(Ordering::Relaxed) || insert_first_forced() {
             WriteMode::InsertNew
         } else {
             WriteMode::Upsert

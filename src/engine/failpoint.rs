@@ -1,8 +1,9 @@
 //! Named crash points of the checkpoint protocol. With the `failpoints` feature (tests only),
 //! `LIGHTSYNC_CRASH_AT=<name>[:<n>]` kills the process with SIGKILL the n-th time (default 1st)
 //! it reaches `<name>`: no destructors, no flush, exactly like `kill -9`; and
-//! `LIGHTSYNC_PANIC_AT=<name>[:<n>]` panics there instead, as a bug in that stage would.
-//! Without the feature every point compiles to nothing.
+//! `LIGHTSYNC_PANIC_AT=<name>[:<n>]` panics there instead, as a bug in that stage would; and
+//! `LIGHTSYNC_INSERT_FIRST=1` has every batch tried as plain inserts first, so tests reach the
+//! fallback to upserts at will. Without the feature every point compiles to nothing.
 
 /// Every crash point, in protocol order.
 pub const CRASH_POINTS: [&str; 6] = [
@@ -69,6 +70,18 @@ mod enabled {
             std::process::abort();
         }
     }
+}
+
+/// Whether a test asked for every batch to be tried as plain inserts first
+/// (`LIGHTSYNC_INSERT_FIRST`, with the `failpoints` feature only).
+pub fn insert_first_forced() -> bool {
+    #[cfg(feature = "failpoints")]
+    {
+        static FORCED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *FORCED.get_or_init(|| std::env::var_os("LIGHTSYNC_INSERT_FIRST").is_some())
+    }
+    #[cfg(not(feature = "failpoints"))]
+    false
 }
 
 /// Marks a crash point.
