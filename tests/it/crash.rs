@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::support::{
     assert_matches_simulator, assert_matches_simulator_except, eventually, lightsync, spawn_import,
-    TestDatabase, TestSimulator,
+    ImportedStore, TestDatabase, TestSimulator,
 };
 
 #[derive(diesel::QueryableByName)]
@@ -298,17 +298,11 @@ fn a_crash_inside_a_large_page_fetches_only_the_rest_of_it() {
 /// change exactly.
 #[test]
 fn batches_tried_as_plain_inserts_fall_back_to_upserts_and_copy_every_change() {
-    let sim = TestSimulator::with_store(3, 60, 70, 400);
-    let database = TestDatabase::migrated();
-    let dir = tempfile::tempdir().unwrap();
-    let checkpoint = dir.path().join("checkpoint");
-    lightsync(&database, &sim, &checkpoint)
-        .args(["--page-size", "50", "import"])
-        .assert()
-        .success();
-    let counts = sim.handle.mutate(400);
+    let store = ImportedStore::new();
+    let counts = store.sim.handle.mutate(400);
     assert!(counts.sale_voids > 0 && counts.sale_line_changes > 0);
-    lightsync(&database, &sim, &checkpoint)
+    store
+        .lightsync()
         .args(["--page-size", "50", "sync"])
         .env("LIGHTSYNC_INSERT_FIRST", "1")
         .env("RUST_LOG", "lightsync=debug")
@@ -317,5 +311,5 @@ fn batches_tried_as_plain_inserts_fall_back_to_upserts_and_copy_every_change() {
         .stderr(predicates::str::contains(
             "has rows that exist already; writing it as upserts",
         ));
-    assert_matches_simulator(&database, &sim);
+    assert_matches_simulator(&store.database, &store.sim);
 }

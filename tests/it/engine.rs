@@ -11,29 +11,20 @@ use lightsync::simulator::StoreShape;
 use predicates::prelude::*;
 
 use crate::support::{
-    assert_matches_simulator, lightsync, running_import, spawn_import, TestDatabase, TestSimulator,
+    assert_matches_simulator, lightsync, running_import, spawn_import, ImportedStore, TestDatabase,
+    TestSimulator,
 };
 
 #[test]
 fn import_then_sync_copies_every_change_exactly() {
-    let sim = TestSimulator::with_store(3, 60, 70, 400);
-    let database = TestDatabase::migrated();
-    let dir = tempfile::tempdir().unwrap();
-    let checkpoint = dir.path().join("checkpoint");
-    lightsync(&database, &sim, &checkpoint)
-        .args(["--page-size", "50", "import"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("sales"));
-    assert_matches_simulator(&database, &sim);
+    let store = ImportedStore::new();
+    let (sim, database) = (&store.sim, &store.database);
+    assert_matches_simulator(database, sim);
 
     let counts = sim.handle.mutate(400);
     assert!(counts.sale_voids > 0 && counts.sale_line_changes > 0 && counts.product_deletes > 0);
-    lightsync(&database, &sim, &checkpoint)
-        .arg("sync")
-        .assert()
-        .success();
-    assert_matches_simulator(&database, &sim);
+    store.lightsync().arg("sync").assert().success();
+    assert_matches_simulator(database, sim);
     assert!(
         database.count("SELECT count(*) AS n FROM lightspeed_sales WHERE status = 'VOIDED'") > 0
     );
@@ -48,10 +39,7 @@ fn import_then_sync_copies_every_change_exactly() {
         .map(|e| (e, sim.requests(e)))
         .collect();
     let started = Instant::now();
-    lightsync(&database, &sim, &checkpoint)
-        .arg("sync")
-        .assert()
-        .success();
+    store.lightsync().arg("sync").assert().success();
     let elapsed = started.elapsed();
     for entity in Entity::ALL {
         assert_eq!(

@@ -15,6 +15,40 @@ use lightsync::entity::Entity;
 pub use database::{count, count_on, TestDatabase};
 pub use simulator::TestSimulator;
 
+/// A small store (3 outlets, 60 products, 70 customers, 400 sales) imported into a fresh
+/// database in pages of 50, with the checkpoint directory the import used.
+pub struct ImportedStore {
+    pub sim: TestSimulator,
+    pub database: TestDatabase,
+    pub checkpoint: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ImportedStore {
+    pub fn new() -> ImportedStore {
+        let sim = TestSimulator::with_store(3, 60, 70, 400);
+        let database = TestDatabase::migrated();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let checkpoint = dir.path().join("checkpoint");
+        lightsync(&database, &sim, &checkpoint)
+            .args(["--page-size", "50", "import"])
+            .assert()
+            .success()
+            .stdout(predicates::str::contains("sales"));
+        ImportedStore {
+            sim,
+            database,
+            checkpoint,
+            _dir: dir,
+        }
+    }
+
+    /// The binary configured for this store, database and checkpoint directory.
+    pub fn lightsync(&self) -> assert_cmd::Command {
+        lightsync(&self.database, &self.sim, &self.checkpoint)
+    }
+}
+
 /// The real binary, configured for `database`, `simulator` and a checkpoint directory, with
 /// nothing inherited from the caller's environment that could change its behaviour.
 pub fn lightsync(
