@@ -54,10 +54,6 @@ impl<'a> RawObject<'a> {
             .map(|index| self.members[index].1)
     }
 
-    pub(crate) fn contains_key(&self, name: &str) -> bool {
-        self.get(name).is_some()
-    }
-
     /// The members, in `jsonb`'s key order.
     pub(crate) fn members(&self) -> impl Iterator<Item = (&str, &'a RawValue)> + '_ {
         self.members

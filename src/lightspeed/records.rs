@@ -77,11 +77,6 @@ pub fn decode_record(
     }
     let cells = decode_cells(&fields, spec.columns);
     let mut problems = fields.into_problems();
-    // Children fetched from their own endpoint were spooled inside the record; the record's
-    // `raw` is what the API sent for it.
-    let fetched = spec
-        .fetched_children()
-        .any(|child| object.contains_key(child.array));
     if without_nul.is_some() {
         problems.push(FieldProblem {
             field: "(any text)".into(),
@@ -89,11 +84,9 @@ pub fn decode_record(
             reason: "PostgreSQL cannot store U+0000; replaced by U+FFFD in raw and columns".into(),
         });
     }
-    let left_out: Vec<&str> = if fetched {
-        spec.fetched_children().map(|child| child.array).collect()
-    } else {
-        Vec::new()
-    };
+    // Children fetched from their own endpoint were spooled inside the record; the record's
+    // `raw` is what the API sent for it.
+    let left_out: Vec<&str> = spec.fetched_children().map(|child| child.array).collect();
     let raw = jsonb_order::object_text(object, &left_out, &child_arrays);
     Ok(Record {
         id,
