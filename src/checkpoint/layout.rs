@@ -37,18 +37,37 @@ pub(super) fn acquire_lock(path: &Path) -> Result<File, CheckpointError> {
             path: path.to_path_buf(),
             source,
         })?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(CheckpointError::Locked {
-            path: path.to_path_buf(),
-            holder: describe_holder(read_holder(path).as_ref()),
-        }),
-        Err(fs::TryLockError::Error(source)) => Err(CheckpointError::Open {
-            path: path.to_path_buf(),
-            source,
-        }),
+    let deadline = std::time::Instant::now() + LOCK_RELEASE_PATIENCE;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) => {
+                let holder = read_holder(path);
+                if holder.is_none() && std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                return Err(CheckpointError::Locked {
+                    path: path.to_path_buf(),
+                    holder: describe_holder(holder.as_ref()),
+                });
+            }
+            Err(fs::TryLockError::Error(source)) => {
+                return Err(CheckpointError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        }
     }
 }
+
+/// How long a lock with no holder note is waited for. A holder writes its note right after
+/// taking the lock and removes it when it closes the store, so a lock without a note is on its
+/// way out: most often this process's own store, just closed, whose lock file a child process
+/// that another thread is starting still shares until it runs its program (descriptors are
+/// copied when the child is created and closed only when it execs).
+const LOCK_RELEASE_PATIENCE: Duration = Duration::from_secs(3);
 
 /// How long a reopen waits for sled to let go of a store this process just closed.
 const SLED_RELEASE_PATIENCE: Duration = Duration::from_secs(3);
@@ -162,10 +181,31 @@ mod tests {
     }
 
     #[test]
+    fn a_lock_without_a_holder_note_is_waited_for_until_it_is_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        // The lock as a child process being started holds it: a copy of a descriptor of a
+        // store that is closed already (no holder note).
+        let copy = acquire_lock(dir.path()).unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            drop(copy);
+        });
+        let started = std::time::Instant::now();
+        acquire_lock(dir.path()).expect("the lock once the copy lets go");
+        assert!(started.elapsed() >= Duration::from_millis(150));
+        releaser.join().unwrap();
+    }
+
+    #[test]
     fn a_second_holder_is_told_who_holds_the_store() {
         let dir = tempfile::tempdir().unwrap();
         let _first = super::super::CheckpointStore::open(dir.path(), None, "sync").unwrap();
+        let started = std::time::Instant::now();
         let err = acquire_lock(dir.path()).unwrap_err();
+        assert!(
+            started.elapsed() < LOCK_RELEASE_PATIENCE,
+            "a holder that named itself is reported at once"
+        );
         assert!(matches!(err, CheckpointError::Locked { .. }), "{err}");
         assert!(err.to_string().contains("`lightsync sync`"), "{err}");
         assert!(matches!(
