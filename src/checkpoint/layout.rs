@@ -62,11 +62,11 @@ pub(super) fn acquire_lock(path: &Path) -> Result<File, CheckpointError> {
     }
 }
 
-/// How long a lock with no holder note is waited for. A holder writes its note right after
-/// taking the lock and removes it when it closes the store, so a lock without a note is on its
-/// way out: most often this process's own store, just closed, whose lock file a child process
-/// that another thread is starting still shares until it runs its program (descriptors are
-/// copied when the child is created and closed only when it execs).
+/// How long a lock with no holder note is waited for. A holder writes its note once it has
+/// opened the store and removes it when it closes the store, so a lock without a note is on its
+/// way out (or still being opened): most often this process's own store, just closed, whose
+/// lock file a child process that another thread is starting still shares until it runs its
+/// program (descriptors are copied when the child is created and closed only when it execs).
 const LOCK_RELEASE_PATIENCE: Duration = Duration::from_secs(3);
 
 /// How long a reopen waits for sled to let go of a store this process just closed.
