@@ -159,7 +159,7 @@ impl MessageContext {
             AlertState::Resumed => format!("lightsync: {entity} run {run} resumed."),
         };
         AlertMessage {
-            text: self.scrub(&text),
+            text: escape_for_chat(&self.scrub(&text)),
             entity: entity.to_string(),
             state: state.name().to_string(),
             run_id: row.run_id.clone(),
@@ -184,9 +184,9 @@ impl MessageContext {
             ),
         };
         AlertMessage {
-            text: self.scrub(&format!(
+            text: escape_for_chat(&self.scrub(&format!(
                 "lightsync: {entity} run {interrupted_run} was interrupted before it finished (its process stopped); run {run_id} resumed from the last applied batch and {outcome}."
-            )),
+            ))),
             entity: entity.to_string(),
             state: AlertState::Resumed.name().to_string(),
             run_id: Some(run_id.to_string()),
@@ -209,6 +209,22 @@ impl MessageContext {
             dashboard_url: self.dashboard_url.as_ref().map(|url| url.to_string()),
         }
     }
+}
+
+/// `text` as Slack and Mattermost want it: `&`, `<` and `>` escaped, so text taken from a
+/// store or an error (`<!channel>`, `<https://evil|your bank>`) can neither mention everyone
+/// nor forge a link. The machine-readable `error` field stays as it was recorded.
+fn escape_for_chat(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 #[cfg(test)]
@@ -280,6 +296,25 @@ mod tests {
             context().scrubber.scrub("abc"),
             "abc",
             "two-letter secrets are not searched"
+        );
+    }
+
+    #[test]
+    fn error_text_can_neither_mention_everyone_nor_forge_a_link() {
+        let row = failed_row("HTTP 500 <!channel> see <https://evil.example|your bank> & more");
+        let message = context().state_change(AlertState::Failed, &row, None, Utc::now());
+        assert!(
+            message.text.contains(
+                "HTTP 500 &lt;!channel&gt; see &lt;https://evil.example|your bank&gt; &amp; more"
+            ),
+            "{}",
+            message.text
+        );
+        assert!(!message.text.contains('<') && !message.text.contains('>'));
+        assert_eq!(
+            message.error.as_deref(),
+            Some("HTTP 500 <!channel> see <https://evil.example|your bank> & more"),
+            "the machine-readable field keeps the recorded text"
         );
     }
 }

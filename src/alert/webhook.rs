@@ -1,6 +1,8 @@
 //! Posting an alert to every configured webhook at once, each bounded by the alert timeout.
 //! A failure is described by the webhook's host and what went wrong, never by its URL (which
-//! may hold a token).
+//! may hold a token). Redirects are never followed and no `Referer` is sent: a followed
+//! redirect would post the alert somewhere else with the secret URL in its `Referer`, and a
+//! 302 answered with a GET would drop the alert while looking delivered. A 3xx is a failure.
 
 use std::time::Duration;
 
@@ -23,6 +25,8 @@ impl Webhooks {
             .timeout(timeout)
             .connect_timeout(timeout)
             .user_agent(concat!("lightsync/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
             .build()?;
         Ok(Webhooks {
             urls,
@@ -72,6 +76,10 @@ impl Webhooks {
         let status = response.status();
         if status.is_success() {
             Ok(())
+        } else if status.is_redirection() {
+            Err(format!(
+                "{host}: HTTP {status}, a redirect, which is not followed (configure the URL it points to)"
+            ))
         } else {
             Err(format!("{host}: HTTP {status}"))
         }

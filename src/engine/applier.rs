@@ -2,6 +2,7 @@
 //! written in one PostgreSQL transaction with the entity's cursor (retrying through an outage)
 //! and then released from the spool; on one connection, or on several lanes committing in order.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use anyhow::anyhow;
 use tokio::sync::mpsc;
 
 use super::failpoint::{crash_point, insert_first_forced, panic_point};
+use super::failure::{first_cause, StageError};
 use super::lanes::{lanes_for, CommitTurn, OverlapCheck, Turn};
 use super::mapping::rows_for_records;
 use super::panics::panic_message;
@@ -38,74 +40,92 @@ pub fn run_applier(
     ctx: Arc<StreamContext>,
     target: ApplierTarget,
     recovered: Vec<u64>,
-    mut batches: mpsc::Receiver<PreparedBatch>,
-) -> anyhow::Result<()> {
-    let result = (|| {
-        let new_rows = NewRowsLately::default();
-        for seq in recovered {
-            apply_batch(&ctx, &target, load_batch(&ctx, seq, 0)?, &new_rows, None)?;
-        }
-        let lanes = lanes_for(ctx.entity);
-        if lanes == 1 {
-            while let Some(batch) = batches.blocking_recv() {
-                apply_batch(&ctx, &target, batch, &new_rows, None)?;
-            }
-            return Ok(());
-        }
-        let turn = CommitTurn::default();
-        std::thread::scope(|scope| {
-            let mut senders = Vec::new();
-            let mut workers = Vec::new();
-            for _ in 0..lanes {
-                let (sender, receiver) =
-                    std::sync::mpsc::sync_channel::<(PreparedBatch, InTurn)>(0);
-                senders.push(sender);
-                let (ctx, target, turn, new_rows) = (&ctx, &target, &turn, &new_rows);
-                workers.push(scope.spawn(move || {
-                    let result = receiver.iter().try_for_each(|(batch, order)| {
-                        apply_batch(ctx, target, batch, new_rows, Some((turn, order)))
-                    });
-                    if result.is_err() {
-                        ctx.cancelled.store(true, Ordering::SeqCst);
-                    }
-                    result
-                }));
-            }
-            let mut overlap = OverlapCheck::new(lanes);
-            let mut ordinal = 0u64;
-            while let Some(batch) = batches.blocking_recv() {
-                let order = InTurn {
-                    ordinal,
-                    wait_before_writing: overlap.overlaps(&batch.rows),
-                };
-                if senders[(ordinal % lanes as u64) as usize]
-                    .send((batch, order))
-                    .is_err()
-                {
-                    break; // that lane failed and said why
-                }
-                ordinal += 1;
-            }
-            drop(senders);
-            let results: Vec<anyhow::Result<()>> = workers
-                .into_iter()
-                .map(|worker| {
-                    worker.join().unwrap_or_else(|panic| {
-                        Err(anyhow!(
-                            "a {} writer panicked: {}",
-                            ctx.entity,
-                            panic_message(panic.as_ref())
-                        ))
-                    })
-                })
-                .collect();
-            first_cause(results)
-        })
-    })();
-    if result.is_err() {
-        ctx.cancelled.store(true, Ordering::SeqCst);
+    batches: mpsc::Receiver<PreparedBatch>,
+) -> Result<(), StageError> {
+    // A panic is stamped where it happens, so the stream's other half stops at once and the
+    // panic is reported as the cause rather than what it stopped.
+    let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        apply_all(&ctx, &target, recovered, batches)
+    }));
+    match applied {
+        Ok(result) => result,
+        Err(panic) => Err(ctx.failures.stamp(anyhow!(
+            "the {} applier panicked: {}",
+            ctx.entity,
+            panic_message(panic.as_ref())
+        ))),
     }
-    result
+}
+
+fn apply_all(
+    ctx: &StreamContext,
+    target: &ApplierTarget,
+    recovered: Vec<u64>,
+    mut batches: mpsc::Receiver<PreparedBatch>,
+) -> Result<(), StageError> {
+    let new_rows = NewRowsLately::default();
+    let stamp = |err| ctx.failures.stamp(err);
+    for seq in recovered {
+        let batch = load_batch(ctx, seq, 0).map_err(stamp)?;
+        apply_batch(ctx, target, batch, &new_rows, None).map_err(stamp)?;
+    }
+    let lanes = lanes_for(ctx.entity);
+    if lanes == 1 {
+        while let Some(batch) = batches.blocking_recv() {
+            apply_batch(ctx, target, batch, &new_rows, None).map_err(stamp)?;
+        }
+        return Ok(());
+    }
+    let turn = CommitTurn::default();
+    std::thread::scope(|scope| {
+        let mut senders = Vec::new();
+        let mut workers = Vec::new();
+        for _ in 0..lanes {
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<(PreparedBatch, InTurn)>(0);
+            senders.push(sender);
+            let (turn, new_rows) = (&turn, &new_rows);
+            workers.push(scope.spawn(move || {
+                let written = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    receiver.iter().try_for_each(|(batch, order)| {
+                        apply_batch(ctx, target, batch, new_rows, Some((turn, order)))
+                    })
+                }));
+                match written {
+                    Ok(result) => result.map_err(stamp),
+                    // Stamped here, not when the lane is joined: the other lane may be
+                    // waiting for this one's turn and must be told to stop now.
+                    Err(panic) => Err(stamp(anyhow!(
+                        "a {} writer panicked: {}",
+                        ctx.entity,
+                        panic_message(panic.as_ref())
+                    ))),
+                }
+            }));
+        }
+        let mut overlap = OverlapCheck::new(lanes);
+        let mut ordinal = 0u64;
+        while let Some(batch) = batches.blocking_recv() {
+            let order = InTurn {
+                ordinal,
+                wait_before_writing: overlap.overlaps(&batch.rows),
+            };
+            if senders[(ordinal % lanes as u64) as usize]
+                .send((batch, order))
+                .is_err()
+            {
+                break; // that lane failed and said why
+            }
+            ordinal += 1;
+        }
+        drop(senders);
+        let failed = workers
+            .into_iter()
+            .filter_map(|worker| worker.join().expect("a lane catches its own panics").err());
+        match first_cause(failed.collect::<Vec<_>>()) {
+            Some(cause) => Err(cause),
+            None => Ok(()),
+        }
+    })
 }
 
 /// How long a batch that has written its rows waits for the batches before it to commit. A
@@ -153,21 +173,6 @@ struct InTurn {
     /// It touches a row of a batch still in flight on another lane: it waits for its turn
     /// before writing anything.
     wait_before_writing: bool,
-}
-
-/// The error that stopped the lanes: a lane's own failure rather than the others stopping
-/// because of it.
-fn first_cause(results: Vec<anyhow::Result<()>>) -> anyhow::Result<()> {
-    let mut errors: Vec<anyhow::Error> = results.into_iter().filter_map(Result::err).collect();
-    let stopped = |err: &anyhow::Error| {
-        err.chain()
-            .any(|cause| matches!(cause.downcast_ref::<DbError>(), Some(DbError::Stopped)))
-    };
-    errors.sort_by_key(stopped);
-    match errors.into_iter().next() {
-        Some(err) => Err(err),
-        None => Ok(()),
-    }
 }
 
 /// Reads a spooled batch back and maps its records to rows (recovery, or a retry after the
@@ -221,6 +226,7 @@ fn apply_batch(
         _slot,
     } = batch;
     crash_point("before-apply");
+    panic_point("apply-batch");
     if let Some((turn, order)) = in_turn {
         if order.wait_before_writing
             && turn.wait(order.ordinal, &ctx.cancelled, None) != Turn::Ready

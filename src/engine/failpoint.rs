@@ -93,7 +93,7 @@ pub fn crash_point(name: &'static str) {
 }
 
 /// Every panic point.
-pub const PANIC_POINTS: [&str; 1] = ["prepare-batch"];
+pub const PANIC_POINTS: [&str; 2] = ["prepare-batch", "apply-batch"];
 
 /// Marks a panic point.
 #[inline]

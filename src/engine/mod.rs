@@ -7,6 +7,7 @@
 mod applier;
 mod child_fetch;
 pub mod failpoint;
+mod failure;
 mod lanes;
 pub mod mapping;
 mod panics;

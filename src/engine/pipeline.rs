@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use super::child_fetch::WithChildren;
 use super::failpoint::{crash_point, panic_point};
+use super::failure::Failures;
 use super::lanes::lanes_for;
 use super::mapping::rows_for_records;
 use super::panics::panic_message;
@@ -75,6 +76,8 @@ pub struct StreamContext {
     pub decoded_slots: Arc<Semaphore>,
     /// Set by whichever half fails, so the other stops.
     pub cancelled: Arc<AtomicBool>,
+    /// Stamps each stage's failure with the order it was noticed in (and sets `cancelled`).
+    pub failures: Failures,
 }
 
 /// What a batch in flight is charged against the budget, per byte of its records' raw JSON:

@@ -11,6 +11,7 @@ use diesel::PgConnection;
 use tokio::sync::{mpsc, Semaphore};
 
 use super::applier::{run_applier, ApplierTarget};
+use super::failure::{first_cause, Failures};
 use super::panics::panic_message;
 use super::pipeline::{decoded_batches_per_stream, run_fetcher, EntityProgress, StreamContext};
 use super::progress::{ProgressDisplay, Watched};
@@ -119,6 +120,7 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
     let mut watched = Vec::new();
     for entity in &entities {
         let recovered = prepared.recovered[entity].clone();
+        let cancelled = Arc::new(AtomicBool::new(false));
         let ctx = Arc::new(StreamContext {
             entity: *entity,
             run_id: run_id.clone(),
@@ -130,7 +132,8 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
             spool_budget: spool_budget.clone(),
             spool_budget_kib,
             decoded_slots: Arc::new(Semaphore::new(decoded_batches_per_stream(*entity))),
-            cancelled: Arc::new(AtomicBool::new(false)),
+            cancelled: cancelled.clone(),
+            failures: Failures::new(cancelled),
         });
         watched.push(Watched {
             entity: *entity,
@@ -164,7 +167,12 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
                 return Err(abandon(prepared.pool, &url, &run_id, &entities, err).await);
             }
         };
-        let fetcher = tokio::spawn(run_fetcher(ctx.clone(), recovered.fetch_cursor, sender));
+        let fetcher_ctx = ctx.clone();
+        let fetcher = tokio::spawn(async move {
+            run_fetcher(fetcher_ctx.clone(), recovered.fetch_cursor, sender)
+                .await
+                .map_err(|err| fetcher_ctx.failures.stamp(err))
+        });
         streams.push((
             ctx,
             fetcher,
@@ -186,27 +194,30 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
 
     let mut reports = Vec::new();
     for (ctx, fetcher, applier, entity_started, recovered_batches) in streams {
-        let fetched = fetcher
-            .await
-            .map_err(|err| anyhow!("the {} fetcher panicked: {err}", ctx.entity))
-            .and_then(|result| result);
-        if fetched.is_err() {
-            ctx.cancelled.store(true, Ordering::SeqCst);
-        }
-        let (applied, finished_at) = tokio::task::spawn_blocking(move || match applier.join() {
-            Ok((result, finished_at)) => (result, finished_at),
-            Err(panic) => (
-                Err(anyhow!(
-                    "the applier panicked: {}",
+        let fetched = fetcher.await.unwrap_or_else(|err| {
+            Err(ctx
+                .failures
+                .stamp(anyhow!("the {} fetcher panicked: {err}", ctx.entity)))
+        });
+        let applier_ctx = ctx.clone();
+        let (applied, finished_at) = tokio::task::spawn_blocking(move || {
+            applier.join().unwrap_or_else(|panic| {
+                let err = anyhow!(
+                    "the {} applier panicked: {}",
+                    applier_ctx.entity,
                     panic_message(panic.as_ref())
-                )),
-                chrono::Utc::now(),
-            ),
+                );
+                (Err(applier_ctx.failures.stamp(err)), chrono::Utc::now())
+            })
         })
         .await
-        .unwrap_or_else(|err| (Err(err.into()), chrono::Utc::now()));
+        .unwrap_or_else(|err| (Err(ctx.failures.stamp(err.into())), chrono::Utc::now()));
         ctx.progress.finished.store(true, Ordering::SeqCst);
-        let (error, skipped) = super::skip::judge(applied.and(fetched));
+        let ended = match first_cause([fetched.err(), applied.err()].into_iter().flatten()) {
+            Some(cause) => Err(cause.into_error()),
+            None => Ok(()),
+        };
+        let (error, skipped) = super::skip::judge(ended);
         if let Some(error) = &error {
             log::error!("{}: {error}", ctx.entity);
         }

@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 
 use super::client_addr::ClientAddr;
 use super::session::Session;
-use super::throttle::Attempt;
+use super::throttle::{Attempt, Busy, Throttle};
 use super::WebState;
 use crate::config::{vars, ConfigError, DashboardPassword, Secret};
 
@@ -144,22 +144,33 @@ pub fn random_token() -> String {
     hex(&bytes)
 }
 
-/// Counts an attempt by `client` with the throttle, waits its delay, then runs `check`;
-/// a success is forgiven. Returns the verdict and the counted attempt.
-pub async fn throttled_check<F>(state: &WebState, client: ClientAddr, check: F) -> (bool, Attempt)
+/// Admits an attempt by `client` with `throttle` (refused at once, uncounted, while the client
+/// has another in flight), waits its delay, then runs `check`; a success is forgiven. Returns
+/// the verdict and the counted attempt.
+pub async fn throttled_check<F>(
+    throttle: &Throttle,
+    client: ClientAddr,
+    check: F,
+) -> Result<(bool, Attempt), Busy>
 where
     F: std::future::Future<Output = bool>,
 {
-    let attempt = state.throttle.begin(client.key());
+    let admitted = throttle.admit(client.key())?;
+    let attempt = admitted.attempt;
     if attempt.delay > Duration::ZERO {
         rocket::tokio::time::sleep(attempt.delay).await;
     }
     let ok = check.await;
     if ok {
-        state.throttle.succeeded(&attempt);
+        throttle.succeeded(&attempt);
     }
-    (ok, attempt)
+    Ok((ok, attempt))
 }
+
+/// The `Retry-After` of a refused attempt, kept for the 429 catcher (request guards cannot set
+/// headers themselves).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RetryAfter(pub Option<Duration>);
 
 /// The CSRF token of the login form: reused while its cookie lives, created otherwise.
 pub fn login_csrf_token(cookies: &CookieJar<'_>, secure: bool) -> String {
@@ -205,7 +216,8 @@ impl User {
 }
 
 /// A caller of the JSON API: a session or `Authorization: Bearer <LIGHTSYNC_API_TOKEN>`. A
-/// bearer token is throttled like a password, and a wrong one is logged (never the token).
+/// bearer token is throttled like a password, by a throttle of its own (a monitor's good token
+/// never forgives an address's failed logins), and a wrong one is logged (never the token).
 pub struct ApiUser;
 
 #[rocket::async_trait]
@@ -232,10 +244,17 @@ impl<'r> FromRequest<'r> for ApiUser {
             .succeeded()
             .unwrap_or(ClientAddr(None));
         let token = state.api_token.as_ref();
-        let (ok, attempt) = throttled_check(state, client, async {
+        let checked = throttled_check(&state.bearer_throttle, client, async {
             token.is_some_and(|token| bearer_matches(token, bearer))
         })
         .await;
+        let (ok, attempt) = match checked {
+            Ok(checked) => checked,
+            Err(busy) => {
+                request.local_cache(|| RetryAfter(Some(busy.retry_after)));
+                return Outcome::Error((Status::TooManyRequests, ()));
+            }
+        };
         if ok {
             return Outcome::Success(ApiUser);
         }
@@ -243,7 +262,10 @@ impl<'r> FromRequest<'r> for ApiUser {
             "API request to {} with a wrong bearer token from {client} ({} failure(s) counted; the next waits {} ms)",
             request.uri().path(),
             attempt.failures_before + 1,
-            state.throttle.delay_after(attempt.failures_before + 1).as_millis()
+            state
+                .bearer_throttle
+                .delay_after(attempt.failures_before + 1)
+                .as_millis()
         );
         Outcome::Error((Status::Unauthorized, ()))
     }

@@ -18,7 +18,7 @@ mod views;
 
 use std::path::PathBuf;
 
-use rocket::http::{ContentType, Status};
+use rocket::http::{ContentType, Header, Status};
 use rocket::{catch, catchers, routes, Build, Request, Rocket};
 use rocket_dyn_templates::{context, Template};
 
@@ -40,8 +40,11 @@ pub struct WebState {
     /// Sessions of the current password epoch, and the ones logged out.
     pub sessions: Sessions,
     pub api_token: Option<Secret>,
-    /// Counts failed logins and bearer tokens.
+    /// Counts failed logins.
     pub throttle: Throttle,
+    /// Counts failed bearer tokens, apart from logins: a good token never forgives an
+    /// address's failed logins, nor a good login its failed tokens.
+    pub bearer_throttle: Throttle,
     /// The proxy allowed to name the client in a header (none: the socket peer is the client).
     pub trusted_proxy: Option<TrustedProxy>,
     pub health: HealthThresholds,
@@ -66,6 +69,7 @@ impl WebState {
             password,
             api_token: dashboard.api_token,
             throttle: Throttle::default(),
+            bearer_throttle: Throttle::default(),
             trusted_proxy: dashboard.trusted_proxy,
             health: config.health,
             secure_cookies: dashboard.secure_cookies,
@@ -106,6 +110,20 @@ fn unauthorized(request: &Request<'_>) -> (ContentType, String) {
     } else {
         (ContentType::Text, "Sign in at /login".to_string())
     }
+}
+
+/// An API request refused while the same address has a bearer token being checked.
+#[derive(rocket::Responder)]
+#[response(status = 429, content_type = "json")]
+struct TooManyAttempts(&'static str, Header<'static>);
+
+#[catch(429)]
+fn too_many_attempts(request: &Request<'_>) -> TooManyAttempts {
+    let auth::RetryAfter(wait) = *request.local_cache(auth::RetryAfter::default);
+    TooManyAttempts(
+        r#"{"error":"another attempt from this address is still being checked"}"#,
+        pages::retry_after_header(wait.unwrap_or(std::time::Duration::from_secs(1))),
+    )
 }
 
 #[catch(default)]
@@ -170,7 +188,7 @@ pub fn build(state: WebState, figment: rocket::figment::Figment) -> anyhow::Resu
             ],
         )
         .mount("/", assets::routes())
-        .register("/", catchers![unauthorized, error_page]))
+        .register("/", catchers![unauthorized, too_many_attempts, error_page]))
 }
 
 /// The web settings lightsync uses unless `Rocket.toml` or `ROCKET_*` say otherwise, so `serve`

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use rocket::form::{Form, FromForm};
-use rocket::http::{CookieJar, Status};
+use rocket::http::{CookieJar, Header, Status};
 use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{get, post, State};
@@ -50,13 +50,27 @@ pub struct LoginForm {
     csrf: String,
 }
 
+/// A login that did not sign in: the page again with its status, or, for an attempt refused
+/// while the same address has one in flight, 429 with `Retry-After`.
+#[derive(rocket::Responder)]
+pub enum LoginRefusal {
+    Page((Status, Template)),
+    #[response(status = 429)]
+    Busy(Template, Header<'static>),
+}
+
+/// `Retry-After` in whole seconds.
+pub fn retry_after_header(wait: Duration) -> Header<'static> {
+    Header::new("Retry-After", wait.as_secs().max(1).to_string())
+}
+
 #[post("/login", data = "<form>")]
 pub async fn login(
     form: Form<LoginForm>,
     cookies: &CookieJar<'_>,
     client: ClientAddr,
     state: &State<WebState>,
-) -> Result<Redirect, (Status, Template)> {
+) -> Result<Redirect, LoginRefusal> {
     let csrf = login_csrf_token(cookies, state.secure_cookies);
     let render = |status: Status, message: String| {
         (
@@ -70,13 +84,31 @@ pub async fn login(
         .unwrap_or_default();
     if expected_csrf.is_empty() || !constant_time_eq(expected_csrf.as_bytes(), form.csrf.as_bytes())
     {
-        return Err(render(
+        return Err(LoginRefusal::Page(render(
             Status::Forbidden,
             "The form expired. Please try again.".into(),
-        ));
+        )));
     }
     let form = form.into_inner();
-    let (ok, attempt) = throttled_check(state, client, state.password.verify(form.password)).await;
+    let checked = throttled_check(
+        &state.throttle,
+        client,
+        state.password.verify(form.password),
+    );
+    let (ok, attempt) = match checked.await {
+        Ok(checked) => checked,
+        Err(busy) => {
+            log::warn!("dashboard login from {client} refused: its previous attempt is still being checked");
+            let message = format!(
+                "Another attempt from this address is still being checked. Try again in {} s.",
+                busy.retry_after.as_secs()
+            );
+            return Err(LoginRefusal::Busy(
+                render(Status::TooManyRequests, message).1,
+                retry_after_header(busy.retry_after),
+            ));
+        }
+    };
     if ok {
         cookies.remove_private(LOGIN_CSRF_COOKIE);
         state.sessions.start(cookies, state.secure_cookies);
@@ -94,7 +126,7 @@ pub async fn login(
             next.as_secs()
         )
     };
-    Err(render(Status::Unauthorized, message))
+    Err(LoginRefusal::Page(render(Status::Unauthorized, message)))
 }
 
 #[derive(FromForm)]

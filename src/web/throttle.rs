@@ -7,6 +7,12 @@
 //! waits a delay that grows with the excess (and the log says so). Both are capped, so the right
 //! password is always accepted after at most `delay_cap`: nobody is ever locked out.
 //! Memory is bounded: forgotten clients are pruned and the table has a fixed capacity.
+//!
+//! Attempts in flight are bounded too (`admit`): one per client, so guesses sent in parallel
+//! are checked no faster than guesses sent one after another (a client's second attempt while
+//! its first still waits is refused at once, with the time to retry after); and at most
+//! `max_in_flight` across all clients, a bound on memory far above any real use. The owner, on
+//! an address of their own, always has their one attempt admitted while others flood.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,6 +33,12 @@ pub const DEFAULT_GLOBAL_BUDGET: u32 = 100;
 pub const DEFAULT_MEMORY: Duration = Duration::from_secs(15 * 60);
 /// Clients tracked at once (about 100 bytes each); beyond this, new clients share one entry.
 pub const DEFAULT_MAX_CLIENTS: usize = 10_000;
+/// Attempts waiting or being checked at once across all clients (one per client): each is a
+/// small waiting task, so this bounds memory against a flood from very many addresses.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 4_096;
+/// Added to a refused attempt's `Retry-After`: about one password check, so a client that
+/// waits as told finds its previous attempt finished.
+const CHECK_ALLOWANCE: Duration = Duration::from_secs(1);
 
 /// The global budget counts failures in one-minute buckets over this many minutes.
 const GLOBAL_WINDOW_MINUTES: usize = 10;
@@ -40,6 +52,7 @@ pub struct ThrottleSettings {
     pub global_budget: u32,
     pub memory: Duration,
     pub max_clients: usize,
+    pub max_in_flight: usize,
 }
 
 impl Default for ThrottleSettings {
@@ -50,6 +63,7 @@ impl Default for ThrottleSettings {
             global_budget: DEFAULT_GLOBAL_BUDGET,
             memory: DEFAULT_MEMORY,
             max_clients: DEFAULT_MAX_CLIENTS,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -62,6 +76,27 @@ pub struct Attempt {
     pub failures_before: u32,
     pub delay: Duration,
     minute: u64,
+}
+
+/// An attempt refused without being checked, because the client already has one in flight
+/// (or every slot is taken): it may try again after `retry_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy {
+    pub retry_after: Duration,
+}
+
+/// An admitted attempt: counted, and in flight until dropped (also when the request is
+/// abandoned halfway, so a client is never left marked busy).
+pub struct Admitted<'a> {
+    throttle: &'a Throttle,
+    pub attempt: Attempt,
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.throttle.inner.lock().expect("throttle lock");
+        inner.in_flight.remove(&self.attempt.key);
+    }
 }
 
 /// Failure bookkeeping per client and across all clients.
@@ -78,6 +113,8 @@ struct Inner {
     global: [(u64, u32); GLOBAL_WINDOW_MINUTES],
     last_prune: Option<Instant>,
     warned_minute: Option<u64>,
+    /// Clients with an attempt in flight -> when its delay ends.
+    in_flight: HashMap<ClientKey, Instant>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -105,14 +142,55 @@ impl Throttle {
         self.settings
     }
 
+    /// Admits an attempt by `key` if the client has none in flight (and a slot is free): counts
+    /// it as a failure now and says how long it must wait. Otherwise it is refused uncounted.
+    pub fn admit(&self, key: ClientKey) -> Result<Admitted<'_>, Busy> {
+        let now = Instant::now();
+        let mut inner = self.inner.lock().expect("throttle lock");
+        let busy_until = match inner.in_flight.get(&key) {
+            Some(ready_at) => Some(*ready_at),
+            None if inner.in_flight.len() >= self.settings.max_in_flight => {
+                Some(now + self.settings.delay_cap)
+            }
+            None => None,
+        };
+        if let Some(ready_at) = busy_until {
+            let wait = ready_at.saturating_duration_since(now) + CHECK_ALLOWANCE;
+            return Err(Busy {
+                retry_after: Duration::from_secs(wait.as_secs_f64().ceil() as u64),
+            });
+        }
+        let attempt = self.count(&mut inner, key, now);
+        // The overflow entry stands for many clients, one of which is already in flight.
+        if inner.in_flight.contains_key(&attempt.key) {
+            return Err(Busy {
+                retry_after: CHECK_ALLOWANCE,
+            });
+        }
+        inner.in_flight.insert(attempt.key, now + attempt.delay);
+        Ok(Admitted {
+            throttle: self,
+            attempt,
+        })
+    }
+
+    /// Attempts in flight right now.
+    pub fn in_flight(&self) -> usize {
+        self.inner.lock().expect("throttle lock").in_flight.len()
+    }
+
     /// Counts an attempt by `key` as a failure now and says how long it must wait.
     pub fn begin(&self, key: ClientKey) -> Attempt {
         self.begin_at(key, Instant::now())
     }
 
     fn begin_at(&self, key: ClientKey, now: Instant) -> Attempt {
-        let settings = self.settings;
         let mut inner = self.inner.lock().expect("throttle lock");
+        self.count(&mut inner, key, now)
+    }
+
+    fn count(&self, inner: &mut Inner, key: ClientKey, now: Instant) -> Attempt {
+        let settings = self.settings;
         inner.prune(now, settings);
         // One slot of the capacity is kept for the shared overflow entry.
         let key =
@@ -162,10 +240,7 @@ impl Throttle {
     pub fn succeeded(&self, attempt: &Attempt) {
         let mut inner = self.inner.lock().expect("throttle lock");
         inner.clients.remove(&attempt.key);
-        let slot = &mut inner.global[attempt.minute as usize % GLOBAL_WINDOW_MINUTES];
-        if slot.0 == attempt.minute {
-            slot.1 = slot.1.saturating_sub(1);
-        }
+        inner.uncount_globally(attempt);
     }
 
     /// The per-client delay after `failures` failures (the global delay may add to it).
@@ -190,6 +265,13 @@ impl Throttle {
 }
 
 impl Inner {
+    fn uncount_globally(&mut self, attempt: &Attempt) {
+        let slot = &mut self.global[attempt.minute as usize % GLOBAL_WINDOW_MINUTES];
+        if slot.0 == attempt.minute {
+            slot.1 = slot.1.saturating_sub(1);
+        }
+    }
+
     /// Drops forgotten clients, at most once a second (or at once when the table is full).
     fn prune(&mut self, now: Instant, settings: ThrottleSettings) {
         let due = self

@@ -43,6 +43,7 @@ pub fn state_with_password(
         password,
         api_token: Some(Secret::new(API_TOKEN)),
         throttle: quick_throttle(Duration::from_millis(1), Duration::from_millis(5)),
+        bearer_throttle: quick_throttle(Duration::from_millis(1), Duration::from_millis(5)),
         trusted_proxy: None,
         health: HealthThresholds::default(),
         secure_cookies: false,

@@ -207,27 +207,34 @@ async fn flood(
 }
 
 #[test]
-fn concurrent_failures_from_one_address_are_all_counted() {
+fn parallel_guesses_from_one_address_are_checked_one_at_a_time() {
     let database = TestDatabase::migrated();
     let runtime = async_runtime();
-    let (statuses, took) = runtime.block_on(async {
+    let statuses = runtime.block_on(async {
         let client = async_dashboard(WebState {
             throttle: quick_throttle(Duration::from_millis(50), Duration::from_secs(3)),
             ..state(&database)
         })
         .await;
-        let started = Instant::now();
         let statuses = flood(client.clone(), vec!["198.51.100.9".to_string(); 12]).await;
-        let took = started.elapsed();
         let state = client.rocket().state::<WebState>().unwrap();
-        assert_eq!(state.throttle.failures(key("198.51.100.9")), 12);
-        (statuses, took)
+        assert_eq!(
+            state.throttle.failures(key("198.51.100.9")),
+            1,
+            "only the checked guess counts"
+        );
+        assert_eq!(state.throttle.in_flight(), 0, "nothing left in flight");
+        statuses
     });
-    assert_eq!(statuses, vec![Status::Unauthorized; 12]);
-    // Counted before verifying, the 12th concurrent guess saw 11 failures and waited the 3 s
-    // cap (50 ms * 2^10 is more). Counted after, every one would have seen none and waited
-    // nothing: twelve verifications take a fraction of that.
-    assert!(took >= Duration::from_secs(3), "{took:?}");
+    let checked = statuses
+        .iter()
+        .filter(|status| **status == Status::Unauthorized)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|status| **status == Status::TooManyRequests)
+        .count();
+    assert_eq!((checked, refused), (1, 11), "{statuses:?}");
 }
 
 #[test]
@@ -336,17 +343,24 @@ fn a_saved_cookie_is_refused_after_a_password_change() {
 }
 
 #[test]
-fn bad_bearer_tokens_slow_down_and_count_against_the_client() {
+fn bad_bearer_tokens_slow_down_and_are_counted_apart_from_logins() {
     let database = TestDatabase::migrated();
     let client = dashboard_with(WebState {
-        throttle: quick_throttle(Duration::from_millis(30), Duration::from_millis(120)),
+        bearer_throttle: quick_throttle(Duration::from_millis(30), Duration::from_millis(120)),
         ..state(&database)
     });
+    let remote = "198.51.100.30";
+    for _ in 0..3 {
+        assert_eq!(
+            login_from(&client, remote, &[], "wrong guess 123"),
+            Status::Unauthorized
+        );
+    }
     let started = Instant::now();
     for _ in 0..6 {
         let response = client
             .get("/api/status")
-            .remote(addr("198.51.100.30"))
+            .remote(addr(remote))
             .header(Header::new("Authorization", "Bearer guessed-token"))
             .dispatch();
         assert_eq!(response.status(), Status::Unauthorized);
@@ -356,15 +370,27 @@ fn bad_bearer_tokens_slow_down_and_count_against_the_client() {
         "{:?}",
         started.elapsed()
     );
-    let throttle = &web_state(&client).throttle;
-    assert_eq!(throttle.failures(key("198.51.100.30")), 6);
+    let state = web_state(&client);
+    assert_eq!(state.bearer_throttle.failures(key(remote)), 6);
+    assert_eq!(
+        state.throttle.failures(key(remote)),
+        3,
+        "logins counted apart"
+    );
     let monitor = client
         .get("/api/status")
-        .remote(addr("198.51.100.30"))
+        .remote(addr(remote))
         .header(Header::new("Authorization", format!("Bearer {API_TOKEN}")))
         .dispatch();
     assert_eq!(monitor.status(), Status::Ok, "the right token still works");
-    assert_eq!(throttle.failures(key("198.51.100.30")), 0);
+    assert_eq!(state.bearer_throttle.failures(key(remote)), 0);
+    assert_eq!(
+        state.throttle.failures(key(remote)),
+        3,
+        "a good token does not forgive the address's failed logins"
+    );
+    assert_eq!(login_from(&client, remote, &[], PASSWORD), Status::SeeOther);
+    assert_eq!(state.throttle.failures(key(remote)), 0);
 }
 
 #[test]
@@ -738,4 +764,126 @@ fn a_wrong_bearer_token_is_logged_with_the_real_address_and_without_the_token() 
     );
     assert!(!output.contains(guess), "{output}");
     assert!(!output.contains(API_TOKEN), "{output}");
+}
+
+/// The login form as a client of a real server gets it: its CSRF cookie and token.
+struct LoginForm {
+    cookie: String,
+    csrf: String,
+}
+
+fn login_form(base: &str, client_ip: &str) -> LoginForm {
+    let response = reqwest::blocking::Client::new()
+        .get(format!("{base}/login"))
+        .header("X-Forwarded-For", client_ip)
+        .send()
+        .unwrap();
+    let cookie = response
+        .headers()
+        .get_all("Set-Cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .find(|value| value.starts_with("lightsync_login_csrf="))
+        .and_then(|value| value.split(';').next())
+        .expect("the login page sets its CSRF cookie")
+        .to_string();
+    LoginForm {
+        cookie,
+        csrf: csrf_in(&response.text().unwrap()),
+    }
+}
+
+/// A login attempt through a real server, from `client_ip` as the trusted proxy names it: the
+/// status and the `Retry-After` it carried.
+fn post_login(base: &str, form: &LoginForm, client_ip: &str, password: &str) -> (u16, Option<u64>) {
+    let response = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{base}/login"))
+        .header("X-Forwarded-For", client_ip)
+        .header("Cookie", &form.cookie)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "password={}&csrf={}",
+            urlencode(password),
+            form.csrf
+        ))
+        .send()
+        .unwrap();
+    let retry_after = response
+        .headers()
+        .get("Retry-After")
+        .map(|value| value.to_str().unwrap().parse().unwrap());
+    (response.status().as_u16(), retry_after)
+}
+
+/// Through the real binary with its production delays: thirty wrong passwords sent at once from
+/// one address, each retried as `Retry-After` says, are checked no faster than thirty sent one
+/// after another; and the owner, on another address, gets in within 11 s meanwhile.
+#[test]
+fn parallel_guessing_is_no_faster_than_serial_and_the_owner_gets_in() {
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::browser::free_port();
+    let mut command = serve_command(&database, dir.path());
+    command
+        .args(["--port", &port.to_string()])
+        .env("LIGHTSYNC_TRUSTED_PROXY", "127.0.0.1");
+    let mut served = Served::start(command);
+    served.wait_for(&["dashboard listening on"]);
+    let base = format!("http://127.0.0.1:{port}");
+    let attacker = "203.0.113.7";
+    let window = Duration::from_secs(12);
+    let started = Instant::now();
+    let guessers: Vec<_> = (0..30)
+        .map(|n| {
+            let base = base.clone();
+            std::thread::spawn(move || {
+                let form = login_form(&base, attacker);
+                let (mut checked, mut refused) = (0u32, 0u32);
+                while started.elapsed() < window {
+                    match post_login(&base, &form, attacker, &format!("guess {n}")) {
+                        (401, _) => {
+                            checked += 1;
+                            break;
+                        }
+                        (429, Some(wait)) => {
+                            assert!(wait >= 1);
+                            refused += 1;
+                            std::thread::sleep(Duration::from_secs(wait));
+                        }
+                        other => panic!("unexpected answer to a guess: {other:?}"),
+                    }
+                }
+                (checked, refused)
+            })
+        })
+        .collect();
+    // The owner arrives while the guesses are in flight.
+    std::thread::sleep(Duration::from_millis(500));
+    let owner = "198.51.100.1";
+    let form = login_form(&base, owner);
+    let signing_in = Instant::now();
+    let (status, _) = post_login(&base, &form, owner, PASSWORD);
+    let owner_took = signing_in.elapsed();
+    let results: Vec<(u32, u32)> = guessers.into_iter().map(|g| g.join().unwrap()).collect();
+    served.stop();
+    assert_eq!(status, 303, "the owner's password is accepted");
+    assert!(owner_took < Duration::from_secs(11), "{owner_took:?}");
+    let checked: u32 = results.iter().map(|(checked, _)| checked).sum();
+    let refused: u32 = results.iter().map(|(_, refused)| refused).sum();
+    eprintln!("in {window:?}: {checked} guesses checked, {refused} refused; the owner got in after {owner_took:?}");
+    // Serially, guess n waits 250 ms * 2^(n-1) before its check: within 12 s at most six
+    // guesses are checked (0 + 0.25 + 0.5 + 1 + 2 + 4 = 7.75 s; the seventh waits 8 s more).
+    let serial_within_window = 6;
+    assert!(
+        checked <= serial_within_window,
+        "{checked} guesses checked in {window:?} (serially at most {serial_within_window})"
+    );
+    assert!(checked >= 1, "the first guess is checked");
+    assert!(
+        refused >= 29,
+        "the others were refused while one was in flight"
+    );
 }
