@@ -20,6 +20,7 @@
 //! - `health`: an entity's health colour from its status and age (pure).
 //! - `lightspeed`: the API client: paging, decoding, rate governor, retries.
 //! - `local_postgres`: a throwaway PostgreSQL for tests and the demo.
+//! - `private_files`: directories 0700 and files 0600 for everything holding customers' data.
 //! - `schedule`: `serve --schedule`: cron-style syncs inside the dashboard process.
 //! - `simulator`: a faithful fake of the API for tests, benchmarks and the demo.
 //! - `web`: the Rocket dashboard, its JSON API and `/healthz`.
@@ -38,6 +39,7 @@ pub mod exit;
 pub mod health;
 pub mod lightspeed;
 pub mod local_postgres;
+pub mod private_files;
 pub mod schedule;
 pub mod simulator;
 pub mod web;

@@ -20,6 +20,8 @@ fn limit_malloc_arenas() {
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
+    // Spooled pages, exports and token files hold customers' data or secrets.
+    lightsync::private_files::restrict_umask();
     // The environment file must be loaded before the command line is read for real, because
     // clap fills absent flags from the environment; a first pass only finds `--env-file`.
     let env_file = Cli::parse().global.env_file;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::CheckpointError;
 use crate::entity::Entity;
+use crate::private_files;
 
 /// Directory of batch files inside the checkpoint directory.
 pub const BATCH_DIR: &str = "batches";
@@ -36,11 +37,11 @@ pub fn write_batch_file(
         doing: doing.clone(),
         source,
     };
-    fs::create_dir_all(&dir).map_err(io)?;
+    private_files::create_private_dir_all(&dir).map_err(io)?;
     let path = batch_path(root, entity, seq);
     let temporary = path.with_extension("tmp");
     {
-        let mut file = File::create(&temporary).map_err(io)?;
+        let mut file = private_files::create_private_file(&temporary).map_err(io)?;
         file.write_all(MAGIC).map_err(io)?;
         file.write_all(&crc32fast::hash(body).to_le_bytes())
             .map_err(io)?;

@@ -20,6 +20,7 @@ use super::format::{
 };
 use super::layout;
 use crate::entity::Entity;
+use crate::private_files;
 
 /// sled's page cache: small, because lightsync streams through batches once.
 const CACHE_CAPACITY_BYTES: u64 = 4 * 1024 * 1024;
@@ -74,6 +75,21 @@ impl CheckpointStore {
         if let Some(identity) = identity {
             store.check_identity(identity)?;
         }
+        // Spooled pages hold customers' data: a store others could read (made by an older
+        // version, or copied with a wide umask) is made private before anything is spooled.
+        match private_files::make_private(path) {
+            Ok(0) => {}
+            Ok(narrowed) => log::warn!(
+                "the checkpoint store {} was readable by other local users ({narrowed} entries); made it private (directories 0700, files 0600)",
+                path.display()
+            ),
+            Err(source) => {
+                return Err(CheckpointError::Io {
+                    doing: format!("making the checkpoint store {} private", path.display()),
+                    source,
+                })
+            }
+        }
         store.holds_holder_file = layout::write_holder(path, command);
         store.remove_orphan_files()?;
         Ok(store)
@@ -91,10 +107,14 @@ impl CheckpointStore {
     }
 
     fn open_raw(path: &Path) -> Result<CheckpointStore, CheckpointError> {
-        fs::create_dir_all(path).map_err(|source| CheckpointError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        if !path.is_dir() {
+            private_files::create_private_dir_all(path).map_err(|source| {
+                CheckpointError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
+        }
         let lock = layout::acquire_lock(path)?;
         let config = sled::Config::new()
             .path(path)

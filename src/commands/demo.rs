@@ -114,18 +114,31 @@ async fn run_demo(mut config: Config, args: DemoArgs, password: String) -> anyho
         Ok(state)
     })
     .await??;
-    let rocket = web::build(
-        state,
-        web::figment(Some([127, 0, 0, 1].into()), Some(args.port)),
-    )?
-    .ignite()
-    .await
-    .map_err(|err| {
-        anyhow::anyhow!(
-            "the dashboard could not start on port {}: {err} (pick another with --port)",
-            args.port
-        )
-    })?;
+    let secret = web::front_door::DoorSecret::random();
+    let mut state = state;
+    state.door_secret = Some(secret.clone());
+    let (public, figment) = web::front_door::behind_the_door(web::figment(
+        Some([127, 0, 0, 1].into()),
+        Some(args.port),
+    ))?;
+    let door = web::front_door::Door::bind(public, secret)
+        .await
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "the dashboard could not start on port {}: {err} (pick another with --port)",
+                args.port
+            )
+        })?;
+    let rocket = door
+        .open(web::build(state, figment)?)
+        .ignite()
+        .await
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "the dashboard could not start on port {}: {err} (pick another with --port)",
+                args.port
+            )
+        })?;
     let shutdown = rocket.shutdown();
     let mut server = tokio::spawn(rocket.launch());
     wait_until_listening(args.port).await;

@@ -16,15 +16,23 @@ pub fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<i32> {
         // A scheduled run needs the API settings: say so now, not at the first tick.
         config.api()?;
     }
-    let state = WebState::from_config(config, None)?;
-    let figment = web::figment(args.address, args.port);
+    let mut state = WebState::from_config(config, None)?;
+    let secret = web::front_door::DoorSecret::random();
+    state.door_secret = Some(secret.clone());
+    let (public, figment) =
+        web::front_door::behind_the_door(web::figment(args.address, args.port))?;
     let rocket = web::build(state, figment)?;
     let config = config.clone();
     rocket::execute(async move {
+        log::info!("starting the dashboard on http://{public}");
+        let door = web::front_door::Door::bind(public, secret)
+            .await
+            .map_err(|err| anyhow::anyhow!("the dashboard on {public} stopped: {err}"))?;
         crate::alert::spawn_watch(&config);
         let schedule =
             schedule.map(|schedule| crate::schedule::spawn_scheduler(config.clone(), schedule));
-        let rocket = rocket
+        let rocket = door
+            .open(rocket)
             .manage(web::Monitoring {
                 metrics_public: config.monitoring.metrics_public,
                 schedule,
@@ -32,14 +40,11 @@ pub fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<i32> {
             .ignite()
             .await
             .map_err(|err| anyhow::anyhow!("the dashboard's web settings are invalid: {err}"))?;
-        // Named before binding, so a port in use is reported with the address that was tried.
-        let listen = format!("{}:{}", rocket.config().address, rocket.config().port);
-        log::info!("starting the dashboard on http://{listen}");
         rocket
             .launch()
             .await
             .map(|_| ())
-            .map_err(|err| anyhow::anyhow!("the dashboard on {listen} stopped: {err}"))
+            .map_err(|err| anyhow::anyhow!("the dashboard on {public} stopped: {err}"))
     })?;
     Ok(exit::SUCCESS)
 }
@@ -56,6 +61,12 @@ pub fn hash_password() -> anyhow::Result<i32> {
             "the password is shorter than {MIN_PASSWORD_CHARS} characters; choose a longer one"
         ))
         .into());
+    }
+    let secret = crate::config::Secret::new(password);
+    if let Err(err) =
+        crate::config::check_not_guessable(crate::config::vars::DASHBOARD_PASSWORD, &secret)
+    {
+        return Err(exit::UsageError(format!("{err}")).into());
     }
     println!("{}", web::auth::hash_password(password)?);
     Ok(exit::SUCCESS)

@@ -139,6 +139,7 @@ impl DashboardSettings {
         })?;
         if let DashboardPassword::Plain(secret) = &password {
             check_length(vars::DASHBOARD_PASSWORD, secret, MIN_PASSWORD_CHARS)?;
+            check_not_guessable(vars::DASHBOARD_PASSWORD, secret)?;
         }
         if let Some(token) = &self.api_token {
             check_length(vars::API_TOKEN, token, MIN_API_TOKEN_CHARS)?;
@@ -149,6 +150,57 @@ impl DashboardSettings {
             secure_cookies: self.secure_cookies,
             trusted_proxy: self.trusted_proxy.clone(),
         })
+    }
+}
+
+/// Passwords of 12 characters or more that guessing lists try first (compared ignoring case).
+const COMMON_PASSWORDS: [&str; 20] = [
+    "123456789012",
+    "1234567890123",
+    "12345678901234",
+    "1q2w3e4r5t6y",
+    "qwertyuiop12",
+    "qwerty123456",
+    "qwertyuiopasdf",
+    "password1234",
+    "password123!",
+    "passwordpassword",
+    "password12345",
+    "iloveyou1234",
+    "letmein12345",
+    "changeme1234",
+    "welcome12345",
+    "administrator",
+    "admin1234567",
+    "lightsync123",
+    "lightspeed123",
+    "correcthorsebatterystaple",
+];
+
+/// A password that is only whitespace, one character repeated, or on the list of the most
+/// common ones is a configuration error (which never shows it), whatever its length.
+pub fn check_not_guessable(variable: &'static str, secret: &Secret) -> Result<(), ConfigError> {
+    let password = secret.expose();
+    let mut chars = password.chars();
+    let first = chars.next();
+    let reason = if password.trim().is_empty() {
+        Some("it is only whitespace")
+    } else if first.is_some_and(|first| chars.all(|c| c == first)) {
+        Some("it is one character repeated")
+    } else if COMMON_PASSWORDS
+        .iter()
+        .any(|common| common.eq_ignore_ascii_case(password.trim()))
+    {
+        Some("it is one of the most common passwords")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(ConfigError::Invalid {
+            variable,
+            reason: format!("{reason}, which guessing tries first; choose another (e.g. `openssl rand -base64 33`)"),
+        }),
+        None => Ok(()),
     }
 }
 

@@ -22,7 +22,8 @@ pub use api::{
     DEFAULT_RATE_SHARE, DEFAULT_RATE_WINDOW_SECS,
 };
 pub use dashboard::{
-    DashboardConfig, DashboardPassword, TrustedProxy, MIN_API_TOKEN_CHARS, MIN_PASSWORD_CHARS,
+    check_not_guessable, DashboardConfig, DashboardPassword, TrustedProxy, MIN_API_TOKEN_CHARS,
+    MIN_PASSWORD_CHARS,
 };
 pub use database::DatabaseUrl;
 pub use engine::{
@@ -391,10 +392,40 @@ mod tests {
             assert!(!err.to_string().contains(password), "{err}");
         }
         // Twelve characters, not bytes: "pässwörd" style passwords count what people typed.
-        assert!(load(&[("LIGHTSYNC_DASHBOARD_PASSWORD", "ääääääääääää")])
+        assert!(load(&[("LIGHTSYNC_DASHBOARD_PASSWORD", "äöüßäöüßäöüß")])
             .unwrap()
             .dashboard()
             .is_ok());
+    }
+
+    #[test]
+    fn guessable_passwords_are_refused_whatever_their_length() {
+        for (password, reason) in [
+            ("            ", "only whitespace"),
+            (" \t   \t      \t ", "only whitespace"),
+            ("aaaaaaaaaaaaaaaa", "one character repeated"),
+            ("ääääääääääää", "one character repeated"),
+            ("Password1234", "most common passwords"),
+            ("  qwerty123456 ", "most common passwords"),
+        ] {
+            let err = load(&[("LIGHTSYNC_DASHBOARD_PASSWORD", password)])
+                .unwrap()
+                .dashboard()
+                .unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.contains("LIGHTSYNC_DASHBOARD_PASSWORD"),
+                "{message}"
+            );
+            assert!(message.contains(reason), "{password:?}: {message}");
+            assert!(!message.contains(password.trim()), "{message}");
+        }
+        assert!(
+            load(&[("LIGHTSYNC_DASHBOARD_PASSWORD", "a quiet password 7")])
+                .unwrap()
+                .dashboard()
+                .is_ok()
+        );
     }
 
     #[test]

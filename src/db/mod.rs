@@ -5,6 +5,7 @@
 mod connect;
 mod error;
 mod lock;
+mod logouts;
 mod migrate;
 mod prepared;
 pub mod rows;
@@ -16,6 +17,7 @@ mod write;
 pub use connect::{checkout, connect, pool, PgPool, PooledPg};
 pub use error::DbError;
 pub use lock::{session_holds_lock, store_lock_key, try_lock_store};
+pub use logouts::{load_logouts, record_logout};
 pub use migrate::{revert_all_migrations, run_pending_migrations, MIGRATIONS};
 pub use state::{
     begin_entity_run, estimate_rows, finish_entity_run, load_chart_runs, load_last_runs,

@@ -1,6 +1,7 @@
 //! Who is asking: the client's address for throttling and logs. It is the socket's peer unless
 //! the peer is a proxy the operator named (LIGHTSYNC_TRUSTED_PROXY); only then is a request
-//! header read. Rocket's own `client_ip()` (which believes `X-Real-IP` from anyone) is never used.
+//! header read. Behind lightsync's own front door (`front_door`) the peer is the one the door
+//! names, in a header carrying the door's secret. Rocket's own `client_ip()` (which believes `X-Real-IP` from anyone) is never used.
 //! Throttling keys IPv6 clients by their /64, the block one subscriber usually holds.
 
 use std::fmt;
@@ -102,11 +103,18 @@ impl<'r> FromRequest<'r> for ClientAddr {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
-        let peer = request.remote().map(|remote| remote.ip());
-        let proxy = request
-            .rocket()
-            .state::<WebState>()
-            .and_then(|state| state.trusted_proxy.as_ref());
+        let state = request.rocket().state::<WebState>();
+        // Behind the front door the socket's peer is the door; its header names the client.
+        let door_peer = state
+            .and_then(|state| state.door_secret.as_ref())
+            .and_then(|secret| {
+                request
+                    .headers()
+                    .get_one(super::front_door::PEER_HEADER)
+                    .and_then(|value| secret.client_in(value))
+            });
+        let peer = door_peer.or_else(|| request.remote().map(|remote| remote.ip()));
+        let proxy = state.and_then(|state| state.trusted_proxy.as_ref());
         let values: Vec<&str> = match proxy {
             Some(proxy) => request.headers().get(&proxy.header).collect(),
             None => Vec::new(),

@@ -7,6 +7,7 @@ mod assets;
 pub mod auth;
 mod chart;
 pub mod client_addr;
+pub mod front_door;
 mod headers;
 mod launcher;
 mod metrics;
@@ -50,6 +51,9 @@ pub struct WebState {
     pub health: HealthThresholds,
     pub secure_cookies: bool,
     pub launcher: SyncLauncher,
+    /// The front door's secret when requests come through it (`serve`, `demo`): its header
+    /// names the client.
+    pub door_secret: Option<front_door::DoorSecret>,
 }
 
 impl WebState {
@@ -59,13 +63,21 @@ impl WebState {
         let dashboard = config.dashboard()?;
         let url = config.database_url()?.clone();
         let pool = db::pool(&url, 8)?;
-        {
+        let logouts = {
             let mut conn = db::checkout(&pool, &url)?;
             db::run_pending_migrations(&mut conn)?;
-        }
+            db::load_logouts(&mut conn)?
+        };
         let password = PasswordCheck::new(&dashboard.password)?;
+        let sessions = Sessions::new(password.epoch());
+        sessions.remember(logouts.into_iter().map(|(session_digest, expires_at)| {
+            session::Logout {
+                session_digest,
+                expires_at: expires_at.timestamp(),
+            }
+        }));
         Ok(WebState {
-            sessions: Sessions::new(password.epoch()),
+            sessions,
             password,
             api_token: dashboard.api_token,
             throttle: Throttle::default(),
@@ -74,6 +86,7 @@ impl WebState {
             health: config.health,
             secure_cookies: dashboard.secure_cookies,
             launcher: SyncLauncher::new(url.clone(), sync_log)?,
+            door_secret: None,
             pool,
             url,
         })
@@ -164,11 +177,14 @@ pub fn build(state: WebState, figment: rocket::figment::Figment) -> anyhow::Resu
         .attach(rocket::fairing::AdHoc::on_liftoff("announce", |rocket| {
             Box::pin(async move {
                 let config = rocket.config();
-                log::info!(
-                    "dashboard listening on http://{}:{}",
-                    config.address,
-                    config.port
-                );
+                if let Some(front_door::InnerPort(port)) = rocket.state() {
+                    let _ = port.send(config.port);
+                }
+                let shown = match rocket.state::<front_door::PublicAddress>() {
+                    Some(front_door::PublicAddress(public)) => *public,
+                    None => std::net::SocketAddr::new(config.address, config.port),
+                };
+                log::info!("dashboard listening on http://{shown}");
             })
         }))
         .mount(

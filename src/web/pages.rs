@@ -19,6 +19,7 @@ use super::views::load_entity_cards;
 use super::{with_db, WebState};
 use crate::db::{self, RunFilter};
 use crate::entity::{Entity, Group};
+use crate::health::{health_of, Health};
 
 /// Runs per history page.
 const RUNS_PER_PAGE: i64 = 50;
@@ -135,7 +136,7 @@ pub struct CsrfForm {
 }
 
 #[post("/logout", data = "<form>")]
-pub fn logout(
+pub async fn logout(
     form: Form<CsrfForm>,
     user: Option<User>,
     cookies: &CookieJar<'_>,
@@ -143,7 +144,18 @@ pub fn logout(
 ) -> Result<Redirect, Status> {
     match user {
         Some(user) if user.csrf_matches(&form.csrf) => {
-            state.sessions.end(cookies, &user.session);
+            let logout = state.sessions.end(cookies, &user.session);
+            let expires_at = chrono::DateTime::from_timestamp(logout.expires_at, 0)
+                .unwrap_or_else(chrono::Utc::now);
+            // Kept in PostgreSQL so the saved cookie stays refused after a restart; if the
+            // database is down the logout still holds until then, and the log says so.
+            let kept = with_db(state, move |conn| {
+                db::record_logout(conn, &logout.session_digest, expires_at)
+            })
+            .await;
+            if kept.is_err() {
+                log::warn!("a dashboard logout could not be kept in PostgreSQL: it holds until the dashboard restarts");
+            }
             Ok(to_login())
         }
         Some(_) => Err(Status::Forbidden),
@@ -335,12 +347,18 @@ pub async fn sync_now(
         return Err(Err(Status::Forbidden));
     }
     let entity: Entity = entity.parse().map_err(|_| Err(Status::NotFound))?;
-    let running = with_db(state, |conn| {
-        Ok(db::load_sync_states(conn)?
+    let (running, health) = with_db(state, move |conn| {
+        let states = db::load_sync_states(conn)?;
+        let health = states
+            .iter()
+            .find(|s| s.entity == entity.name())
+            .map(|s| (s.status.clone(), s.last_success_at));
+        let running = states
             .into_iter()
             .filter(|s| s.status == "running")
             .map(|s| s.entity)
-            .collect::<Vec<_>>())
+            .collect::<Vec<_>>();
+        Ok((running, health))
     })
     .await
     .map_err(Err)?;
@@ -352,6 +370,20 @@ pub async fn sync_now(
                 running.join(", ")
             ),
         ));
+    }
+    // The same rule as the card's button, held here too: a form posted by hand cannot start
+    // syncs of an entity that is up to date.
+    let now = chrono::Utc::now();
+    if let Some((status, Some(last_success))) = health {
+        if health_of(&status, Some(last_success), now, &state.health) == Health::Green {
+            return Ok(Flash::error(
+                Redirect::to("/"),
+                format!(
+                    "Not started: {entity} is up to date (last synced {} ago); the scheduled sync keeps it current.",
+                    crate::health::duration_in_words((now - last_success).to_std().unwrap_or_default())
+                ),
+            ));
+        }
     }
     // The database shows runs started anywhere; a sync this dashboard just started may not have
     // opened its run yet, so the launcher also refuses while its last child lives. Concurrent

@@ -2,7 +2,8 @@
 //! cookie holding a random id, the CSRF token, when it was issued, and the password epoch (a
 //! digest of the password hash): changing the password changes the epoch, which ends every
 //! session at once. Logging out puts the id on a server-side revocation list until the session
-//! would have expired anyway. The list is bounded; if it ever fills, every session ends instead.
+//! would have expired anyway; the list is kept in PostgreSQL too (a digest of the id), so a
+//! logout survives a restart. The list is bounded; if it ever fills, every session ends instead.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,6 +11,8 @@ use std::time::Duration;
 
 use rocket::http::{Cookie, CookieJar, SameSite};
 use serde::{Deserialize, Serialize};
+
+use sha2::{Digest, Sha256};
 
 use super::auth::{constant_time_eq, random_token};
 
@@ -36,9 +39,17 @@ pub struct Sessions {
     revoked: Mutex<Revoked>,
 }
 
+/// A logout to remember beyond this process: the session id's digest and when the session
+/// would have expired (unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logout {
+    pub session_digest: String,
+    pub expires_at: i64,
+}
+
 #[derive(Default)]
 struct Revoked {
-    /// Session id -> when it expires (unix seconds).
+    /// Digest of a session id -> when it expires (unix seconds).
     ids: HashMap<String, i64>,
     /// Sessions issued before this (unix seconds) are refused.
     not_before: i64,
@@ -75,20 +86,31 @@ impl Sessions {
     }
 
     /// Ends `session` here and in the browser: a saved copy of the cookie no longer works.
-    pub fn end(&self, cookies: &CookieJar<'_>, session: &Session) {
+    /// Returns the logout for the caller to keep in PostgreSQL.
+    pub fn end(&self, cookies: &CookieJar<'_>, session: &Session) -> Logout {
+        let logout = Logout {
+            session_digest: session_digest(&session.id),
+            expires_at: session.issued_at + SESSION_LIFETIME.as_secs() as i64,
+        };
+        self.remember([logout.clone()]);
+        cookies.remove_private(Cookie::build(SESSION_COOKIE).path("/"));
+        logout
+    }
+
+    /// Puts logouts on the revocation list (at start, the ones kept in PostgreSQL).
+    pub fn remember(&self, logouts: impl IntoIterator<Item = Logout>) {
         let now = chrono::Utc::now().timestamp();
         let mut revoked = self.revoked.lock().expect("revocation lock");
         revoked.ids.retain(|_, expires| *expires > now);
-        if revoked.ids.len() >= MAX_REVOKED {
-            log::warn!("{MAX_REVOKED} revoked dashboard sessions are still live: ending every session instead");
-            revoked.ids.clear();
-            revoked.not_before = now + 1;
-        } else {
-            let expires = session.issued_at + SESSION_LIFETIME.as_secs() as i64;
-            revoked.ids.insert(session.id.clone(), expires);
+        for logout in logouts {
+            if revoked.ids.len() >= MAX_REVOKED {
+                log::warn!("{MAX_REVOKED} revoked dashboard sessions are still live: ending every session instead");
+                revoked.ids.clear();
+                revoked.not_before = now + 1;
+                return;
+            }
+            revoked.ids.insert(logout.session_digest, logout.expires_at);
         }
-        drop(revoked);
-        cookies.remove_private(Cookie::build(SESSION_COOKIE).path("/"));
     }
 
     /// The current session, if the cookie is present, authentic, unexpired, of this password
@@ -104,7 +126,9 @@ impl Sessions {
             return None;
         }
         let revoked = self.revoked.lock().expect("revocation lock");
-        if session.issued_at < revoked.not_before || revoked.ids.contains_key(&session.id) {
+        if session.issued_at < revoked.not_before
+            || revoked.ids.contains_key(&session_digest(&session.id))
+        {
             return None;
         }
         Some(session)
@@ -114,4 +138,13 @@ impl Sessions {
     pub fn revoked_count(&self) -> usize {
         self.revoked.lock().expect("revocation lock").ids.len()
     }
+}
+
+/// What is kept of a session id once it is logged out: its SHA-256, so the table never holds a
+/// session id that could be replayed.
+fn session_digest(id: &str) -> String {
+    Sha256::digest(id.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }

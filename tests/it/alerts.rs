@@ -27,6 +27,8 @@ pub enum Answer {
     ServerError,
     /// Never answers.
     Hang,
+    /// Redirects to another path of the same receiver with this status (307 or 302).
+    Redirect(u16),
 }
 
 /// A local webhook receiver on an ephemeral port that keeps every JSON body it was sent.
@@ -45,7 +47,7 @@ impl Receiver {
             .unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let app = Router::new()
-            .route("/hook/{token}", post(receive))
+            .route("/hook/{token}", post(receive).get(receive))
             .with_state((received.clone(), answer));
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -87,17 +89,28 @@ impl Drop for Receiver {
 
 async fn receive(
     State((received, answer)): State<(Arc<Mutex<Vec<Value>>>, Answer)>,
+    headers: axum::http::HeaderMap,
     body: String,
-) -> StatusCode {
-    let json: Value = serde_json::from_str(&body).expect("the alert body is JSON");
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    // Whatever arrives is kept, a body-less request too (a 302 followed as a GET would be one).
+    let mut json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    if let Some(referer) = headers.get("referer") {
+        json = serde_json::json!({ "referer": referer.to_str().unwrap_or(""), "body": json });
+    }
     received.lock().unwrap().push(json);
     match answer {
-        Answer::Ok => StatusCode::OK,
-        Answer::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        Answer::Ok => StatusCode::OK.into_response(),
+        Answer::ServerError => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         Answer::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
-            StatusCode::OK
+            StatusCode::OK.into_response()
         }
+        Answer::Redirect(status) => (
+            StatusCode::from_u16(status).unwrap(),
+            [(axum::http::header::LOCATION, "/hook/elsewhere")],
+        )
+            .into_response(),
     }
 }
 
@@ -476,4 +489,45 @@ fn two_processes_seeing_the_same_change_send_it_once() {
     let log = alert_log(&database);
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].entity, "customers");
+}
+
+/// A receiver that answers 307 or 302 gets the alert once: the redirect is not followed (no
+/// second request, so no copy of the alert and no `Referer` with the secret URL elsewhere), and
+/// the delivery is recorded as failed, naming the redirect.
+#[test]
+fn an_alert_receiver_that_redirects_gets_one_request_and_the_delivery_fails() {
+    let database = TestDatabase::migrated();
+    let simulator = small_store();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints = dir.path().join("cp");
+    let temporary = Receiver::start(Answer::Redirect(307));
+    let found = Receiver::start(Answer::Redirect(302));
+    let hooks = format!("{},{}", temporary.url(), found.url());
+    lightsync(&database, &simulator, &checkpoints)
+        .arg("import")
+        .assert()
+        .success();
+    simulator.handle.queue_faults(FaultKind::InternalError, 1);
+    let (code, _, stderr) = sync_sales(&database, &simulator, &checkpoints, &hooks);
+    assert_eq!(code, 1, "{stderr}");
+    for receiver in [&temporary, &found] {
+        let messages = receiver.messages();
+        assert_eq!(messages.len(), 1, "exactly one request: {messages:?}");
+        assert_eq!(messages[0]["state"], "failed", "{messages:?}");
+    }
+    assert!(stderr.contains("not delivered"), "{stderr}");
+    assert!(stderr.contains("HTTP 307"), "{stderr}");
+    assert!(stderr.contains("HTTP 302"), "{stderr}");
+    assert!(
+        !stderr.contains("s3cr3t"),
+        "webhook URLs are secrets: {stderr}"
+    );
+    let rows = alert_log(&database);
+    let failed: Vec<&AlertRow> = rows.iter().filter(|row| row.state == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    let error = failed[0].delivery_error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("HTTP 307") && error.contains("HTTP 302") && error.contains("not followed"),
+        "{error}"
+    );
 }

@@ -534,3 +534,113 @@ fn demo_imports_serves_the_dashboard_and_cleans_up_on_sigint() {
         "the throwaway database was removed"
     );
 }
+
+/// The modes of everything under `dir` (itself included) that others could read or enter.
+fn open_to_others(dir: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut open = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        let metadata = std::fs::metadata(&path).unwrap();
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            open.push(format!("{} {mode:o}", path.display()));
+        }
+        if metadata.is_dir() {
+            pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    open
+}
+
+/// The real binary started under umask 022, as most shells have it.
+fn under_umask_022(command: &assert_cmd::Command) -> Command {
+    let mut shell = Command::new("sh");
+    shell.arg("-c").arg("umask 022; exec \"$0\" \"$@\"");
+    shell.arg(assert_cmd::cargo::cargo_bin("lightsync"));
+    shell.env_clear();
+    for (name, value) in command.get_envs() {
+        if let Some(value) = value {
+            shell.env(name, value);
+        }
+    }
+    shell.current_dir(command.get_current_dir().unwrap());
+    shell
+}
+
+/// Spooled pages and exports hold customers' names, emails and phone numbers: whatever the
+/// umask, no other local user can read the checkpoint store, a page spooled in it or an export;
+/// `checkpoint verify` warns about a store made readable, and the next run makes it private.
+#[test]
+fn the_checkpoint_store_and_exports_are_private_whatever_the_umask() {
+    let sim = TestSimulator::with_store(2, 30, 30, 120);
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("cp");
+    let base = lightsync(&database, &sim, &checkpoint);
+    // Killed with a page spooled and not yet applied: the spool is on disk.
+    let crashed = under_umask_022(&base)
+        .env("LIGHTSYNC_CRASH_AT", "after-spool:3")
+        .args(["--page-size", "40", "import"])
+        .output()
+        .unwrap();
+    assert!(!crashed.status.success());
+    // Checked before this test process opens the store itself (its own umask is 022).
+    assert!(
+        open_to_others(&checkpoint).is_empty(),
+        "{:?}",
+        open_to_others(&checkpoint)
+    );
+    let spooled: usize = {
+        let store = CheckpointStore::inspect(&checkpoint).unwrap();
+        Entity::ALL
+            .into_iter()
+            .map(|entity| store.batch_summaries(entity).unwrap().len())
+            .sum()
+    };
+    assert!(spooled > 0, "the crash left a page spooled");
+    under_umask_022(&base).arg("import").status().unwrap();
+    assert!(
+        open_to_others(&checkpoint).is_empty(),
+        "{:?}",
+        open_to_others(&checkpoint)
+    );
+    let export = dir.path().join("export.json");
+    let exported = under_umask_022(&base)
+        .args(["checkpoint", "export"])
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(exported.status.success(), "{exported:?}");
+    assert!(
+        open_to_others(&export).is_empty(),
+        "{:?}",
+        open_to_others(&export)
+    );
+    eprintln!("{spooled} batches spooled, store and export private");
+
+    // A store others can read (copied with a wide umask, or made by an older version).
+    Command::new("chmod")
+        .args(["-R", "go+rX"])
+        .arg(&checkpoint)
+        .status()
+        .unwrap();
+    assert!(!open_to_others(&checkpoint).is_empty());
+    lightsync(&database, &sim, &checkpoint)
+        .args(["checkpoint", "verify"])
+        .assert()
+        .stdout(predicate::str::contains(
+            "warning: the checkpoint store is readable by other local users",
+        ));
+    lightsync(&database, &sim, &checkpoint)
+        .arg("sync")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("made it private"));
+    assert!(
+        open_to_others(&checkpoint).is_empty(),
+        "{:?}",
+        open_to_others(&checkpoint)
+    );
+    assert_matches_simulator(&database, &sim);
+}

@@ -53,6 +53,7 @@ pub fn state_with_password(
             None,
             extra_env,
         ),
+        door_secret: None,
     }
 }
 
@@ -468,4 +469,15 @@ fn sync_now_starts_a_background_sync_and_refuses_while_one_runs() {
                 .any(|s| s.entity == "sales" && s.status == "ok" && s.rows_in_table == 20)
         },
     );
+    // Now green: the card shows no button, and a form posted by hand is refused too.
+    let html = client.get("/").dispatch().into_string().unwrap();
+    assert!(!html.contains(r#"action="/sync/sales""#), "{html}");
+    let refused = client
+        .post("/sync/sales")
+        .header(ContentType::Form)
+        .body(format!("csrf={csrf}"))
+        .dispatch();
+    assert_eq!(refused.status(), Status::SeeOther);
+    let page = client.get("/").dispatch().into_string().unwrap();
+    assert!(page.contains("Not started: sales is up to date"), "{page}");
 }

@@ -887,3 +887,192 @@ fn parallel_guessing_is_no_faster_than_serial_and_the_owner_gets_in() {
         "the others were refused while one was in flight"
     );
 }
+
+/// A session cookie from signing in to a real server.
+fn sign_in(base: &str) -> String {
+    let form = login_form(base, "127.0.0.1");
+    let response = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{base}/login"))
+        .header("Cookie", &form.cookie)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "password={}&csrf={}",
+            urlencode(PASSWORD),
+            form.csrf
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    response
+        .headers()
+        .get_all("Set-Cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .find(|value| value.starts_with("lightsync_session="))
+        .and_then(|value| value.split(';').next())
+        .expect("a session cookie")
+        .to_string()
+}
+
+/// The status of `path` with `cookie`, redirects not followed.
+fn status_with_cookie(base: &str, path: &str, cookie: &str) -> (u16, String) {
+    let response = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{base}{path}"))
+        .header("Cookie", cookie)
+        .send()
+        .unwrap();
+    (response.status().as_u16(), response.text().unwrap())
+}
+
+/// A logout is kept in PostgreSQL: a saved copy of the cookie stays refused after `serve`
+/// restarts with the same secret key (where the session itself would still be valid).
+#[test]
+fn a_logout_survives_a_restart_of_serve() {
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::browser::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let start = || {
+        let mut command = serve_command(&database, dir.path());
+        command.args(["--port", &port.to_string()]).env(
+            "ROCKET_SECRET_KEY",
+            "bGlnaHRzeW5jLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmc=",
+        );
+        let mut served = Served::start(command);
+        served.wait_for(&["dashboard listening on"]);
+        served
+    };
+    let served = start();
+    let kept = sign_in(&base);
+    let saved = sign_in(&base);
+    served.stop();
+    let served = start();
+    let (status, page) = status_with_cookie(&base, "/", &saved);
+    assert_eq!(
+        status, 200,
+        "a session outlives a restart with the same key"
+    );
+    let logout = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{base}/logout"))
+        .header("Cookie", &saved)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}", csrf_in(&page)))
+        .send()
+        .unwrap();
+    assert_eq!(logout.status(), 303);
+    assert_eq!(status_with_cookie(&base, "/api/status", &saved).0, 401);
+    served.stop();
+    let served = start();
+    assert_eq!(
+        status_with_cookie(&base, "/", &saved).0,
+        303,
+        "the logged-out cookie is sent to the login page after the restart"
+    );
+    assert_eq!(status_with_cookie(&base, "/api/status", &saved).0, 401);
+    assert_eq!(
+        status_with_cookie(&base, "/api/status", &kept).0,
+        200,
+        "another session is untouched"
+    );
+    served.stop();
+    assert_eq!(
+        database.count("SELECT count(*) AS n FROM lightsync_dashboard_logouts"),
+        1
+    );
+}
+
+/// Whether the server closed `stream` (a read ends or fails) within `limit`.
+fn closed_within(stream: &mut std::net::TcpStream, limit: Duration) -> bool {
+    use std::io::Read;
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut buffer = [0u8; 1024];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(_) => continue, // a 408 answer before the close
+            Err(err) => {
+                return !matches!(
+                    err.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                )
+            }
+        }
+    }
+}
+
+/// Through the real binary: connections that send nothing, half a request, or announce a body
+/// they never send are closed within the door's timeouts (10 s), while `/healthz` and the
+/// owner's login stay fast.
+#[test]
+fn idle_and_half_sent_connections_are_closed_and_the_dashboard_stays_fast() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    let database = TestDatabase::migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::browser::free_port();
+    let mut command = serve_command(&database, dir.path());
+    command.args(["--port", &port.to_string()]);
+    let mut served = Served::start(command);
+    served.wait_for(&["dashboard listening on"]);
+    let base = format!("http://127.0.0.1:{port}");
+    let opened = Instant::now();
+    let mut idle: Vec<TcpStream> = (0..20)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    let mut half_sent: Vec<TcpStream> = (0..200)
+        .map(|n| {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            write!(stream, "GET /healthz?{n} HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+            stream
+        })
+        .collect();
+    let mut huge_body = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        huge_body,
+        "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10737418240\r\n\r\npassword="
+    )
+    .unwrap();
+
+    let started = Instant::now();
+    let health = reqwest::blocking::get(format!("{base}/healthz")).unwrap();
+    assert_eq!(health.status(), 200);
+    let healthz_took = started.elapsed();
+    assert!(healthz_took < Duration::from_secs(2), "{healthz_took:?}");
+    let signing_in = Instant::now();
+    sign_in(&base);
+    let login_took = signing_in.elapsed();
+    assert!(login_took < Duration::from_secs(5), "{login_took:?}");
+
+    // The door's limits are 10 s for a head and 10 s of silence in a body; allow 5 s more.
+    let limit = Duration::from_secs(15);
+    for stream in idle
+        .iter_mut()
+        .chain(half_sent.iter_mut())
+        .chain([&mut huge_body])
+    {
+        let left = limit
+            .saturating_sub(opened.elapsed())
+            .max(Duration::from_millis(100));
+        assert!(
+            closed_within(stream, left),
+            "a connection was still open after {:?}",
+            opened.elapsed()
+        );
+    }
+    let all_closed = opened.elapsed();
+    assert!(
+        all_closed >= Duration::from_secs(9),
+        "closed too early to be the timeout: {all_closed:?}"
+    );
+    eprintln!("221 stalled connections closed after {all_closed:?}; /healthz took {healthz_took:?} and a login {login_took:?} meanwhile");
+    served.stop();
+}

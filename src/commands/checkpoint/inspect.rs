@@ -2,7 +2,7 @@
 //! versions beside it; a store held by a running sync is shown from PostgreSQL alone.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use serde_json::json;
@@ -217,7 +217,7 @@ pub(super) fn list(dir: &Path, entity: Option<Entity>, json: bool) -> anyhow::Re
     Ok(exit::SUCCESS)
 }
 
-pub(super) fn export(dir: &Path, file: &PathBuf) -> anyhow::Result<i32> {
+pub(super) fn export(dir: &Path, file: &Path) -> anyhow::Result<i32> {
     let store = CheckpointStore::inspect(dir)?;
     let mut entities = serde_json::Map::new();
     for entity in Entity::ALL {
@@ -250,7 +250,8 @@ pub(super) fn export(dir: &Path, file: &PathBuf) -> anyhow::Result<i32> {
         "last_run": store.run()?,
         "entities": entities,
     });
-    std::fs::write(file, serde_json::to_vec_pretty(&document)?)
+    // The export holds customers' data: readable by its owner only.
+    crate::private_files::write_private(file, &serde_json::to_vec_pretty(&document)?)
         .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", file.display()))?;
     println!("exported the checkpoint store to {}", file.display());
     Ok(exit::SUCCESS)

@@ -11,6 +11,7 @@ use crate::entity::Entity;
 use crate::exit;
 
 pub(super) fn verify(config: &Config, dir: &Path) -> anyhow::Result<i32> {
+    warn_if_open_to_others(dir);
     let store = match CheckpointStore::inspect(dir) {
         Ok(store) => store,
         Err(err @ CheckpointError::Locked { .. }) => return Err(err.into()),
@@ -59,6 +60,22 @@ pub(super) fn verify(config: &Config, dir: &Path) -> anyhow::Result<i32> {
             findings.problems.len()
         );
         Ok(exit::FAILURE)
+    }
+}
+
+/// Spooled pages hold customers' names, emails and phone numbers: a store others can read is
+/// worth a warning (not a problem: the next run makes it private by itself).
+fn warn_if_open_to_others(dir: &Path) {
+    let Ok(open) = crate::private_files::open_to_others(dir) else {
+        return;
+    };
+    if let Some((path, mode)) = open.first() {
+        println!(
+            "warning: the checkpoint store is readable by other local users ({} entries, e.g. {} with mode {mode:04o}); it holds customers' data: run `chmod -R go-rwx {}` (the next import or sync makes it private by itself)",
+            open.len(),
+            path.display(),
+            dir.display()
+        );
     }
 }
 

@@ -1,0 +1,1 @@
+DROP TABLE lightsync_dashboard_logouts;
