@@ -4,3 +4,4 @@ CREATE TABLE lightsync_dashboard_logouts (
     session_digest TEXT PRIMARY KEY,
     expires_at TIMESTAMPTZ NOT NULL
 );
+ALTER TABLE lightsync_dashboard_logouts ENABLE ROW LEVEL SECURITY;

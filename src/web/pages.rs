@@ -15,7 +15,7 @@ use super::auth::{constant_time_eq, login_csrf_token, throttled_check, User, LOG
 use super::chart::runs_chart;
 use super::client_addr::ClientAddr;
 use super::launcher::LaunchError;
-use super::views::load_entity_cards;
+use super::views::{load_entity_cards, load_outlets_today};
 use super::{with_db, WebState};
 use crate::db::{self, RunFilter};
 use crate::entity::{Entity, Group};
@@ -173,8 +173,9 @@ pub async fn overview(
     let user = user.ok_or(Ok(to_login()))?;
     let thresholds = state.health;
     let now = chrono::Utc::now();
-    let (cards, charts, total_runs) = with_db(state, move |conn| {
+    let (cards, charts, total_runs, outlets) = with_db(state, move |conn| {
         let cards = load_entity_cards(conn, &thresholds, now)?;
+        let outlets = load_outlets_today(conn)?;
         let mut charts = Vec::new();
         for entity in Entity::ALL {
             let runs = db::load_chart_runs(conn, entity.name(), CHART_RUNS)?;
@@ -184,7 +185,7 @@ pub async fn overview(
             });
         }
         let (_, total_runs) = db::load_runs(conn, &RunFilter::default(), 1, 0)?;
-        Ok((group_cards(cards), charts, total_runs))
+        Ok((group_cards(cards), charts, total_runs, outlets))
     })
     .await
     .map_err(Err)?;
@@ -198,6 +199,7 @@ pub async fn overview(
             signed_in: true,
             csrf: user.session.csrf,
             groups: cards,
+            outlets,
             charts,
             total_runs,
             flash,

@@ -2,7 +2,7 @@
 //! per entity with its health, progress and last run. Reads PostgreSQL only.
 
 use chrono::{DateTime, Utc};
-use diesel::PgConnection;
+use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 use serde::Serialize;
 
 use crate::db::{self, DbError, SyncLogRow};
@@ -133,4 +133,45 @@ pub fn load_entity_cards(
         });
     }
     Ok(cards)
+}
+
+/// One outlet's day so far, from the report views: a glance that proves the data is live.
+#[derive(Debug, Serialize, QueryableByName)]
+pub struct OutletToday {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub outlet_id: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub outlet_name: Option<String>,
+    /// The outlet's local date today.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub local_date: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub sales: i64,
+    /// Completed sales' revenue including tax, to the cent.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub revenue_incl_tax: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub newest_sale_at: Option<DateTime<Utc>>,
+}
+
+/// Every outlet that exists now, with today's completed sales (in its own time zone) and the
+/// time of its newest sale. Each outlet's day is read through the views' indexed local date.
+pub fn load_outlets_today(conn: &mut PgConnection) -> Result<Vec<OutletToday>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT o.id AS outlet_id, o.name AS outlet_name, \
+                ((now() AT TIME ZONE COALESCE(o.report_time_zone, 'UTC'))::date)::text AS local_date, \
+                COALESCE(d.sales, 0) AS sales, \
+                round(COALESCE(d.revenue_incl_tax, 0), 2)::text AS revenue_incl_tax, \
+                (SELECT r.sale_at FROM lightspeed_report_sales r WHERE r.outlet_id = o.id \
+                 ORDER BY r.sale_at DESC NULLS LAST LIMIT 1) AS newest_sale_at \
+         FROM lightspeed_outlets o \
+         LEFT JOIN LATERAL ( \
+             SELECT d.sales, d.revenue_incl_tax FROM lightspeed_report_daily_sales d \
+             WHERE d.outlet_id = o.id \
+               AND d.local_date = (now() AT TIME ZONE COALESCE(o.report_time_zone, 'UTC'))::date \
+         ) d ON true \
+         WHERE o.deleted_at IS NULL \
+         ORDER BY o.name, o.id",
+    )
+    .load(conn)?)
 }

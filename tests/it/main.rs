@@ -13,6 +13,7 @@ mod install;
 mod metrics;
 mod migrations;
 mod operations;
+mod reports;
 mod schedule;
 mod skipped;
 mod supabase;

@@ -260,6 +260,15 @@ fn row_level_security_hides_every_row_from_other_roles() {
         .execute(&mut conn)
         .unwrap();
     let seen = count_on(&mut conn, "SELECT count(*) AS n FROM lightspeed_customers");
+    // The report views read with the querying role's rights (PostgreSQL 15+: security_invoker),
+    // so they hide every row too.
+    let reported = count_on(
+        &mut conn,
+        "SELECT count(*) AS n FROM lightspeed_report_customers",
+    ) + count_on(
+        &mut conn,
+        "SELECT count(*) AS n FROM lightspeed_report_sales",
+    );
     sql_query("RESET ROLE").execute(&mut conn).unwrap();
     let owned = count_on(&mut conn, "SELECT count(*) AS n FROM lightspeed_customers");
     sql_query(format!(
@@ -275,6 +284,7 @@ fn row_level_security_hides_every_row_from_other_roles() {
         "a role without ownership or BYPASSRLS sees nothing"
     );
     assert_eq!(owned, 30, "the import is complete");
+    assert_eq!(reported, 0, "the report views respect row-level security");
 }
 
 #[test]
@@ -289,7 +299,7 @@ fn tables_can_live_in_a_schema_other_than_public() {
         .assert()
         .success();
     assert_eq!(
-        count(&database.url, "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'lightsync_data' AND table_name LIKE 'lightspeed_%'") as usize,
+        count(&database.url, "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'lightsync_data' AND table_name LIKE 'lightspeed_%' AND table_type = 'BASE TABLE'") as usize,
         lightsync::db::rows::declared_tables().len()
     );
     assert_eq!(

@@ -481,3 +481,58 @@ fn sync_now_starts_a_background_sync_and_refuses_while_one_runs() {
     let page = client.get("/").dispatch().into_string().unwrap();
     assert!(page.contains("Not started: sales is up to date"), "{page}");
 }
+
+/// The overview shows each outlet's day so far from the report views: today's completed sales
+/// in the outlet's own time zone (a sale of three days ago and a voided one left out) and the
+/// time of its newest sale. Sales are placed minutes after the outlet's local midnight, so the
+/// test holds at any hour.
+#[test]
+fn the_overview_shows_each_outlets_completed_sales_today() {
+    let database = TestDatabase::migrated();
+    use diesel::connection::SimpleConnection;
+    database
+        .connect()
+        .batch_execute(
+        "INSERT INTO lightspeed_outlets (id, name, time_zone, version, raw, synced_at) VALUES \
+             ('A', 'Harbour St', 'Pacific/Auckland', 1, '{}', now()), \
+             ('B', 'Quiet Lane', 'America/New_York', 1, '{}', now()); \
+         INSERT INTO lightspeed_sales (id, outlet_id, status, sale_date, version, raw, synced_at) VALUES \
+             ('S1', 'A', 'CLOSED', (date_trunc('day', now() AT TIME ZONE 'Pacific/Auckland') AT TIME ZONE 'Pacific/Auckland') + interval '1 minute', 1, '{}', now()), \
+             ('S2', 'A', 'CLOSED', (date_trunc('day', now() AT TIME ZONE 'Pacific/Auckland') AT TIME ZONE 'Pacific/Auckland') + interval '2 minutes', 1, '{}', now()), \
+             ('S3', 'A', 'VOIDED', (date_trunc('day', now() AT TIME ZONE 'Pacific/Auckland') AT TIME ZONE 'Pacific/Auckland') + interval '3 minutes', 1, '{}', now()), \
+             ('S4', 'A', 'CLOSED', (date_trunc('day', now() AT TIME ZONE 'Pacific/Auckland') AT TIME ZONE 'Pacific/Auckland') - interval '3 days', 1, '{}', now()); \
+         INSERT INTO lightspeed_sale_line_items (id, sale_id, quantity, total_price, total_tax, version, raw, synced_at) VALUES \
+             ('L1', 'S1', 1, 10.00, 1.50, 1, '{}', now()), \
+             ('L2', 'S2', 2, 20.004, 3.0006, 1, '{}', now()), \
+             ('L3', 'S3', 1, 99.00, 0, 1, '{}', now()), \
+             ('L4', 'S4', 1, 99.00, 0, 1, '{}', now());",
+    )
+    .unwrap();
+    let client = dashboard(&database);
+    login(&client);
+    let html = client.get("/").dispatch().into_string().unwrap();
+    let row = |outlet: &str| {
+        let start = html
+            .find(&format!(r#"data-outlet="{outlet}""#))
+            .unwrap_or_else(|| panic!("no row for outlet {outlet}: {html}"));
+        html[start..start + html[start..].find("</tr>").unwrap()].to_string()
+    };
+    let harbour = row("A");
+    assert!(harbour.contains("Harbour St"), "{harbour}");
+    assert!(
+        harbour.contains(r#"<td class="sales-today">2</td>"#),
+        "{harbour}"
+    );
+    // 11.50 + 23.0046 = 34.5046, to the cent.
+    assert!(
+        harbour.contains(r#"<td class="revenue-today">34.50</td>"#),
+        "{harbour}"
+    );
+    assert!(!harbour.contains("none yet"), "{harbour}");
+    let quiet = row("B");
+    assert!(
+        quiet.contains(r#"<td class="sales-today">0</td>"#),
+        "{quiet}"
+    );
+    assert!(quiet.contains("none yet"), "{quiet}");
+}

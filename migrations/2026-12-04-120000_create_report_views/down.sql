@@ -1,0 +1,17 @@
+DROP VIEW lightspeed_report_payments_daily;
+DROP VIEW lightspeed_report_customers;
+DROP VIEW lightspeed_report_inventory;
+DROP VIEW lightspeed_report_product_sales;
+DROP VIEW lightspeed_report_daily_sales;
+DROP VIEW lightspeed_report_sales;
+DROP TRIGGER lightsync_sale_local_date ON lightspeed_sales;
+DROP FUNCTION lightsync_sale_local_date();
+DROP TRIGGER lightsync_outlet_dates_sales_on_update ON lightspeed_outlets;
+DROP TRIGGER lightsync_outlet_dates_sales_on_insert ON lightspeed_outlets;
+DROP FUNCTION lightsync_outlet_dates_sales();
+DROP TRIGGER lightsync_outlet_time_zone ON lightspeed_outlets;
+DROP FUNCTION lightsync_outlet_time_zone();
+DROP INDEX lightspeed_sales_local_date_idx;
+ALTER TABLE lightspeed_sales DROP COLUMN local_date;
+ALTER TABLE lightspeed_outlets DROP COLUMN report_time_zone;
+DROP FUNCTION lightsync_report_time_zone(TEXT);
