@@ -78,6 +78,136 @@ CREATE TRIGGER lightsync_sale_local_date
     BEFORE INSERT OR UPDATE OF sale_date, outlet_id ON lightspeed_sales
     FOR EACH ROW EXECUTE FUNCTION lightsync_sale_local_date();
 
+-- Each sale's figures summed from its lines, kept current as lines are written: in the batch's
+-- own transaction, for the sales the batch changed only, so a report over many sales reads one
+-- row per sale instead of summing its lines again. The Discount product's lines count in
+-- revenue and in `discount`, not in units.
+CREATE TABLE lightsync_report_sale_totals (
+    sale_id TEXT COLLATE "C" PRIMARY KEY,
+    lines BIGINT NOT NULL,
+    units NUMERIC,
+    revenue_excl_tax NUMERIC,
+    tax NUMERIC,
+    discount NUMERIC,
+    all_returns BOOLEAN
+);
+ALTER TABLE lightsync_report_sale_totals ENABLE ROW LEVEL SECURITY;
+
+-- Recomputes the totals of the sales in `sale_ids` from their lines as they are now.
+CREATE FUNCTION lightsync_total_sales(sale_ids TEXT[]) RETURNS void
+    LANGUAGE sql
+    SET search_path FROM CURRENT
+    AS $$
+        DELETE FROM lightsync_report_sale_totals t
+            WHERE t.sale_id = ANY (sale_ids)
+              AND NOT EXISTS (
+                  SELECT 1 FROM lightspeed_sale_line_items li
+                  WHERE li.sale_id = t.sale_id AND li.deleted_at IS NULL
+              );
+        INSERT INTO lightsync_report_sale_totals
+            (sale_id, lines, units, revenue_excl_tax, tax, discount, all_returns)
+        SELECT
+            li.sale_id,
+            count(*),
+            sum(li.quantity) FILTER (WHERE p.handle IS DISTINCT FROM 'vend-discount'),
+            sum(COALESCE(li.total_price, li.price_total)),
+            sum(COALESCE(li.total_tax, li.tax_total)),
+            sum(CASE
+                    WHEN p.handle = 'vend-discount' THEN -COALESCE(li.total_price, li.price_total)
+                    ELSE COALESCE(li.total_discount, li.discount_total, 0)
+                END),
+            bool_and(COALESCE(li.is_return, false))
+                FILTER (WHERE p.handle IS DISTINCT FROM 'vend-discount')
+        FROM lightspeed_sale_line_items li
+        LEFT JOIN lightspeed_products p ON p.id = li.product_id
+        WHERE li.sale_id = ANY (sale_ids) AND li.deleted_at IS NULL
+        GROUP BY li.sale_id
+        ON CONFLICT (sale_id) DO UPDATE SET
+            lines = EXCLUDED.lines,
+            units = EXCLUDED.units,
+            revenue_excl_tax = EXCLUDED.revenue_excl_tax,
+            tax = EXCLUDED.tax,
+            discount = EXCLUDED.discount,
+            all_returns = EXCLUDED.all_returns;
+    $$;
+
+CREATE FUNCTION lightsync_lines_inserted() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path FROM CURRENT
+    AS $$
+    BEGIN
+        PERFORM lightsync_total_sales(ARRAY(SELECT DISTINCT sale_id FROM new_lines));
+        RETURN NULL;
+    END
+    $$;
+CREATE FUNCTION lightsync_lines_deleted() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path FROM CURRENT
+    AS $$
+    BEGIN
+        PERFORM lightsync_total_sales(ARRAY(SELECT DISTINCT sale_id FROM old_lines));
+        RETURN NULL;
+    END
+    $$;
+CREATE FUNCTION lightsync_lines_updated() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path FROM CURRENT
+    AS $$
+    BEGIN
+        PERFORM lightsync_total_sales(ARRAY(
+            SELECT sale_id FROM new_lines UNION SELECT sale_id FROM old_lines
+        ));
+        RETURN NULL;
+    END
+    $$;
+CREATE TRIGGER lightsync_lines_inserted
+    AFTER INSERT ON lightspeed_sale_line_items
+    REFERENCING NEW TABLE AS new_lines
+    FOR EACH STATEMENT EXECUTE FUNCTION lightsync_lines_inserted();
+CREATE TRIGGER lightsync_lines_deleted
+    AFTER DELETE ON lightspeed_sale_line_items
+    REFERENCING OLD TABLE AS old_lines
+    FOR EACH STATEMENT EXECUTE FUNCTION lightsync_lines_deleted();
+CREATE TRIGGER lightsync_lines_updated
+    AFTER UPDATE ON lightspeed_sale_line_items
+    REFERENCING OLD TABLE AS old_lines NEW TABLE AS new_lines
+    FOR EACH STATEMENT EXECUTE FUNCTION lightsync_lines_updated();
+
+-- A product that becomes (or stops being) the Discount product after its lines landed
+-- (entities are copied concurrently) totals those sales again.
+CREATE FUNCTION lightsync_discount_product_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path FROM CURRENT
+    AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            PERFORM lightsync_total_sales(ARRAY(
+                SELECT DISTINCT li.sale_id FROM lightspeed_sale_line_items li
+                JOIN new_products p ON p.id = li.product_id
+                WHERE p.handle = 'vend-discount'
+            ));
+        ELSE
+            PERFORM lightsync_total_sales(ARRAY(
+                SELECT DISTINCT li.sale_id FROM lightspeed_sale_line_items li
+                JOIN new_products n ON n.id = li.product_id
+                JOIN old_products o ON o.id = n.id
+                WHERE (n.handle = 'vend-discount') IS DISTINCT FROM (o.handle = 'vend-discount')
+            ));
+        END IF;
+        RETURN NULL;
+    END
+    $$;
+CREATE TRIGGER lightsync_discount_product_inserted
+    AFTER INSERT ON lightspeed_products
+    REFERENCING NEW TABLE AS new_products
+    FOR EACH STATEMENT EXECUTE FUNCTION lightsync_discount_product_changed();
+CREATE TRIGGER lightsync_discount_product_updated
+    AFTER UPDATE ON lightspeed_products
+    REFERENCING OLD TABLE AS old_products NEW TABLE AS new_products
+    FOR EACH STATEMENT EXECUTE FUNCTION lightsync_discount_product_changed();
+
+SELECT lightsync_total_sales(ARRAY(SELECT DISTINCT sale_id FROM lightspeed_sale_line_items));
+
 -- One row per sale that is not voided (or deleted), with its figures summed from its lines.
 CREATE VIEW lightspeed_report_sales AS
 SELECT
@@ -91,31 +221,16 @@ SELECT
     s.status,
     s.status IN ('CLOSED', 'ONACCOUNT_CLOSED', 'LAYBY_CLOSED', 'DISPATCHED_CLOSED',
                  'PICKED_UP_CLOSED', 'SERVICE_CLOSED') AS is_completed,
-    (s.return_for IS NOT NULL OR COALESCE(l.all_returns, false)) AS is_return,
-    COALESCE(l.units, 0) AS units,
-    COALESCE(l.lines, 0) AS lines,
-    COALESCE(l.revenue_excl_tax, 0) AS revenue_excl_tax,
-    COALESCE(l.tax, 0) AS tax,
-    COALESCE(l.revenue_excl_tax, 0) + COALESCE(l.tax, 0) AS revenue_incl_tax,
-    COALESCE(l.discount, 0) AS discount
+    (s.return_for IS NOT NULL OR COALESCE(t.all_returns, false)) AS is_return,
+    COALESCE(t.units, 0) AS units,
+    COALESCE(t.lines, 0) AS lines,
+    COALESCE(t.revenue_excl_tax, 0) AS revenue_excl_tax,
+    COALESCE(t.tax, 0) AS tax,
+    COALESCE(t.revenue_excl_tax, 0) + COALESCE(t.tax, 0) AS revenue_incl_tax,
+    COALESCE(t.discount, 0) AS discount
 FROM lightspeed_sales s
 LEFT JOIN lightspeed_customers c ON c.id = s.customer_id
-LEFT JOIN LATERAL (
-    SELECT
-        count(*) AS lines,
-        sum(li.quantity) FILTER (WHERE p.handle IS DISTINCT FROM 'vend-discount') AS units,
-        sum(COALESCE(li.total_price, li.price_total)) AS revenue_excl_tax,
-        sum(COALESCE(li.total_tax, li.tax_total)) AS tax,
-        sum(CASE
-                WHEN p.handle = 'vend-discount' THEN -COALESCE(li.total_price, li.price_total)
-                ELSE COALESCE(li.total_discount, li.discount_total, 0)
-            END) AS discount,
-        bool_and(COALESCE(li.is_return, false))
-            FILTER (WHERE p.handle IS DISTINCT FROM 'vend-discount') AS all_returns
-    FROM lightspeed_sale_line_items li
-    LEFT JOIN lightspeed_products p ON p.id = li.product_id
-    WHERE li.sale_id = s.id AND li.deleted_at IS NULL
-) l ON true
+LEFT JOIN lightsync_report_sale_totals t ON t.sale_id = s.id
 WHERE s.status IS DISTINCT FROM 'VOIDED' AND s.deleted_at IS NULL;
 
 -- One row per outlet and local date, over completed sales.

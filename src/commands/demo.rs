@@ -121,24 +121,20 @@ async fn run_demo(mut config: Config, args: DemoArgs, password: String) -> anyho
         Some([127, 0, 0, 1].into()),
         Some(args.port),
     ))?;
+    let cannot_start = |err: &dyn std::fmt::Display| {
+        anyhow::anyhow!(
+            "the dashboard could not start on port {}: {err} (pick another with --port)",
+            args.port
+        )
+    };
     let door = web::front_door::Door::bind(public, secret)
         .await
-        .map_err(|err| {
-            anyhow::anyhow!(
-                "the dashboard could not start on port {}: {err} (pick another with --port)",
-                args.port
-            )
-        })?;
+        .map_err(|err| cannot_start(&err))?;
     let rocket = door
         .open(web::build(state, figment)?)
         .ignite()
         .await
-        .map_err(|err| {
-            anyhow::anyhow!(
-                "the dashboard could not start on port {}: {err} (pick another with --port)",
-                args.port
-            )
-        })?;
+        .map_err(|err| cannot_start(&err))?;
     let shutdown = rocket.shutdown();
     let mut server = tokio::spawn(rocket.launch());
     wait_until_listening(args.port).await;

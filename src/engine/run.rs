@@ -314,9 +314,11 @@ fn prepare(
     for entity in entities {
         if request.restart {
             store.reset_entity(*entity)?;
+            // The rewind is an operator action of its own: the run itself opens its own
+            // `sync_log` row for the entity under `run_id` right after.
             db::rewind_entity(
                 &mut lock_connection,
-                run_id,
+                &format!("{run_id}-restart"),
                 entity.name(),
                 0,
                 "import --restart: fetching again from version 0",

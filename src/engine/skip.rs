@@ -1,9 +1,22 @@
-//! How an entity's stream ended: ok, failed, or skipped because the token may not read its
-//! endpoint (HTTP 403: the store did not grant that permission) or the endpoint answers in a
-//! shape paged by id rather than by version (`/product_categories` as the OpenAPI file
-//! documents it). A skipped entity is not a failed run. Pure code.
+//! How an entity's stream ended: ok, failed, or skipped because the token may not read a
+//! reference endpoint (HTTP 403: the store did not grant that permission) or the endpoint
+//! answers in a shape paged by id rather than by version (`/product_categories` as the OpenAPI
+//! file documents it). A skipped entity is not a failed run. A 403 on an entity the mirror is
+//! for (`ESSENTIAL`) is a failure: an empty `lightspeed_sales` must never look green. Pure code.
 
+use crate::entity::Entity;
 use crate::lightspeed::{ApiError, FetchError, PageError};
+
+/// The entities a mirror of a store is for: without permission to read them the run fails
+/// (red, exit 1, an alert) instead of skipping them.
+pub(crate) const ESSENTIAL: [Entity; 6] = [
+    Entity::Outlets,
+    Entity::Products,
+    Entity::Customers,
+    Entity::Inventory,
+    Entity::Sales,
+    Entity::Consignments,
+];
 
 /// The end of one entity's stream: `(error, skipped_reason)`, at most one of them set.
 pub(crate) fn judge(result: anyhow::Result<()>) -> (Option<String>, Option<String>) {
@@ -11,7 +24,10 @@ pub(crate) fn judge(result: anyhow::Result<()>) -> (Option<String>, Option<Strin
         Ok(()) => (None, None),
         Err(err) => match forbidden(&err) {
             Some(reason) => (None, Some(reason)),
-            None => (Some(format!("{err:#}")), None),
+            None => match missing_permission(&err) {
+                Some(reason) => (Some(reason), None),
+                None => (Some(format!("{err:#}")), None),
+            },
         },
     }
 }
@@ -21,13 +37,27 @@ fn forbidden(err: &anyhow::Error) -> Option<String> {
         .chain()
         .find_map(|cause| cause.downcast_ref::<FetchError>())?;
     match &fetch.cause {
-        ApiError::Status { status: 403, .. } => Some(format!(
+        ApiError::Status { status: 403, .. } if !ESSENTIAL.contains(&fetch.entity) => Some(format!(
             "the token may not read /{} (HTTP 403): grant it that permission to copy {}",
             fetch.entity, fetch.entity
         )),
         ApiError::Page(PageError::PagedById) => Some(format!(
             "/{} answers paged by id (page_info, data.categories), not by version; lightsync does not copy that shape yet",
             fetch.entity
+        )),
+        _ => None,
+    }
+}
+
+/// The failure of an essential entity the token may not read, naming the permission to grant.
+fn missing_permission(err: &anyhow::Error) -> Option<String> {
+    let fetch = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<FetchError>())?;
+    match &fetch.cause {
+        ApiError::Status { status: 403, .. } => Some(format!(
+            "the token may not read /{entity} (HTTP 403), so {entity} cannot be copied: grant it the `{entity}:read` permission (for an OAuth token, the scope; for a personal token, a user allowed to see {entity})",
+            entity = fetch.entity
         )),
         _ => None,
     }
@@ -60,6 +90,26 @@ mod tests {
         assert!(error.unwrap().contains("HTTP 404"));
         assert_eq!(skipped, None);
         assert_eq!(judge(Ok(())), (None, None));
+    }
+
+    #[test]
+    fn a_403_on_an_entity_the_mirror_is_for_fails_it_naming_the_permission() {
+        for entity in ESSENTIAL {
+            let err = anyhow::Error::new(FetchError {
+                entity,
+                after: 0,
+                attempts: 1,
+                cause: ApiError::Status {
+                    status: 403,
+                    detail: None,
+                },
+            });
+            let (error, skipped) = judge(Err(err));
+            assert_eq!(skipped, None, "{entity}");
+            let error = error.unwrap();
+            assert!(error.contains("HTTP 403"), "{error}");
+            assert!(error.contains(&format!("`{entity}:read`")), "{error}");
+        }
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, DATE, RETRY_AFTER, USER_AGENT,
+};
 use reqwest::StatusCode;
 
 use super::body::{read_body, root_cause, Body};
@@ -14,7 +16,7 @@ use super::error::{error_detail, ApiError, FetchError};
 use super::governor::RateGovernor;
 use super::page::{decode_child_page, decode_raw_page, ChildPage, Page, PageError};
 use super::raw_page::RawPage;
-use super::retry::{parse_retry_after, RETRY_BACKOFF};
+use super::retry::{retry_after_on_server_clock, RETRY_BACKOFF};
 use crate::backoff::Backoff;
 use crate::config::ApiConfig;
 use crate::entity::Entity;
@@ -309,7 +311,10 @@ impl Client {
         let retry_after = headers
             .get(RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| parse_retry_after(value, SystemTime::now()));
+            .and_then(|value| {
+                let date = headers.get(DATE).and_then(|date| date.to_str().ok());
+                retry_after_on_server_clock(value, date, SystemTime::now())
+            });
         permit.report_response(limit, remaining, status == StatusCode::TOO_MANY_REQUESTS);
 
         let body = read_body(response, &self.spill_dir).await?;

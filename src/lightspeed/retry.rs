@@ -18,12 +18,31 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let until = httpdate::parse_http_date(value).ok().or_else(|| {
+    let until = parse_http_time(value)?;
+    Some(until.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// How long to wait according to a response's `Retry-After`, measured on the server's clock: a
+/// date in `Retry-After` minus the response's own `Date`, which come from the same clock, so no
+/// skew between the two machines distorts the wait. Without a usable `Date`, the date is
+/// compared with `local_now`.
+pub fn retry_after_on_server_clock(
+    retry_after: &str,
+    date: Option<&str>,
+    local_now: SystemTime,
+) -> Option<Duration> {
+    let server_now = date.and_then(parse_http_time).unwrap_or(local_now);
+    parse_retry_after(retry_after, server_now)
+}
+
+/// An HTTP date (`Wed, 15 Jul 2020 15:04:05 GMT`) or the same with a numeric offset.
+fn parse_http_time(value: &str) -> Option<SystemTime> {
+    let value = value.trim();
+    httpdate::parse_http_date(value).ok().or_else(|| {
         chrono::DateTime::parse_from_rfc2822(value)
             .ok()
             .map(SystemTime::from)
-    })?;
-    Some(until.duration_since(now).unwrap_or(Duration::ZERO))
+    })
 }
 
 #[cfg(test)]
@@ -47,5 +66,38 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn a_retry_after_date_is_measured_against_the_servers_date_whatever_our_clock_says() {
+        let server = "Wed, 15 Jul 2020 15:04:00 GMT";
+        let until = "Wed, 15 Jul 2020 15:04:30 GMT";
+        let real = httpdate::parse_http_date(server).unwrap();
+        for skew in [0i64, 25, -25, 3600, -3600] {
+            let ours = if skew >= 0 {
+                real + Duration::from_secs(skew as u64)
+            } else {
+                real - Duration::from_secs((-skew) as u64)
+            };
+            assert_eq!(
+                retry_after_on_server_clock(until, Some(server), ours),
+                Some(Duration::from_secs(30)),
+                "our clock {skew} s off"
+            );
+        }
+        // Without a Date (or an unreadable one), our own clock is all there is.
+        assert_eq!(
+            retry_after_on_server_clock(until, None, real + Duration::from_secs(10)),
+            Some(Duration::from_secs(20))
+        );
+        assert_eq!(
+            retry_after_on_server_clock(until, Some("yesterday"), real),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after_on_server_clock("12", Some(server), real),
+            Some(Duration::from_secs(12)),
+            "seconds need no clock"
+        );
     }
 }

@@ -13,11 +13,12 @@ use predicates::prelude::*;
 use crate::support::TestDatabase;
 
 /// The bookkeeping tables beside the declared entity tables.
-const BOOKKEEPING_TABLES: [&str; 4] = [
+const BOOKKEEPING_TABLES: [&str; 5] = [
     "sync_state",
     "sync_log",
     "alert_log",
     "lightsync_dashboard_logouts",
+    "lightsync_report_sale_totals",
 ];
 
 /// Columns the database keeps for the report views beside a declared table's own: derived by

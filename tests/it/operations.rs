@@ -644,3 +644,38 @@ fn the_checkpoint_store_and_exports_are_private_whatever_the_umask() {
     );
     assert_matches_simulator(&database, &sim);
 }
+
+/// `import --restart --yes` fetches everything again after an import, for every entity or one
+/// (`--entity consignments`, the way to fetch the lines of consignments copied before lines
+/// existed), records the rewind as an operator action and ends exact.
+#[test]
+fn import_restart_fetches_everything_again_and_ends_exact() {
+    let (sim, database, dir) = imported();
+    let checkpoint = dir.path().join("cp");
+    let operator_rows = || {
+        database.count(
+            "SELECT count(*) AS n FROM sync_log WHERE mode = 'operator' \
+             AND error LIKE 'import --restart%'",
+        )
+    };
+    lightsync(&database, &sim, &checkpoint)
+        .args(["--page-size", "40", "import", "--restart", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(operator_rows(), Entity::ALL.len() as i64);
+    assert_matches_simulator(&database, &sim);
+    lightsync(&database, &sim, &checkpoint)
+        .args(["import", "--restart", "--yes", "--entity", "consignments"])
+        .assert()
+        .success();
+    assert_eq!(operator_rows(), Entity::ALL.len() as i64 + 1);
+    assert_eq!(
+        database.count(
+            "SELECT count(*) AS n FROM sync_log WHERE entity = 'consignments' AND mode = 'import' \
+             AND status = 'ok'"
+        ),
+        3,
+        "the first import and the two restarted ones"
+    );
+    assert_matches_simulator(&database, &sim);
+}

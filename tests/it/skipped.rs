@@ -170,3 +170,47 @@ fn product_categories_paged_by_id_are_skipped_with_the_reason() {
     );
     assert_matches_simulator_except(&database, &sim, &[Entity::ProductCategories]);
 }
+
+/// A token that may not read sales is not a store whose sales are empty: sales fails (red,
+/// exit 1) naming the permission to grant, while everything else is copied.
+#[test]
+fn a_403_on_sales_fails_the_run_naming_the_missing_permission() {
+    let database = TestDatabase::migrated();
+    let sim = TestSimulator::start(SimulatorConfig {
+        shape: StoreShape {
+            seed: 5,
+            outlets: 2,
+            products: 20,
+            customers: 20,
+            sales: 40,
+            registers: 1,
+        },
+        page_cap: 25,
+        rate_limited: false,
+        control: true,
+        forbidden: vec![Entity::Sales],
+        ..SimulatorConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("cp");
+    lightsync(&database, &sim, &checkpoint)
+        .arg("import")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "the token may not read /sales (HTTP 403), so sales cannot be copied: grant it the `sales:read` permission",
+        ));
+    assert_matches_simulator_except(&database, &sim, &[Entity::Sales]);
+    assert_eq!(
+        database.count(
+            "SELECT count(*) AS n FROM sync_state WHERE entity = 'sales' AND status = 'failed' \
+             AND last_error LIKE '%sales:read%'"
+        ),
+        1
+    );
+    lightsync(&database, &sim, &checkpoint)
+        .arg("status")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_match(r"sales\s+red").unwrap());
+}

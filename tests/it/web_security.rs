@@ -766,6 +766,14 @@ fn a_wrong_bearer_token_is_logged_with_the_real_address_and_without_the_token() 
     assert!(!output.contains(API_TOKEN), "{output}");
 }
 
+/// A client of a real server that shows redirects instead of following them.
+fn without_redirects() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// The login form as a client of a real server gets it: its CSRF cookie and token.
 struct LoginForm {
     cookie: String,
@@ -796,10 +804,7 @@ fn login_form(base: &str, client_ip: &str) -> LoginForm {
 /// A login attempt through a real server, from `client_ip` as the trusted proxy names it: the
 /// status and the `Retry-After` it carried.
 fn post_login(base: &str, form: &LoginForm, client_ip: &str, password: &str) -> (u16, Option<u64>) {
-    let response = reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    let response = without_redirects()
         .post(format!("{base}/login"))
         .header("X-Forwarded-For", client_ip)
         .header("Cookie", &form.cookie)
@@ -891,10 +896,7 @@ fn parallel_guessing_is_no_faster_than_serial_and_the_owner_gets_in() {
 /// A session cookie from signing in to a real server.
 fn sign_in(base: &str) -> String {
     let form = login_form(base, "127.0.0.1");
-    let response = reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    let response = without_redirects()
         .post(format!("{base}/login"))
         .header("Cookie", &form.cookie)
         .header("Content-Type", "application/x-www-form-urlencoded")
@@ -919,10 +921,7 @@ fn sign_in(base: &str) -> String {
 
 /// The status of `path` with `cookie`, redirects not followed.
 fn status_with_cookie(base: &str, path: &str, cookie: &str) -> (u16, String) {
-    let response = reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    let response = without_redirects()
         .get(format!("{base}{path}"))
         .header("Cookie", cookie)
         .send()
@@ -958,10 +957,7 @@ fn a_logout_survives_a_restart_of_serve() {
         status, 200,
         "a session outlives a restart with the same key"
     );
-    let logout = reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    let logout = without_redirects()
         .post(format!("{base}/logout"))
         .header("Cookie", &saved)
         .header("Content-Type", "application/x-www-form-urlencoded")
