@@ -22,7 +22,7 @@ macro_rules! entity {
     };
 }
 
-pub const USERS: EntitySpec = entity!("users", deleted: false, Reference, Own, [
+pub const USERS: EntitySpec = entity!("users", deleted: true, Reference, Own, [
     text: username, display_name, email, account_type, restricted_outlet_id;
     bool: enabled, is_primary_user, enabled_mfa, require_password_change;
     numeric: target_daily, target_weekly, target_monthly;
@@ -39,7 +39,7 @@ pub const REGISTERS: EntitySpec = entity!("registers", deleted: true, Reference,
     timestamp: register_open_time, register_close_time;
 ]);
 
-pub const TAXES: EntitySpec = entity!("taxes", deleted: false, Reference, Own, [
+pub const TAXES: EntitySpec = entity!("taxes", deleted: true, Reference, Own, [
     text: name, display_name;
     bool: is_default;
     json: rates;
@@ -57,24 +57,24 @@ pub const OUTLET_TAXES: EntitySpec = EntitySpec {
     children: &[],
 };
 
-pub const PAYMENT_TYPES: EntitySpec = entity!("payment_types", deleted: false, Reference, Own, [
+pub const PAYMENT_TYPES: EntitySpec = entity!("payment_types", deleted: true, Reference, Own, [
     text: name;
     int: type_id;
 ]);
 
-pub const BRANDS: EntitySpec = entity!("brands", deleted: false, Reference, OwnOrPageMax, [
+pub const BRANDS: EntitySpec = entity!("brands", deleted: true, Reference, OwnOrPageMax, [
     text: name;
 ]);
 
 /// Real `/suppliers` responses carry `version` though the schema lists none: it is used when
 /// present. The nested `contact` (spelled the 0.9 way) stays JSON.
-pub const SUPPLIERS: EntitySpec = entity!("suppliers", deleted: false, Reference, OwnOrPageMax, [
+pub const SUPPLIERS: EntitySpec = entity!("suppliers", deleted: true, Reference, OwnOrPageMax, [
     text: name, description;
     numeric: default_markup;
     json: contact;
 ]);
 
-pub const PRODUCT_TYPES: EntitySpec = entity!("product_types", deleted: false, Reference, OwnOrPageMax, [
+pub const PRODUCT_TYPES: EntitySpec = entity!("product_types", deleted: true, Reference, OwnOrPageMax, [
     text: name;
     bool: leaf_category;
     json: category_path;
@@ -95,13 +95,13 @@ pub const CUSTOMER_GROUPS: EntitySpec = entity!("customer_groups", deleted: true
     timestamp: created_at, updated_at;
 ]);
 
-pub const PRICE_BOOKS: EntitySpec = entity!("price_books", deleted: false, Reference, Own, [
+pub const PRICE_BOOKS: EntitySpec = entity!("price_books", deleted: true, Reference, Own, [
     text: name, customer_group_id, outlet_id, restrict_to_platform_key,
         restrict_to_platform_label;
     timestamp: valid_from, valid_to, created_at, updated_at;
 ]);
 
-pub const PRICE_BOOK_PRODUCTS: EntitySpec = entity!("price_book_products", deleted: false, Reference, Own, [
+pub const PRICE_BOOK_PRODUCTS: EntitySpec = entity!("price_book_products", deleted: true, Reference, Own, [
     text: product_id, price_book_id, tax_id, rounding, adjustment_type;
     numeric: default_display_price, price, retail_tax, loyalty_value, adjustment, discount,
         min_units, max_units;
@@ -125,7 +125,7 @@ pub const CONSIGNMENTS: EntitySpec = EntitySpec {
             timestamp: created_at, updated_at;
         ],
     }],
-    ..entity!("consignments", deleted: false, SalesAndStock, Own, [
+    ..entity!("consignments", deleted: true, SalesAndStock, Own, [
         text: outlet_id, name, type, status, supplier_id, source_outlet_id, supplier_invoice,
             reference;
         numeric: total_count_gain, total_cost_gain, total_count_loss, total_cost_loss;

@@ -129,6 +129,62 @@ fn deleted_rows_come_with_their_deleted_at() {
     }
 }
 
+/// Every endpoint whose schema has `deleted_at` is asked for deleted rows (`deleted=true`):
+/// the simulator, like a store that hides them otherwise, serves none without the flag.
+#[test]
+fn deleted_reference_rows_come_only_with_the_flag_lightsync_sends() {
+    let sim = simulator(SimulatorConfig {
+        shape: store(10),
+        ..SimulatorConfig::default()
+    });
+    sim.handle.mutate(4_000);
+    let expected = sim.handle.expected();
+    let client = fast_client(&api_config(&sim));
+    let mut checked = 0;
+    for entity in [
+        Entity::Users,
+        Entity::Taxes,
+        Entity::PaymentTypes,
+        Entity::Brands,
+        Entity::Suppliers,
+        Entity::ProductTypes,
+        Entity::PriceBooks,
+        Entity::PriceBookProducts,
+        Entity::Consignments,
+    ] {
+        assert!(entity.accepts_deleted_param(), "{entity}");
+        let want = expected["entities"][entity.name()]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["deleted"].as_bool().unwrap())
+            .count();
+        let (records, _) = fetch_all(&sim, &client, entity, 1000);
+        let deleted = records.iter().filter(|r| r.deleted_at.is_some()).count();
+        assert_eq!(deleted, want, "{entity}");
+        let unflagged: serde_json::Value = serde_json::from_str(
+            &reqwest::blocking::Client::new()
+                .get(format!("{}/{entity}?page_size=1000", sim.base_url()))
+                .bearer_auth("simulator")
+                .send()
+                .unwrap()
+                .text()
+                .unwrap(),
+        )
+        .unwrap();
+        let hidden = unflagged["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| !r["deleted_at"].is_null())
+            .count();
+        assert_eq!(hidden, 0, "{entity}: deleted rows without the flag");
+        checked += want;
+    }
+    assert!(checked > 0, "the mutation deleted some reference rows");
+    eprintln!("{checked} deleted reference rows fetched with deleted=true");
+}
+
 #[test]
 fn every_fault_kind_is_retried_and_recovered_within_the_budget() {
     let sim = simulator(SimulatorConfig {

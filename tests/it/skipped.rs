@@ -10,10 +10,9 @@ use predicates::prelude::*;
 use crate::support::{assert_matches_simulator_except, lightsync, TestDatabase, TestSimulator};
 use crate::web::{dashboard_with, sign_in, test_state};
 
-#[test]
-fn an_import_where_users_answers_403_skips_users_and_copies_everything_else() {
-    let database = TestDatabase::migrated();
-    let sim = TestSimulator::start(SimulatorConfig {
+/// A small store whose token may not read `forbidden` (HTTP 403).
+fn store_forbidding(forbidden: Entity) -> TestSimulator {
+    TestSimulator::start(SimulatorConfig {
         shape: StoreShape {
             seed: 4,
             outlets: 2,
@@ -25,9 +24,15 @@ fn an_import_where_users_answers_403_skips_users_and_copies_everything_else() {
         page_cap: 25,
         rate_limited: false,
         control: true,
-        forbidden: vec![Entity::Users],
+        forbidden: vec![forbidden],
         ..SimulatorConfig::default()
-    });
+    })
+}
+
+#[test]
+fn an_import_where_users_answers_403_skips_users_and_copies_everything_else() {
+    let database = TestDatabase::migrated();
+    let sim = store_forbidding(Entity::Users);
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("cp");
     lightsync(&database, &sim, &checkpoint)
@@ -176,21 +181,7 @@ fn product_categories_paged_by_id_are_skipped_with_the_reason() {
 #[test]
 fn a_403_on_sales_fails_the_run_naming_the_missing_permission() {
     let database = TestDatabase::migrated();
-    let sim = TestSimulator::start(SimulatorConfig {
-        shape: StoreShape {
-            seed: 5,
-            outlets: 2,
-            products: 20,
-            customers: 20,
-            sales: 40,
-            registers: 1,
-        },
-        page_cap: 25,
-        rate_limited: false,
-        control: true,
-        forbidden: vec![Entity::Sales],
-        ..SimulatorConfig::default()
-    });
+    let sim = store_forbidding(Entity::Sales);
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("cp");
     lightsync(&database, &sim, &checkpoint)
