@@ -2,8 +2,8 @@
 //! hand each request to Rocket, which listens on a loopback port of its own. Rocket 0.5 keeps a
 //! connection open for as long as the client likes (its HTTP server switches the header timeout
 //! off, and no setting reaches it), so the door enforces what it cannot: a request's head must
-//! arrive within `HEAD_TIMEOUT`, its body must keep coming (`BODY_IDLE_TIMEOUT`) and be done
-//! within `BODY_TIMEOUT`, at most `MAX_CONNECTIONS` connections are open, and each connection
+//! arrive within `HEAD_TIMEOUT`, its announced body must keep coming (`BODY_IDLE_TIMEOUT`) and
+//! be done within `BODY_TIMEOUT` (the answer may then take as long as it takes), at most `MAX_CONNECTIONS` connections are open, and each connection
 //! carries one request (`Connection: close`), so an idle keep-alive connection cannot be held
 //! either. The client's address reaches Rocket in `PEER_HEADER`, with a secret of this process
 //! that no client can know; the door drops that header from whatever a client sends.
@@ -184,6 +184,12 @@ async fn pass_one_request(
         .write_all(&head[head_end..])
         .await
         .map_err(|err| err.to_string())?;
+    // The body still to come: the announced length minus what arrived with the head; unknown
+    // (read until the answer) for a chunked body. A request without one waits for its answer
+    // as long as the dashboard takes (a page during a database outage takes a while).
+    let arrived = (head.len() - head_end) as u64;
+    let mut body_left =
+        announced_body(&head[..head_end]).map(|length| length.saturating_sub(arrived));
     let (mut from_client, mut to_client) = client.split();
     let (mut from_rocket, mut to_rocket) = rocket.split();
     let (answer_started, mut answered) = tokio::sync::oneshot::channel::<()>();
@@ -192,6 +198,9 @@ async fn pass_one_request(
         let deadline = Instant::now() + BODY_TIMEOUT;
         let mut buffer = vec![0u8; 8192];
         loop {
+            if body_left == Some(0) {
+                return Ok(());
+            }
             let pause = BODY_IDLE_TIMEOUT.min(deadline.saturating_duration_since(Instant::now()));
             tokio::select! {
                 read = timeout(pause, from_client.read(&mut buffer)) => match read {
@@ -200,6 +209,7 @@ async fn pass_one_request(
                         if to_rocket.write_all(&buffer[..n]).await.is_err() {
                             return Ok(());
                         }
+                        body_left = body_left.map(|left| left.saturating_sub(n as u64));
                     }
                     Err(_) => return Err(format!("the request body stalled ({pause:?} without a byte, or past {BODY_TIMEOUT:?})")),
                 },
@@ -235,6 +245,26 @@ async fn pass_one_request(
         }
         () = &mut answer => Ok(()),
     }
+}
+
+/// The body length a request head announces: `Content-Length`, 0 without one, `None` for a
+/// chunked body (its end is only known to the dashboard).
+fn announced_body(head: &[u8]) -> Option<u64> {
+    let text = String::from_utf8_lossy(head);
+    let mut length = 0;
+    for line in text.lines().skip(1) {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            return None;
+        }
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    Some(length)
 }
 
 /// Reads until the end of a request head (a blank line); `Some(end)` is the offset after it,
@@ -303,6 +333,22 @@ fn rewrite_head(head: &[u8], client: std::net::IpAddr, secret: &DoorSecret) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_announced_body_is_its_length_none_or_unknown_when_chunked() {
+        assert_eq!(
+            announced_body(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Some(0)
+        );
+        assert_eq!(
+            announced_body(b"POST /login HTTP/1.1\r\ncontent-length: 42\r\n\r\n"),
+            Some(42)
+        );
+        assert_eq!(
+            announced_body(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            None
+        );
+    }
 
     #[test]
     fn the_head_ends_at_the_first_blank_line_of_either_kind() {
