@@ -122,6 +122,9 @@ CREATE FUNCTION lightsync_total_sales(sale_ids TEXT[]) RETURNS void
         LEFT JOIN lightspeed_products p ON p.id = li.product_id
         WHERE li.sale_id = ANY (sale_ids) AND li.deleted_at IS NULL
         GROUP BY li.sale_id
+        -- Rows are written in key order, so two transactions totalling overlapping sales take
+        -- their locks in the same order.
+        ORDER BY li.sale_id
         ON CONFLICT (sale_id) DO UPDATE SET
             lines = EXCLUDED.lines,
             units = EXCLUDED.units,

@@ -62,8 +62,12 @@ fn is_transient_diesel(err: &DieselError) -> bool {
     }
 }
 
+/// Whether a failure is one that writing the batch again gets past: the server or the network
+/// going away, or a deadlock (PostgreSQL aborted this transaction to free another one waiting
+/// on it, e.g. a batch and the report totals a Discount product that just landed recomputes).
 fn looks_like_outage(message: &str) -> bool {
-    const OUTAGE_MARKERS: [&str; 9] = [
+    const OUTAGE_MARKERS: [&str; 10] = [
+        "deadlock detected",
         "server closed the connection",
         "terminating connection",
         "connection refused",
@@ -89,6 +93,7 @@ mod tests {
         }
         .is_transient());
         assert!(DbError::Query(DieselError::BrokenTransactionManager).is_transient());
+        assert!(looks_like_outage("deadlock detected"));
         assert!(!DbError::Query(DieselError::NotFound).is_transient());
         assert!(!DbError::Migration("x".into()).is_transient());
     }
