@@ -106,6 +106,16 @@ fn pages_to_the_end_with_odd_page_caps() {
     }
 }
 
+/// How many of `entity`'s records the simulator's ground truth holds as deleted.
+fn deleted_in(expected: &serde_json::Value, entity: Entity) -> usize {
+    expected["entities"][entity.name()]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["deleted"].as_bool().unwrap())
+        .count()
+}
+
 #[test]
 fn deleted_rows_come_with_their_deleted_at() {
     let sim = simulator(SimulatorConfig {
@@ -116,12 +126,7 @@ fn deleted_rows_come_with_their_deleted_at() {
     let expected = sim.handle.expected();
     let client = fast_client(&api_config(&sim));
     for entity in [Entity::Products, Entity::Customers] {
-        let want = expected["entities"][entity.name()]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["deleted"].as_bool().unwrap())
-            .count();
+        let want = deleted_in(&expected, entity);
         assert!(want > 0, "{entity}: the mutation deleted some");
         let (records, _) = fetch_all(&sim, &client, entity, 1000);
         let deleted = records.iter().filter(|r| r.deleted_at.is_some()).count();
@@ -153,12 +158,7 @@ fn deleted_reference_rows_come_only_with_the_flag_lightsync_sends() {
         Entity::Consignments,
     ] {
         assert!(entity.accepts_deleted_param(), "{entity}");
-        let want = expected["entities"][entity.name()]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["deleted"].as_bool().unwrap())
-            .count();
+        let want = deleted_in(&expected, entity);
         let (records, _) = fetch_all(&sim, &client, entity, 1000);
         let deleted = records.iter().filter(|r| r.deleted_at.is_some()).count();
         assert_eq!(deleted, want, "{entity}");

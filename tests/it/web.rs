@@ -411,6 +411,17 @@ fn healthz_reports_the_database_without_a_login() {
     );
 }
 
+/// Posts the "Sync now" form for sales; the overview it leads to (with its flash message).
+fn post_sync_now(client: &Client, csrf: &str) -> String {
+    let response = client
+        .post("/sync/sales")
+        .header(ContentType::Form)
+        .body(format!("csrf={csrf}"))
+        .dispatch();
+    assert_eq!(response.status(), Status::SeeOther);
+    client.get("/").dispatch().into_string().unwrap()
+}
+
 #[test]
 fn sync_now_starts_a_background_sync_and_refuses_while_one_runs() {
     let sim = TestSimulator::with_store(2, 10, 10, 20);
@@ -430,13 +441,7 @@ fn sync_now_starts_a_background_sync_and_refuses_while_one_runs() {
         &database,
         "UPDATE sync_state SET status = 'running' WHERE entity = 'products'",
     );
-    let refused = client
-        .post("/sync/sales")
-        .header(ContentType::Form)
-        .body(format!("csrf={csrf}"))
-        .dispatch();
-    assert_eq!(refused.status(), Status::SeeOther);
-    let page = client.get("/").dispatch().into_string().unwrap();
+    let page = post_sync_now(&client, &csrf);
     assert!(
         page.contains("Not started: a run is in progress (products)"),
         "{page}"
@@ -448,13 +453,7 @@ fn sync_now_starts_a_background_sync_and_refuses_while_one_runs() {
     );
     let html = client.get("/").dispatch().into_string().unwrap();
     assert!(html.contains("Sync now"));
-    let started = client
-        .post("/sync/sales")
-        .header(ContentType::Form)
-        .body(format!("csrf={csrf}"))
-        .dispatch();
-    assert_eq!(started.status(), Status::SeeOther);
-    let page = client.get("/").dispatch().into_string().unwrap();
+    let page = post_sync_now(&client, &csrf);
     assert!(
         page.contains("Started `lightsync sync --entity sales`"),
         "{page}"
@@ -472,13 +471,7 @@ fn sync_now_starts_a_background_sync_and_refuses_while_one_runs() {
     // Now green: the card shows no button, and a form posted by hand is refused too.
     let html = client.get("/").dispatch().into_string().unwrap();
     assert!(!html.contains(r#"action="/sync/sales""#), "{html}");
-    let refused = client
-        .post("/sync/sales")
-        .header(ContentType::Form)
-        .body(format!("csrf={csrf}"))
-        .dispatch();
-    assert_eq!(refused.status(), Status::SeeOther);
-    let page = client.get("/").dispatch().into_string().unwrap();
+    let page = post_sync_now(&client, &csrf);
     assert!(page.contains("Not started: sales is up to date"), "{page}");
 }
 
