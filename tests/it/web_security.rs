@@ -425,7 +425,7 @@ fn hsts_is_sent_only_with_secure_cookies() {
 }
 
 /// A stand-in for `lightsync` that records its arguments and environment, then waits until
-/// the test releases it.
+/// the test releases it (or its directory is gone, so no test leaves a process behind).
 fn recording_executable(dir: &std::path::Path) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join("fake-lightsync");
@@ -433,7 +433,7 @@ fn recording_executable(dir: &std::path::Path) -> std::path::PathBuf {
     std::fs::write(
         &path,
         format!(
-            "#!/bin/sh\necho \"$$ $*\" >> {dir}/invocations\nenv > {dir}/env-$$\nwhile [ ! -e {dir}/release ]; do sleep 0.05; done\n"
+            "#!/bin/sh\necho \"$$ $*\" >> {dir}/invocations\nenv > {dir}/env-$$\nwhile [ ! -e {dir}/release ] && [ -d {dir} ]; do sleep 0.05; done\n"
         ),
     )
     .unwrap();
