@@ -134,47 +134,37 @@ CREATE FUNCTION lightsync_total_sales(sale_ids TEXT[]) RETURNS void
             all_returns = EXCLUDED.all_returns;
     $$;
 
-CREATE FUNCTION lightsync_lines_inserted() RETURNS trigger
+-- Totals again the sales whose lines a statement wrote (each trigger names only the transition
+-- tables its event has; PL/pgSQL reads a table only in the branch that runs).
+CREATE FUNCTION lightsync_lines_changed() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path FROM CURRENT
     AS $$
     BEGIN
-        PERFORM lightsync_total_sales(ARRAY(SELECT DISTINCT sale_id FROM new_lines));
-        RETURN NULL;
-    END
-    $$;
-CREATE FUNCTION lightsync_lines_deleted() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path FROM CURRENT
-    AS $$
-    BEGIN
-        PERFORM lightsync_total_sales(ARRAY(SELECT DISTINCT sale_id FROM old_lines));
-        RETURN NULL;
-    END
-    $$;
-CREATE FUNCTION lightsync_lines_updated() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path FROM CURRENT
-    AS $$
-    BEGIN
-        PERFORM lightsync_total_sales(ARRAY(
-            SELECT sale_id FROM new_lines UNION SELECT sale_id FROM old_lines
-        ));
+        IF TG_OP = 'INSERT' THEN
+            PERFORM lightsync_total_sales(ARRAY(SELECT DISTINCT sale_id FROM new_lines));
+        ELSIF TG_OP = 'DELETE' THEN
+            PERFORM lightsync_total_sales(ARRAY(SELECT DISTINCT sale_id FROM old_lines));
+        ELSE
+            PERFORM lightsync_total_sales(ARRAY(
+                SELECT sale_id FROM new_lines UNION SELECT sale_id FROM old_lines
+            ));
+        END IF;
         RETURN NULL;
     END
     $$;
 CREATE TRIGGER lightsync_lines_inserted
     AFTER INSERT ON lightspeed_sale_line_items
     REFERENCING NEW TABLE AS new_lines
-    FOR EACH STATEMENT EXECUTE FUNCTION lightsync_lines_inserted();
+    FOR EACH STATEMENT EXECUTE FUNCTION lightsync_lines_changed();
 CREATE TRIGGER lightsync_lines_deleted
     AFTER DELETE ON lightspeed_sale_line_items
     REFERENCING OLD TABLE AS old_lines
-    FOR EACH STATEMENT EXECUTE FUNCTION lightsync_lines_deleted();
+    FOR EACH STATEMENT EXECUTE FUNCTION lightsync_lines_changed();
 CREATE TRIGGER lightsync_lines_updated
     AFTER UPDATE ON lightspeed_sale_line_items
     REFERENCING OLD TABLE AS old_lines NEW TABLE AS new_lines
-    FOR EACH STATEMENT EXECUTE FUNCTION lightsync_lines_updated();
+    FOR EACH STATEMENT EXECUTE FUNCTION lightsync_lines_changed();
 
 -- A product that becomes (or stops being) the Discount product after its lines landed
 -- (entities are copied concurrently) totals those sales again.

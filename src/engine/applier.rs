@@ -229,7 +229,7 @@ fn apply_batch(
     panic_point("apply-batch");
     if let Some((turn, order)) = in_turn {
         if order.wait_before_writing
-            && turn.wait(order.ordinal, &ctx.cancelled, None) != Turn::Ready
+            && turn.wait(order.ordinal, ctx.failures.cancelled(), None) != Turn::Ready
         {
             return Err(DbError::Stopped.into());
         }
@@ -261,7 +261,7 @@ fn apply_batch(
             let wait_turn = || match in_turn {
                 None => Ok(()),
                 Some((turn, order)) => {
-                    match turn.wait(order.ordinal, &ctx.cancelled, Some(TURN_PATIENCE)) {
+                    match turn.wait(order.ordinal, ctx.failures.cancelled(), Some(TURN_PATIENCE)) {
                         Turn::Ready => Ok(()),
                         Turn::Cancelled => Err(DbError::Stopped),
                         Turn::TimedOut => Err(DbError::TurnTimedOut),
@@ -294,7 +294,7 @@ fn apply_batch(
                     "{entity}: batch {seq} waited {} s for the batch before it; writing it again once that one commits",
                     TURN_PATIENCE.as_secs()
                 );
-                if turn.wait(order.ordinal, &ctx.cancelled, None) != Turn::Ready {
+                if turn.wait(order.ordinal, ctx.failures.cancelled(), None) != Turn::Ready {
                     return Err(DbError::Stopped.into());
                 }
             }

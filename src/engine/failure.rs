@@ -6,14 +6,14 @@
 //! join first. Pure bookkeeping, no I/O.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 
 use crate::db::DbError;
 
-/// One stream's failure clock and its cancellation flag.
-#[derive(Debug)]
+/// One stream's failure clock and its cancellation flag (set by the first failure, read by
+/// every stage to stop).
+#[derive(Debug, Default)]
 pub struct Failures {
-    cancelled: Arc<AtomicBool>,
+    cancelled: AtomicBool,
     noticed: AtomicU64,
 }
 
@@ -25,11 +25,14 @@ pub struct StageError {
 }
 
 impl Failures {
-    pub fn new(cancelled: Arc<AtomicBool>) -> Self {
-        Failures {
-            cancelled,
-            noticed: AtomicU64::new(0),
-        }
+    /// Whether a stage of the stream failed (or the run stopped it): the others stop.
+    pub fn cancelled(&self) -> &AtomicBool {
+        &self.cancelled
+    }
+
+    /// Stops the stream without a failure of its own (the run is being abandoned).
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
     }
 
     /// Records that a stage failed with `error`, now: the stream's other stages are told to
@@ -76,11 +79,6 @@ mod tests {
     use super::*;
     use anyhow::anyhow;
 
-    fn new_stream() -> (Arc<AtomicBool>, Failures) {
-        let cancelled = Arc::new(AtomicBool::new(false));
-        (cancelled.clone(), Failures::new(cancelled))
-    }
-
     fn stopped() -> anyhow::Error {
         anyhow::Error::new(DbError::Stopped).context("applying sales batch 1 (versions 1..2)")
     }
@@ -91,22 +89,22 @@ mod tests {
 
     #[test]
     fn stamping_a_failure_cancels_the_stream() {
-        let (cancelled, failures) = new_stream();
-        assert!(!cancelled.load(Ordering::SeqCst));
+        let failures = Failures::default();
+        assert!(!failures.cancelled().load(Ordering::SeqCst));
         failures.stamp(anyhow!("boom"));
-        assert!(cancelled.load(Ordering::SeqCst));
+        assert!(failures.cancelled().load(Ordering::SeqCst));
     }
 
     #[test]
     fn a_cause_wins_over_the_stop_it_caused_whichever_is_joined_first() {
-        let (_, failures) = new_stream();
+        let failures = Failures::default();
         let cause = failures.stamp(anyhow!("preparing a sales batch panicked"));
         let consequence = failures.stamp(stopped());
         assert_eq!(
             reported(vec![consequence, cause]),
             "preparing a sales batch panicked"
         );
-        let (_, failures) = new_stream();
+        let failures = Failures::default();
         let cause = failures.stamp(anyhow!("a sales writer panicked"));
         let consequence = failures.stamp(stopped());
         assert_eq!(
@@ -117,11 +115,11 @@ mod tests {
 
     #[test]
     fn of_two_causes_the_one_noticed_first_is_reported() {
-        let (_, failures) = new_stream();
+        let failures = Failures::default();
         let applier = failures.stamp(anyhow!("the applier failed"));
         let fetcher = failures.stamp(anyhow!("the fetcher failed"));
         assert_eq!(reported(vec![fetcher, applier]), "the applier failed");
-        let (_, failures) = new_stream();
+        let failures = Failures::default();
         let fetcher = failures.stamp(anyhow!("the fetcher failed"));
         let applier = failures.stamp(anyhow!("the applier failed"));
         assert_eq!(reported(vec![applier, fetcher]), "the fetcher failed");
@@ -129,7 +127,7 @@ mod tests {
 
     #[test]
     fn a_stream_that_only_stopped_reports_the_stop() {
-        let (_, failures) = new_stream();
+        let failures = Failures::default();
         let only = failures.stamp(stopped());
         assert!(reported(vec![only]).contains("stopped before committing"));
         assert!(first_cause(Vec::new()).is_none());

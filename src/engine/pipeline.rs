@@ -74,9 +74,8 @@ pub struct StreamContext {
     pub spool_budget_kib: u32,
     /// `DECODED_BATCHES_PER_STREAM` slots: a run is decoded only once it has one.
     pub decoded_slots: Arc<Semaphore>,
-    /// Set by whichever half fails, so the other stops.
-    pub cancelled: Arc<AtomicBool>,
-    /// Stamps each stage's failure with the order it was noticed in (and sets `cancelled`).
+    /// Stamps each stage's failure with the order it was noticed in, and tells the other
+    /// stages to stop (`cancelled`).
     pub failures: Failures,
 }
 
@@ -115,7 +114,7 @@ pub async fn run_fetcher(
         RUN_LIMIT
     };
     loop {
-        if ctx.cancelled.load(Ordering::SeqCst) {
+        if ctx.failures.cancelled().load(Ordering::SeqCst) {
             return Ok(());
         }
         let mut page = ctx
@@ -127,7 +126,7 @@ pub async fn run_fetcher(
             return Ok(());
         };
         for chunk in page.chunks(entity, cursor, run_limit) {
-            if ctx.cancelled.load(Ordering::SeqCst) {
+            if ctx.failures.cancelled().load(Ordering::SeqCst) {
                 return Ok(());
             }
             // The batch's share of the budget is taken before it is decoded, so the budget
@@ -137,12 +136,12 @@ pub async fn run_fetcher(
                 ((raw_bytes * IN_FLIGHT_PER_RAW_BYTE / 1024) as u32 + 1).min(ctx.spool_budget_kib);
             let permit = tokio::select! {
                 permit = ctx.spool_budget.acquire_many(budget_kib) => permit.context("spool budget closed")?,
-                _ = wait_for_cancel(&ctx.cancelled) => return Ok(()),
+                _ = wait_for_cancel(ctx.failures.cancelled()) => return Ok(()),
             };
             permit.forget();
             let slot = tokio::select! {
                 slot = ctx.decoded_slots.clone().acquire_owned() => slot.context("decoded slots closed")?,
-                _ = wait_for_cancel(&ctx.cancelled) => {
+                _ = wait_for_cancel(ctx.failures.cancelled()) => {
                     ctx.spool_budget.add_permits(budget_kib as usize);
                     return Ok(());
                 }

@@ -2,7 +2,7 @@
 //! streams concurrently under one rate governor, and closes the run's bookkeeping.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -120,7 +120,6 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
     let mut watched = Vec::new();
     for entity in &entities {
         let recovered = prepared.recovered[entity].clone();
-        let cancelled = Arc::new(AtomicBool::new(false));
         let ctx = Arc::new(StreamContext {
             entity: *entity,
             run_id: run_id.clone(),
@@ -132,8 +131,7 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
             spool_budget: spool_budget.clone(),
             spool_budget_kib,
             decoded_slots: Arc::new(Semaphore::new(decoded_batches_per_stream(*entity))),
-            cancelled: cancelled.clone(),
-            failures: Failures::new(cancelled),
+            failures: Failures::default(),
         });
         watched.push(Watched {
             entity: *entity,
@@ -160,7 +158,7 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
             Err(err) => {
                 // The streams already started stop; their appliers drain and end on their own.
                 for (ctx, fetcher, ..) in &streams {
-                    ctx.cancelled.store(true, Ordering::SeqCst);
+                    ctx.failures.cancel();
                     tokio::task::JoinHandle::abort(fetcher);
                 }
                 let err = anyhow::Error::new(err).context("starting an applier thread");

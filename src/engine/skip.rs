@@ -20,46 +20,36 @@ pub(crate) const ESSENTIAL: [Entity; 6] = [
 
 /// The end of one entity's stream: `(error, skipped_reason)`, at most one of them set.
 pub(crate) fn judge(result: anyhow::Result<()>) -> (Option<String>, Option<String>) {
-    match result {
-        Ok(()) => (None, None),
-        Err(err) => match forbidden(&err) {
-            Some(reason) => (None, Some(reason)),
-            None => match missing_permission(&err) {
-                Some(reason) => (Some(reason), None),
-                None => (Some(format!("{err:#}")), None),
-            },
-        },
-    }
-}
-
-fn forbidden(err: &anyhow::Error) -> Option<String> {
-    let fetch = err
+    let Err(err) = result else {
+        return (None, None);
+    };
+    let Some(fetch) = err
         .chain()
-        .find_map(|cause| cause.downcast_ref::<FetchError>())?;
+        .find_map(|cause| cause.downcast_ref::<FetchError>())
+    else {
+        return (Some(format!("{err:#}")), None);
+    };
+    let entity = fetch.entity;
     match &fetch.cause {
-        ApiError::Status { status: 403, .. } if !ESSENTIAL.contains(&fetch.entity) => Some(format!(
-            "the token may not read /{} (HTTP 403): grant it that permission to copy {}",
-            fetch.entity, fetch.entity
-        )),
-        ApiError::Page(PageError::PagedById) => Some(format!(
-            "/{} answers paged by id (page_info, data.categories), not by version; lightsync does not copy that shape yet",
-            fetch.entity
-        )),
-        _ => None,
-    }
-}
-
-/// The failure of an essential entity the token may not read, naming the permission to grant.
-fn missing_permission(err: &anyhow::Error) -> Option<String> {
-    let fetch = err
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<FetchError>())?;
-    match &fetch.cause {
-        ApiError::Status { status: 403, .. } => Some(format!(
-            "the token may not read /{entity} (HTTP 403), so {entity} cannot be copied: grant it the `{entity}:read` permission (for an OAuth token, the scope; for a personal token, a user allowed to see {entity})",
-            entity = fetch.entity
-        )),
-        _ => None,
+        ApiError::Status { status: 403, .. } if ESSENTIAL.contains(&entity) => (
+            Some(format!(
+                "the token may not read /{entity} (HTTP 403), so {entity} cannot be copied: grant it the `{entity}:read` permission (for an OAuth token, the scope; for a personal token, a user allowed to see {entity})"
+            )),
+            None,
+        ),
+        ApiError::Status { status: 403, .. } => (
+            None,
+            Some(format!(
+                "the token may not read /{entity} (HTTP 403): grant it that permission to copy {entity}"
+            )),
+        ),
+        ApiError::Page(PageError::PagedById) => (
+            None,
+            Some(format!(
+                "/{entity} answers paged by id (page_info, data.categories), not by version; lightsync does not copy that shape yet"
+            )),
+        ),
+        _ => (Some(format!("{err:#}")), None),
     }
 }
 

@@ -146,11 +146,16 @@ impl Throttle {
     /// it as a failure now and says how long it must wait. Otherwise it is refused uncounted.
     pub fn admit(&self, key: ClientKey) -> Result<Admitted<'_>, Busy> {
         let now = Instant::now();
+        let settings = self.settings;
         let mut inner = self.inner.lock().expect("throttle lock");
+        inner.prune(now, settings);
+        // The key the attempt is counted under (the shared overflow entry when the table is
+        // full), so a refusal is decided before anything is counted.
+        let key = inner.tracked_key(key, settings);
         let busy_until = match inner.in_flight.get(&key) {
             Some(ready_at) => Some(*ready_at),
-            None if inner.in_flight.len() >= self.settings.max_in_flight => {
-                Some(now + self.settings.delay_cap)
+            None if inner.in_flight.len() >= settings.max_in_flight => {
+                Some(now + settings.delay_cap)
             }
             None => None,
         };
@@ -161,12 +166,6 @@ impl Throttle {
             });
         }
         let attempt = self.count(&mut inner, key, now);
-        // The overflow entry stands for many clients, one of which is already in flight.
-        if inner.in_flight.contains_key(&attempt.key) {
-            return Err(Busy {
-                retry_after: CHECK_ALLOWANCE,
-            });
-        }
         inner.in_flight.insert(attempt.key, now + attempt.delay);
         Ok(Admitted {
             throttle: self,
@@ -192,13 +191,7 @@ impl Throttle {
     fn count(&self, inner: &mut Inner, key: ClientKey, now: Instant) -> Attempt {
         let settings = self.settings;
         inner.prune(now, settings);
-        // One slot of the capacity is kept for the shared overflow entry.
-        let key =
-            if inner.clients.contains_key(&key) || inner.clients.len() + 1 < settings.max_clients {
-                key
-            } else {
-                ClientKey::Overflow
-            };
+        let key = inner.tracked_key(key, settings);
         let entry = inner.clients.entry(key).or_insert(Failures {
             count: 0,
             last: now,
@@ -265,6 +258,16 @@ impl Throttle {
 }
 
 impl Inner {
+    /// The key `key` is counted under: its own while the table has room (one slot of the
+    /// capacity is kept for the shared overflow entry), the overflow entry otherwise.
+    fn tracked_key(&self, key: ClientKey, settings: ThrottleSettings) -> ClientKey {
+        if self.clients.contains_key(&key) || self.clients.len() + 1 < settings.max_clients {
+            key
+        } else {
+            ClientKey::Overflow
+        }
+    }
+
     fn uncount_globally(&mut self, attempt: &Attempt) {
         let slot = &mut self.global[attempt.minute as usize % GLOBAL_WINDOW_MINUTES];
         if slot.0 == attempt.minute {
