@@ -1,6 +1,6 @@
 //! Declarations of the sixteen further versioned list endpoints: staff, registers, taxes,
 //! payment types, the product catalogue's reference data, price books, consignments (stock
-//! movements), serial numbers and shifts. Fields as in `api/XSERIES_2.0_FIELDS.md`; typed
+//! movements), serial numbers and shifts. Fields as in `docs/API_FIELDS.md`; typed
 //! columns for what an analyst joins and filters on, everything else stays in `raw`.
 
 use super::spec::{ChildKey, ChildSpec, EntitySpec, Group, VersionSource};
