@@ -29,9 +29,8 @@ struct Exists {
 
 /// Totals per entity that has runs, from the import and incremental runs in `sync_log`.
 pub fn load_run_totals(conn: &mut PgConnection) -> Result<Vec<RunTotals>, DbError> {
-    // The one place that reads `sync_log.records_untyped`: issue 12 adds that column. Until its
-    // migration is present the column is absent and every entity reports 0 untyped records;
-    // afterwards this sums it with no change here.
+    // The one place that reads `sync_log.records_untyped`, a column a later migration adds: on
+    // a database without it every entity reports 0 untyped records.
     let untyped = if column_exists(conn, "sync_log", "records_untyped")? {
         "SUM(records_untyped)"
     } else {

@@ -1,6 +1,6 @@
 //! The dashboard through Rocket's local client against a real PostgreSQL: authentication,
 //! throttling, CSRF, health colours at their boundaries, escaping, history, the JSON API,
-//! `/healthz`, and "Sync now". The attacks of issue 14 are in `web_security`.
+//! `/healthz`, and "Sync now". Attacks on it are in `web_security`.
 
 use std::time::{Duration, Instant};
 

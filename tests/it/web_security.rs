@@ -1,4 +1,4 @@
-//! Issue 14, attacked as before: forged client addresses, floods of wrong passwords and bearer
+//! The dashboard under attack: forged client addresses, floods of wrong passwords and bearer
 //! tokens, concurrent guesses, saved cookies after logout and after a password change, the
 //! port and limits of `serve` from an empty directory, the "Sync now" child's environment,
 //! absurd page numbers, HSTS, and a run that fails after it was opened.
