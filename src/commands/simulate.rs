@@ -65,10 +65,11 @@ fn simulator_config(args: &SimulateArgs) -> anyhow::Result<SimulatorConfig> {
             "no-version" => config.quirk_no_version_member = true,
             "money-strings" => config.quirk_money_as_strings = true,
             "ignore-after" => config.quirk_ignore_after = true,
-            "categories-by-id" => config.quirk_categories_by_id = true,
+            "categories-nested" => config.quirk_categories_nested = true,
+            "lines-ignore-after" => config.quirk_lines_ignore_after = true,
             other => {
                 return Err(UsageError(format!(
-                    "--quirks: unknown quirk `{other}` (expected a share such as 0.01, no-version, money-strings, ignore-after or categories-by-id)"
+                    "--quirks: unknown quirk `{other}` (expected a share such as 0.01, no-version, money-strings, ignore-after, categories-nested or lines-ignore-after)"
                 ))
                 .into())
             }

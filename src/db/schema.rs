@@ -128,6 +128,7 @@ diesel::table! {
         postal_postcode -> Nullable<Text>,
         postal_state -> Nullable<Text>,
         postal_country_id -> Nullable<Text>,
+        customer_group_ids -> Nullable<Jsonb>,
     }
 }
 
@@ -293,6 +294,13 @@ diesel::table! {
         has_inventory -> Nullable<Bool>,
         is_composite -> Nullable<Bool>,
         supplier_code -> Nullable<Text>,
+        family_id -> Nullable<Text>,
+        has_variants -> Nullable<Bool>,
+        variant_count -> Nullable<Int8>,
+        variant_options -> Nullable<Jsonb>,
+        product_codes -> Nullable<Jsonb>,
+        product_category -> Nullable<Jsonb>,
+        product_category_id -> Nullable<Text>,
     }
 }
 
@@ -357,6 +365,8 @@ diesel::table! {
         total_cost -> Nullable<Numeric>,
         unit_discount -> Nullable<Numeric>,
         total_discount -> Nullable<Numeric>,
+        tax_components -> Nullable<Jsonb>,
+        promotions -> Nullable<Jsonb>,
     }
 }
 
@@ -375,6 +385,7 @@ diesel::table! {
         synced_at -> Timestamptz,
         register_id -> Nullable<Text>,
         outlet_id -> Nullable<Text>,
+        register_open_sequence_id -> Nullable<Text>,
     }
 }
 
@@ -405,6 +416,8 @@ diesel::table! {
         source_id -> Nullable<Text>,
         short_code -> Nullable<Text>,
         return_for -> Nullable<Text>,
+        return_ids -> Nullable<Jsonb>,
+        taxes -> Nullable<Jsonb>,
     }
 }
 

@@ -101,6 +101,22 @@ pub fn apply_batch_in_turn(
     before_commit: impl FnOnce(),
 ) -> Result<ApplyOutcome, DbError> {
     conn.transaction::<_, DbError, _>(|conn| {
+        let outcome = write_rows(conn, rows, mode)?;
+        wait_turn()?;
+        record_batch(conn, bookkeeping, &outcome)?;
+        before_commit();
+        Ok(outcome)
+    })
+}
+
+/// Upserts a batch's rows and replaces the children of every parent it changed, inside the
+/// caller's transaction.
+pub(super) fn write_rows(
+    conn: &mut PgConnection,
+    rows: BatchRows,
+    mode: WriteMode,
+) -> Result<ApplyOutcome, DbError> {
+    {
         let mut outcome = ApplyOutcome::default();
         let BatchRows { mut rows, children } = rows;
         rows.dedup_by_key();
@@ -143,12 +159,8 @@ pub fn apply_batch_in_turn(
                 outcome.children_written[index] = upsert_children(conn, child, mode)?;
             }
         }
-
-        wait_turn()?;
-        record_batch(conn, bookkeeping, &outcome)?;
-        before_commit();
         Ok(outcome)
-    })
+    }
 }
 
 /// The upsert statement for a table: one array parameter per column, zipped by `unnest`.
@@ -288,7 +300,7 @@ fn delete_children(
     Ok(())
 }
 
-fn record_batch(
+pub(super) fn record_batch(
     conn: &mut PgConnection,
     bookkeeping: &BatchBookkeeping,
     outcome: &ApplyOutcome,

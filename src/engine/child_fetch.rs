@@ -5,6 +5,8 @@
 //! the spool re-fetches the page with its children. Only records on fetched pages (those that
 //! changed since the cursor) have their children fetched.
 
+use std::sync::atomic::Ordering;
+
 use anyhow::Context;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 
@@ -65,8 +67,13 @@ pub async fn attach_children(
     })
 }
 
-/// Every child of `parent_id`, in version order: pages until the empty one (the client never
-/// infers the last page from a page's length, since the server may clamp `page_size`).
+/// Every child of `parent_id`. No real client pages this endpoint by version (one call with
+/// `after=0`, or `page=N`), so the list ends at the first page that is empty, states no
+/// version, does not advance past `after` (a server that ignores `after` answers the same
+/// lines again), or is short: shorter than asked and than the longest page this endpoint has
+/// answered in the run. The second half of the short rule keeps a server that clamps
+/// `page_size` below what was asked from cutting lists at its clamp; once any list has shown
+/// the clamp, a consignment's lines cost one request.
 async fn fetch_all(
     ctx: &StreamContext,
     parent_id: &str,
@@ -89,11 +96,29 @@ async fn fetch_all(
                 &ctx.counters,
             )
             .await?;
-        let Some(max_version) = page.max_version else {
+        let length = page.records.len();
+        let advanced = page.max_version.filter(|max| *max > after);
+        if length == 0 {
             return Ok(records);
-        };
+        }
+        if after > 0 && advanced.is_none() {
+            log::warn!(
+                "{}/{parent_id}/{sub}: the server answered the same lines again for after={after}; keeping the first {} (a server that ignores `after` lists no more than one page: raise LIGHTSYNC_PAGE_SIZE if a list is longer)",
+                ctx.entity,
+                records.len()
+            );
+            return Ok(records);
+        }
         records.extend(page.records);
-        after = max_version;
+        let longest = ctx
+            .longest_child_page
+            .fetch_max(length, Ordering::Relaxed)
+            .max(length);
+        let short = length < ctx.page_size as usize && length < longest;
+        match advanced {
+            Some(max_version) if !short => after = max_version,
+            _ => return Ok(records),
+        }
     }
 }
 

@@ -14,6 +14,7 @@ mod panics;
 mod pipeline;
 mod progress;
 mod recovery;
+mod refresh;
 mod report;
 mod run;
 mod run_open;

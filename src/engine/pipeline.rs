@@ -3,7 +3,7 @@
 //! channel, bounded by the shared in-flight budget. Each page is decoded once; the spool is read
 //! only to recover after a crash.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,6 +77,9 @@ pub struct StreamContext {
     /// Stamps each stage's failure with the order it was noticed in, and tells the other
     /// stages to stop (`cancelled`).
     pub failures: Failures,
+    /// The longest page of fetched children the API has answered in this run: a shorter one
+    /// ends a parent's children (`child_fetch`).
+    pub longest_child_page: AtomicUsize,
 }
 
 /// What a batch in flight is charged against the budget, per byte of its records' raw JSON:

@@ -16,6 +16,7 @@ use super::panics::panic_message;
 use super::pipeline::{decoded_batches_per_stream, run_fetcher, EntityProgress, StreamContext};
 use super::progress::{ProgressDisplay, Watched};
 use super::recovery::{recover_entity, Recovered};
+use super::refresh::run_refresh;
 use super::report::{EntityReport, RunReport};
 use super::run_open::{abandon, open_run};
 use crate::checkpoint::{CheckpointStore, RunMeta};
@@ -132,6 +133,7 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
             spool_budget_kib,
             decoded_slots: Arc::new(Semaphore::new(decoded_batches_per_stream(*entity))),
             failures: Failures::default(),
+            longest_child_page: Default::default(),
         });
         watched.push(Watched {
             entity: *entity,
@@ -166,11 +168,26 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
             }
         };
         let fetcher_ctx = ctx.clone();
-        let fetcher = tokio::spawn(async move {
-            run_fetcher(fetcher_ctx.clone(), recovered.fetch_cursor, sender)
-                .await
-                .map_err(|err| fetcher_ctx.failures.stamp(err))
-        });
+        let fetcher = if entity.spec().is_refreshed() {
+            // Copied whole in one transaction: the applier gets no batch and ends at once.
+            drop(sender);
+            let target = ApplierTarget {
+                pool: prepared.pool.clone(),
+                url: url.clone(),
+                patience: config.engine.db_patience,
+            };
+            tokio::spawn(async move {
+                run_refresh(fetcher_ctx.clone(), target)
+                    .await
+                    .map_err(|err| fetcher_ctx.failures.stamp(err))
+            })
+        } else {
+            tokio::spawn(async move {
+                run_fetcher(fetcher_ctx.clone(), recovered.fetch_cursor, sender)
+                    .await
+                    .map_err(|err| fetcher_ctx.failures.stamp(err))
+            })
+        };
         streams.push((
             ctx,
             fetcher,

@@ -1,11 +1,10 @@
 //! How an entity's stream ended: ok, failed, or skipped because the token may not read a
-//! reference endpoint (HTTP 403: the store did not grant that permission) or the endpoint
-//! answers in a shape paged by id rather than by version (`/product_categories` as the OpenAPI
-//! file documents it). A skipped entity is not a failed run. A 403 on an entity the mirror is
+//! reference endpoint (HTTP 403: the store did not grant that permission). A skipped entity is
+//! not a failed run. A 403 on an entity the mirror is
 //! for (`ESSENTIAL`) is a failure: an empty `lightspeed_sales` must never look green. Pure code.
 
 use crate::entity::Entity;
-use crate::lightspeed::{ApiError, FetchError, PageError};
+use crate::lightspeed::{ApiError, FetchError};
 
 /// The entities a mirror of a store is for: without permission to read them the run fails
 /// (red, exit 1, an alert) instead of skipping them.
@@ -41,12 +40,6 @@ pub(crate) fn judge(result: anyhow::Result<()>) -> (Option<String>, Option<Strin
             None,
             Some(format!(
                 "the token may not read /{entity} (HTTP 403): grant it that permission to copy {entity}"
-            )),
-        ),
-        ApiError::Page(PageError::PagedById) => (
-            None,
-            Some(format!(
-                "/{entity} answers paged by id (page_info, data.categories), not by version; lightsync does not copy that shape yet"
             )),
         ),
         _ => (Some(format!("{err:#}")), None),
@@ -100,20 +93,5 @@ mod tests {
             assert!(error.contains("HTTP 403"), "{error}");
             assert!(error.contains(&format!("`{entity}:read`")), "{error}");
         }
-    }
-
-    #[test]
-    fn a_page_paged_by_id_skips_the_entity_with_the_reason() {
-        let err = anyhow::Error::new(FetchError {
-            entity: Entity::ProductCategories,
-            after: 0,
-            attempts: 1,
-            cause: ApiError::Page(PageError::PagedById),
-        });
-        let (error, skipped) = judge(Err(err));
-        assert_eq!(error, None);
-        assert!(skipped
-            .unwrap()
-            .contains("/product_categories answers paged by id"));
     }
 }

@@ -80,7 +80,7 @@ pub const PRODUCT_TYPES: EntitySpec = entity!("product_types", deleted: true, Re
     json: category_path;
 ]);
 
-pub const PRODUCT_CATEGORIES: EntitySpec = entity!("product_categories", deleted: false, Reference, OwnOrPageMax, [
+pub const PRODUCT_CATEGORIES: EntitySpec = entity!("product_categories", deleted: false, Reference, Refresh, [
     text: name, root_category_id, parent_category_id;
     bool: leaf_category;
     json: category_path;

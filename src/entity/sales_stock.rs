@@ -67,15 +67,17 @@ pub const PRODUCTS: EntitySpec = EntitySpec {
     group: Group::Reference,
     columns: columns![
         text: name, variant_name, handle, sku, source, variant_parent_id, supplier_id,
-            supplier_code, brand_id, product_type_id, description;
-        bool: active, is_active, has_inventory, is_composite;
+            supplier_code, brand_id, product_type_id, description, family_id;
+        bool: active, is_active, has_inventory, is_composite, has_variants;
         numeric: supply_price, price_including_tax, price_excluding_tax;
+        int: variant_count;
         timestamp: created_at, updated_at;
+        json: variant_options, product_codes, product_category;
     ],
     children: &[],
 };
 
-const CUSTOMER_COLUMNS: [Column; 32] = join(&[
+const CUSTOMER_COLUMNS: [Column; 33] = join(&[
     columns![
         text: customer_code, first_name, last_name, email, phone, mobile, company_name,
             customer_group_id, gender;
@@ -83,6 +85,7 @@ const CUSTOMER_COLUMNS: [Column; 32] = join(&[
         numeric: balance, loyalty_balance, year_to_date, on_account_limit;
         date: date_of_birth;
         timestamp: created_at, updated_at;
+        json: customer_group_ids;
     ],
     &PHYSICAL,
     &POSTAL,
@@ -125,6 +128,7 @@ pub const SALES: EntitySpec = EntitySpec {
             short_code, source, source_id, status, state, return_for, note;
         numeric: total_price, total_price_incl, total_tax, total_loyalty;
         timestamp: sale_date, created_at, updated_at;
+        json: return_ids, taxes;
     ],
     children: &[
         ChildSpec {
@@ -140,6 +144,7 @@ pub const SALES: EntitySpec = EntitySpec {
                     discount, discount_total, unit_discount, total_discount, loyalty_value;
                 int: sequence;
                 bool: is_return;
+                json: tax_components, promotions;
             ],
         },
         ChildSpec {
@@ -149,7 +154,8 @@ pub const SALES: EntitySpec = EntitySpec {
             table: "lightspeed_sale_payments",
             parent_column: "sale_id",
             columns: columns![
-                text: register_id, outlet_id, retailer_payment_type_id, payment_type_id, name;
+                text: register_id, outlet_id, retailer_payment_type_id, payment_type_id, name,
+                    register_open_sequence_id;
                 numeric: amount;
                 timestamp: payment_date;
             ],

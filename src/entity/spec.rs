@@ -105,6 +105,11 @@ pub enum VersionSource {
     /// of the same page writes the same version (a no-op under the `<` guard); a later page has
     /// a larger max and wins.
     OwnOrPageMax,
+    /// The endpoint is paged by id, not by version (`/product_categories`): the entity is copied
+    /// whole every run, and the records that changed or reappeared are written with the
+    /// refresh's generation, a number above every version stored before. Records no longer
+    /// listed are marked deleted (deletes by absence).
+    Refresh,
 }
 
 /// Where an entity is shown first on the dashboard.
@@ -162,6 +167,11 @@ pub struct EntitySpec {
 }
 
 impl EntitySpec {
+    /// Whether the entity is copied whole every run (paged by id) rather than paged by version.
+    pub fn is_refreshed(&self) -> bool {
+        self.version == VersionSource::Refresh
+    }
+
     /// The children fetched from their own endpoint, if the entity has any.
     pub fn fetched_children(&self) -> impl Iterator<Item = &'static ChildSpec> {
         self.children

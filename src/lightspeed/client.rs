@@ -14,6 +14,7 @@ use reqwest::StatusCode;
 use super::body::{read_body, root_cause, Body};
 use super::error::{error_detail, ApiError, FetchError};
 use super::governor::RateGovernor;
+use super::id_page::{decode_id_page, IdPage};
 use super::page::{decode_child_page, decode_raw_page, ChildPage, Page, PageError};
 use super::raw_page::RawPage;
 use super::retry::{retry_after_on_server_clock, RETRY_BACKOFF};
@@ -159,9 +160,39 @@ impl Client {
         let deleted = entity.accepts_deleted_param();
         self.with_retries(entity, after, counters, || async {
             let body = self
-                .get(entity, &url, after, page_size, deleted, counters)
+                .get(
+                    entity,
+                    &url,
+                    Some(&after.to_string()),
+                    page_size,
+                    deleted,
+                    counters,
+                )
                 .await?;
             Ok(finish(RawPage::parse(after, body)?)?)
+        })
+        .await
+    }
+
+    /// Fetches the page of an endpoint paged by id (`/product_categories`) after the id
+    /// `after` (`None` for the first page), with the same retries.
+    pub async fn fetch_id_page(
+        &self,
+        entity: Entity,
+        after: Option<&str>,
+        page_size: u32,
+        counters: &RequestCounters,
+    ) -> Result<IdPage, FetchError> {
+        let url = format!("{}/{}", self.base_url, entity.name());
+        self.with_retries(entity, 0, counters, || async {
+            let body = self
+                .get(entity, &url, after, page_size, false, counters)
+                .await?
+                .into_memory()
+                .map_err(|err| {
+                    ApiError::Spill(format!("cannot read back a spilled response body: {err}"))
+                })?;
+            Ok(decode_id_page(after, &body)?)
         })
         .await
     }
@@ -195,7 +226,14 @@ impl Client {
         let url = url.to_string();
         self.with_retries(entity, after, counters, || async {
             match self
-                .get(entity, &url, after, page_size, false, counters)
+                .get(
+                    entity,
+                    &url,
+                    Some(&after.to_string()),
+                    page_size,
+                    false,
+                    counters,
+                )
                 .await
             {
                 Err(ApiError::Status { status: 404, .. }) => Ok(ChildPage::default()),
@@ -203,7 +241,7 @@ impl Client {
                     let body = body?.into_memory().map_err(|err| {
                         ApiError::Spill(format!("cannot read back a spilled response body: {err}"))
                     })?;
-                    Ok(decode_child_page(after, body)?)
+                    Ok(decode_child_page(body)?)
                 }
             }
         })
@@ -271,21 +309,25 @@ impl Client {
         &self,
         entity: Entity,
         url: &str,
-        after: i64,
+        after: Option<&str>,
         page_size: u32,
         deleted: bool,
         counters: &RequestCounters,
     ) -> Result<Body, ApiError> {
-        let after_text = after.to_string();
         let page_size_text = page_size.to_string();
-        let mut query: Vec<(&str, &str)> =
-            vec![("after", &after_text), ("page_size", &page_size_text)];
+        let mut query: Vec<(&str, &str)> = vec![("page_size", &page_size_text)];
+        if let Some(after) = after {
+            query.insert(0, ("after", after));
+        }
         if deleted {
             query.push(("deleted", "true"));
         }
         let permit = self.governor.acquire().await;
         counters.requests.fetch_add(1, Ordering::Relaxed);
-        log::debug!("GET {url} after={after} page_size={page_size}");
+        log::debug!(
+            "GET {url} after={} page_size={page_size}",
+            after.unwrap_or("(none)")
+        );
         let response = self
             .http
             .get(url)

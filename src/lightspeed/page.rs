@@ -141,20 +141,37 @@ pub(super) fn decode_raw_page(entity: Entity, raw: RawPage) -> Result<Page, Page
 }
 
 /// One page of a parent's children (`GET /consignments/{id}/products`): each record's JSON
-/// text as received, and the next `after`. Empty `records` means there are no more.
+/// text as received, and the page's largest version if it states one.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChildPage {
     pub records: Vec<String>,
+    /// The envelope's `version.max`, or the largest record version; `None` when the page
+    /// states no version at all (no real client pages this endpoint by version).
     pub max_version: Option<i64>,
 }
 
-/// Reads a page of children requested with `after`: only the envelope and the versions; the
-/// records are typed with their parent.
-pub fn decode_child_page(after: i64, body: Bytes) -> Result<ChildPage, PageError> {
-    let raw = RawPage::parse(after, Body::Memory(body))?;
+/// Reads a page of children: only the envelope and the versions; the records are typed with
+/// their parent. Unlike a list page it has no loop guard: the caller decides where the list
+/// ends (`engine::child_fetch`), since servers page this endpoint in their own ways.
+pub fn decode_child_page(body: Bytes) -> Result<ChildPage, PageError> {
+    let (spans, declared) = parse_envelope(&body)?;
+    let mut records = Vec::with_capacity(spans.len());
+    let mut largest: Option<i64> = None;
+    for (index, span) in spans.into_iter().enumerate() {
+        let text = std::str::from_utf8(&body[span]).map_err(|_| PageError::Record {
+            index,
+            reason: "a record is not UTF-8".into(),
+        })?;
+        let version = record_version(text.as_bytes()).map_err(|err| PageError::Record {
+            index,
+            reason: err.to_string(),
+        })?;
+        largest = largest.max(version);
+        records.push(text.to_string());
+    }
     Ok(ChildPage {
-        records: raw.texts(0..raw.len())?,
-        max_version: raw.max_version,
+        records,
+        max_version: declared.or(largest),
     })
 }
 

@@ -62,6 +62,7 @@ pub fn decode_record(
     };
     let version = match (spec.version, page_version) {
         (VersionSource::OwnOrPageMax, Some(page)) if !fields.has("version") => page,
+        (VersionSource::Refresh, Some(generation)) => generation,
         _ => fields.version("version")?,
     };
     let deleted_at = fields.timestamp("deleted_at");

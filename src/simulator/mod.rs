@@ -50,9 +50,13 @@ pub struct SimulatorConfig {
     pub quirk_money_as_strings: bool,
     /// Ignore `after` and always serve from the start (a broken server: trips the loop guard).
     pub quirk_ignore_after: bool,
-    /// Answer `/product_categories` in the shape the OpenAPI file documents for it
-    /// (`page_info`, `data.categories`, paged by category id) instead of by version.
-    pub quirk_categories_by_id: bool,
+    /// Answer `/product_categories` (always paged by category id) with the records at
+    /// `data.data.categories`, where real clients read them, instead of `data.categories`, where
+    /// the OpenAPI file puts them.
+    pub quirk_categories_nested: bool,
+    /// Serve a consignment's lines from the first one whatever `after` says, as servers that
+    /// page `/consignments/{id}/products` their own way (or not at all) do.
+    pub quirk_lines_ignore_after: bool,
     /// Share of records (0 to 1) that carry one odd-but-real field value (see `ODD_VALUES`).
     pub odd_values: f64,
     /// How far the server's clock is behind ours: a 429's `Retry-After` date is this much
@@ -82,7 +86,8 @@ impl Default for SimulatorConfig {
             quirk_no_version_member: false,
             quirk_money_as_strings: false,
             quirk_ignore_after: false,
-            quirk_categories_by_id: false,
+            quirk_categories_nested: false,
+            quirk_lines_ignore_after: false,
             odd_values: 0.0,
             retry_after_skew: Duration::ZERO,
             changes_per_minute: 0,

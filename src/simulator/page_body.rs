@@ -53,6 +53,9 @@ pub(crate) fn list_page(
     }
     .max(1) as i64;
     let page_size = number("page_size").unwrap_or(cap).clamp(1, cap) as usize;
+    if entity.spec().is_refreshed() {
+        return id_paged_page(shared, entity, params, page_size);
+    }
     let include_deleted = entity.accepts_deleted_param()
         && params
             .get("deleted")
@@ -71,19 +74,6 @@ pub(crate) fn list_page(
         .fetch_add(snapshots.len() as u64, Ordering::Relaxed);
     let context = render_context(shared, &shape);
     let mut body = String::with_capacity(snapshots.len() * 1200 + 64);
-    if entity == Entity::ProductCategories && config.quirk_categories_by_id {
-        body.push_str(
-            "{\"page_info\":{\"has_next\":false,\"last_seen\":null},\"data\":{\"categories\":[",
-        );
-        for (position, snapshot) in snapshots.iter().enumerate() {
-            if position > 0 {
-                body.push(',');
-            }
-            render_record_into(&mut body, snapshot, &context);
-        }
-        body.push_str("]}}");
-        return body;
-    }
     body.push_str("{\"data\":[");
     for (position, snapshot) in snapshots.iter().enumerate() {
         if position > 0 {
@@ -105,13 +95,74 @@ pub(crate) fn list_page(
     body
 }
 
+/// A page of an endpoint paged by id (`/product_categories`): the live records after the id
+/// `after` in id order, with `page_info`, at `data.categories` as the OpenAPI file documents it
+/// or at `data.data.categories` as real clients read it (`quirk_categories_nested`).
+fn id_paged_page(
+    shared: &Shared,
+    entity: Entity,
+    params: &HashMap<String, String>,
+    page_size: usize,
+) -> String {
+    let config = &shared.config;
+    let after = params
+        .get("after")
+        .filter(|_| !config.quirk_ignore_after)
+        .cloned()
+        .unwrap_or_default();
+    let (mut listed, shape) = {
+        let store = shared.store.read().expect("store lock");
+        let shape = store.shape().clone();
+        let listed: Vec<(String, super::store::RecordSnapshot)> = store
+            .page(entity, 0, None, usize::MAX, false)
+            .into_iter()
+            .map(|snapshot| {
+                let key = super::reference::record_key(shape.seed, entity, snapshot.index, &shape);
+                (key, snapshot)
+            })
+            .filter(|(key, _)| after.is_empty() || *key > after)
+            .collect();
+        (listed, shape)
+    };
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    let has_next = listed.len() > page_size;
+    listed.truncate(page_size);
+    shared
+        .stats
+        .records_served
+        .fetch_add(listed.len() as u64, Ordering::Relaxed);
+    let context = render_context(shared, &shape);
+    let mut records = String::with_capacity(listed.len() * 400 + 2);
+    records.push('[');
+    for (position, (_, snapshot)) in listed.iter().enumerate() {
+        if position > 0 {
+            records.push(',');
+        }
+        render_record_into(&mut records, snapshot, &context);
+    }
+    records.push(']');
+    let page_info = serde_json::json!({
+        "has_next": has_next,
+        "last_seen": listed.last().map(|(key, _)| key.clone()),
+    });
+    if config.quirk_categories_nested {
+        format!("{{\"data\":{{\"data\":{{\"categories\":{records}}},\"page_info\":{page_info}}}}}")
+    } else {
+        format!("{{\"page_info\":{page_info},\"data\":{{\"categories\":{records}}}}}")
+    }
+}
+
 /// The body of `GET /consignments/{id}/products`, or `None` for an unknown consignment.
 pub(crate) fn consignment_products_page(
     shared: &Shared,
     id: &str,
     params: &HashMap<String, String>,
 ) -> Option<String> {
-    let after = number(params, "after").unwrap_or(0);
+    let after = if shared.config.quirk_lines_ignore_after {
+        0
+    } else {
+        number(params, "after").unwrap_or(0)
+    };
     let cap = shared.config.page_cap.max(1) as i64;
     let limit = number(params, "page_size").unwrap_or(cap).clamp(1, cap) as usize;
     let (consignment, shape) = {

@@ -219,7 +219,39 @@ fn product(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
     obj.bool("is_active", !s.deleted);
     obj.bool("has_inventory", !is_discount);
     obj.bool("is_composite", false);
-    obj.bool("has_variants", !is_variant && !is_discount && s.index >= 5);
+    let has_variants = !is_variant && !is_discount && s.index >= 5;
+    obj.bool("has_variants", has_variants);
+    obj.int("variant_count", if has_variants { 4 } else { 0 });
+    // A family is the parent and its variants; a real variant carries `family_id` even where
+    // `variant_parent_id` is null.
+    obj.id("family_id", &[c.seed, 24, (s.index - s.index % 5) as u64]);
+    {
+        let options = obj.key("variant_options");
+        if is_variant {
+            options.push_str("[{\"id\":\"");
+            super::store::write_opaque_id(options, &[c.seed, 25, (s.index % 5) as u64]);
+            let _ = write!(
+                options,
+                "\",\"name\":\"Size\",\"value\":\"{}\"}}]",
+                s.index % 5
+            );
+        } else {
+            options.push_str("[]");
+        }
+    }
+    {
+        let category = obj.key("product_category");
+        category.push_str("{\"id\":\"");
+        super::store::write_opaque_id(
+            category,
+            &[c.seed, Entity::ProductCategories.tag() as u64, base % 6],
+        );
+        let _ = write!(
+            category,
+            "\",\"name\":\"Category {}\",\"path\":[]}}",
+            base % 6
+        );
+    }
     if is_variant {
         obj.id(
             "variant_parent_id",
@@ -347,6 +379,15 @@ fn customer(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         "customer_group_id",
         &[c.seed, Entity::CustomerGroups.tag() as u64, base % 3],
     );
+    {
+        let groups = obj.key("customer_group_ids");
+        groups.push_str("[\"");
+        super::store::write_opaque_id(
+            groups,
+            &[c.seed, Entity::CustomerGroups.tag() as u64, base % 3],
+        );
+        groups.push_str("\"]");
+    }
     obj.opt_str("gender", [Some("F"), Some("M"), None][(base % 3) as usize]);
     obj.bool("do_not_email", base.is_multiple_of(5));
     obj.bool("enable_loyalty", !walkin);

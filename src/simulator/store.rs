@@ -334,7 +334,9 @@ impl Store {
                         continue;
                     }
                     let index = ((pick >> 8) % table.len() as u64) as u32;
-                    let delete = entity.accepts_deleted_param() && roll == 84;
+                    // Endpoints copied whole lose deleted records from their listing.
+                    let delete = (entity.accepts_deleted_param() || entity.spec().is_refreshed())
+                        && roll == 84;
                     let version = self.next_version();
                     let table = &mut self.others[entity.tag() as usize - 1 - FIRST_OTHER];
                     table.touch(index, version);
@@ -377,6 +379,12 @@ impl Store {
                     if entity.spec().version == VersionSource::OwnOrPageMax {
                         // Stored with the version.max of the page that carried it.
                         record["version_is_page_max"] = true.into();
+                    }
+                    if entity.spec().is_refreshed() {
+                        // Stored with the generation of the refresh that last changed it; a
+                        // record deleted before any refresh listed it is never stored.
+                        record["version_is_page_max"] = true.into();
+                        record["absent_when_deleted"] = true.into();
                     }
                     if entity == Entity::Sales {
                         record["status"] = sale_status(self.shape.seed, &snapshot).into();

@@ -2,7 +2,8 @@
 //! values lands every record with its raw JSON and counts and names what it could not type; a
 //! 429 whose Retry-After is already past does not turn into a request storm; the run page shows
 //! the count; a database made by
-//! the previous release's migrations is migrated forward with the new columns filled from raw.
+//! the previous release's migrations is migrated forward with the new columns filled from raw,
+//! the grouping fields (families, barcodes, categories, taxes) included.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -372,6 +373,51 @@ fn a_database_of_the_previous_release_migrates_forward_with_new_columns_filled_f
             "SELECT physical_address1 AS row FROM lightspeed_outlets WHERE id = 'o1'"
         ),
         "Nuffield Street"
+    );
+}
+
+/// The last migration before the grouping fields were typed.
+const BEFORE_GROUPING_FIELDS: &str = "20261204120000";
+
+#[test]
+fn stored_rows_get_the_grouping_fields_typed_from_raw() {
+    let database = TestDatabase::empty();
+    let mut conn = database.connect();
+    loop {
+        let applied = conn
+            .run_next_migration(lightsync::db::MIGRATIONS)
+            .unwrap()
+            .to_string();
+        if applied == BEFORE_GROUPING_FIELDS {
+            break;
+        }
+    }
+    for statement in [
+        r#"INSERT INTO lightspeed_products (id, version, raw) VALUES
+           ('p1', 9, '{"id":"p1","family_id":"f1","variant_parent_id":null,"has_variants":"1","variant_count":3.0,"variant_options":[{"name":"Size","value":"L"}],"product_codes":[{"type":"UPC","code":"0123"}],"product_category":{"id":"c7","name":"Shoes","path":[]}}'),
+           ('p2', 10, '{"id":"p2","variant_count":"many","product_category":null}')"#,
+        r#"INSERT INTO lightspeed_customers (id, version, raw) VALUES ('c1', 7, '{"id":"c1","customer_group_ids":["g1","g2"]}')"#,
+        r#"INSERT INTO lightspeed_sales (id, version, raw) VALUES ('s1', 10, '{"id":"s1","return_ids":["s9"],"taxes":[{"id":"t1","amount":1.5}]}')"#,
+        r#"INSERT INTO lightspeed_sale_line_items (id, sale_id, version, raw) VALUES
+           ('l1', 's1', 10, '{"id":"l1","tax_components":[{"rate_id":"t1","total_tax":1.5}],"promotions":[{"id":"pr1"}]}')"#,
+        r#"INSERT INTO lightspeed_sale_payments (id, sale_id, version, raw) VALUES
+           ('pay1', 's1', 10, '{"id":"pay1","register_open_sequence_id":"ros1"}')"#,
+    ] {
+        sql_query(statement).execute(&mut conn).unwrap();
+    }
+    lightsync::db::run_pending_migrations(&mut conn).unwrap();
+    assert_eq!(
+        row(&database, "SELECT concat_ws('|', family_id, has_variants, variant_count, variant_options->0->>'value', product_codes->0->>'code', product_category_id) AS row FROM lightspeed_products WHERE id = 'p1'"),
+        "f1|t|3|L|0123|c7"
+    );
+    assert_eq!(
+        row(&database, "SELECT concat_ws('|', coalesce(variant_count::text, 'NULL'), coalesce(product_category::text, 'NULL'), coalesce(product_category_id, 'NULL')) AS row FROM lightspeed_products WHERE id = 'p2'"),
+        "NULL|NULL|NULL",
+        "an untypable count and a null category stay NULL"
+    );
+    assert_eq!(
+        row(&database, "SELECT concat_ws('|', jsonb_array_length(c.customer_group_ids), s.return_ids->>0, s.taxes->0->>'amount', l.tax_components->0->>'rate_id', l.promotions->0->>'id', p.register_open_sequence_id) AS row FROM lightspeed_customers c, lightspeed_sales s, lightspeed_sale_line_items l, lightspeed_sale_payments p"),
+        "2|s9|1.5|t1|pr1|ros1"
     );
 }
 

@@ -3,8 +3,10 @@
 
 mod alerts;
 mod browser;
+mod categories;
 mod client;
 mod config_cli;
+mod consignment_lines;
 mod contract;
 mod dashboard_charts;
 mod engine;

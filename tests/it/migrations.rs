@@ -22,8 +22,9 @@ const BOOKKEEPING_TABLES: [&str; 5] = [
 ];
 
 /// Columns the database keeps for the report views beside a declared table's own: derived by
-/// triggers, never written by the engine.
-const REPORT_COLUMNS: [(&str, &str); 2] = [
+/// triggers or generated from a declared column, never written by the engine.
+const REPORT_COLUMNS: [(&str, &str); 3] = [
+    ("lightspeed_products", "product_category_id"),
     ("lightspeed_outlets", "report_time_zone"),
     ("lightspeed_sales", "local_date"),
 ];

@@ -138,44 +138,6 @@ fn lightsync_entities_narrows_a_run_to_the_named_entities() {
         .stderr(predicate::str::contains("nonsense"));
 }
 
-/// The OpenAPI file documents `/product_categories` paged by category id (`page_info`,
-/// `data.categories`), unlike the other twenty. A store that answers so gets the entity
-/// skipped with that reason, at once (no retries), and everything else copied exactly.
-#[test]
-fn product_categories_paged_by_id_are_skipped_with_the_reason() {
-    let database = TestDatabase::migrated();
-    let sim = TestSimulator::start(SimulatorConfig {
-        shape: StoreShape {
-            seed: 6,
-            outlets: 1,
-            products: 30,
-            customers: 20,
-            sales: 60,
-            registers: 1,
-        },
-        rate_limited: false,
-        control: true,
-        quirk_categories_by_id: true,
-        ..SimulatorConfig::default()
-    });
-    let dir = tempfile::tempdir().unwrap();
-    lightsync(&database, &sim, &dir.path().join("cp"))
-        .arg("import")
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "skipped: /product_categories answers paged by id",
-        ));
-    assert_eq!(sim.requests(Entity::ProductCategories), 1, "not retried");
-    assert_eq!(
-        database.count(
-            "SELECT count(*) AS n FROM sync_state WHERE entity = 'product_categories' AND status = 'skipped'"
-        ),
-        1
-    );
-    assert_matches_simulator_except(&database, &sim, &[Entity::ProductCategories]);
-}
-
 /// A token that may not read sales is not a store whose sales are empty: sales fails (red,
 /// exit 1) naming the permission to grant, while everything else is copied.
 #[test]

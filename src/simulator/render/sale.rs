@@ -167,6 +167,7 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         components.push_str("\",\"total_tax\":");
         write_line_money(components, amounts.total_tax);
         components.push_str("}]");
+        item.key("promotions").push_str("[]");
         item.close();
     }
     items.push(']');
@@ -278,6 +279,10 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         payment.str("name", "Cash");
         payment.decimal("amount", round_to_cents(total_price_incl), 2);
         payment.timestamp("payment_date", sale_date);
+        payment.id(
+            "register_open_sequence_id",
+            &[seed, 56, (s.index % c.registers) as u64],
+        );
         // Voiding a sale deletes its payments.
         if voided {
             payment.timestamp("deleted_at", changed_at(s).max(sale_date));
@@ -288,6 +293,7 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         payments.push(']');
     }
     obj.key("adjustments").push_str("[]");
+    obj.key("return_ids").push_str("[]");
     {
         let taxes = obj.key("taxes");
         taxes.push_str("[{\"id\":\"");

@@ -188,6 +188,14 @@ pub fn assert_matches_simulator_except(
             .collect();
         let want: BTreeSet<IdVersion> = records
             .iter()
+            .filter(|record| {
+                // An endpoint copied whole never lists a record deleted before it was first
+                // copied.
+                let never_listed = record["absent_when_deleted"].as_bool() == Some(true)
+                    && record["deleted"].as_bool() == Some(true)
+                    && !by_page_max.contains_key(record["id"].as_str().unwrap());
+                !never_listed
+            })
             .map(|record| {
                 let id = record["id"].as_str().unwrap().to_string();
                 let mut version = record["version"].as_i64().unwrap();
