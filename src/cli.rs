@@ -132,6 +132,10 @@ pub enum CheckpointCommand {
         /// The version to fetch after
         #[arg(long, value_name = "V")]
         to_version: i64,
+        /// Allow a version above the one PostgreSQL has applied: the versions in between are
+        /// never fetched
+        #[arg(long)]
+        forward: bool,
         /// Confirm
         #[arg(long)]
         yes: bool,

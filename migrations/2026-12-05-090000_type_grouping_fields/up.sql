@@ -3,7 +3,7 @@
 -- promotions; a payment's register opening. Filled from `raw` for rows already stored, with the
 -- same tolerance as the client: a value that cannot be typed leaves the column NULL.
 
-CREATE FUNCTION pg_temp.ls_text(value jsonb) RETURNS text
+CREATE OR REPLACE FUNCTION pg_temp.ls_text(value jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE jsonb_typeof(value)
         WHEN 'string' THEN value #>> '{}'
@@ -12,7 +12,7 @@ LANGUAGE sql IMMUTABLE AS $$
     END
 $$;
 
-CREATE FUNCTION pg_temp.ls_bool(value jsonb) RETURNS boolean
+CREATE OR REPLACE FUNCTION pg_temp.ls_bool(value jsonb) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE jsonb_typeof(value)
         WHEN 'boolean' THEN (value #>> '{}')::boolean
@@ -25,7 +25,7 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- An integer, or an integral decimal such as 2.0; anything else is NULL.
-CREATE FUNCTION pg_temp.ls_int(value jsonb) RETURNS bigint
+CREATE OR REPLACE FUNCTION pg_temp.ls_int(value jsonb) RETURNS bigint
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     t text;
@@ -44,19 +44,19 @@ END
 $$;
 
 -- JSON as sent; a JSON null is no value.
-CREATE FUNCTION pg_temp.ls_json(value jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION pg_temp.ls_json(value jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN jsonb_typeof(value) = 'null' THEN NULL ELSE value END
 $$;
 
 ALTER TABLE lightspeed_products
-    ADD COLUMN family_id TEXT,
+    ADD COLUMN family_id TEXT COLLATE "C",
     ADD COLUMN has_variants BOOLEAN,
     ADD COLUMN variant_count BIGINT,
     ADD COLUMN variant_options JSONB,
     ADD COLUMN product_codes JSONB,
     ADD COLUMN product_category JSONB,
-    ADD COLUMN product_category_id TEXT
+    ADD COLUMN product_category_id TEXT COLLATE "C"
         GENERATED ALWAYS AS (product_category ->> 'id') STORED;
 UPDATE lightspeed_products SET
     family_id = pg_temp.ls_text(raw -> 'family_id'),
@@ -67,9 +67,9 @@ UPDATE lightspeed_products SET
     product_category = pg_temp.ls_json(raw -> 'product_category')
 WHERE raw ?| ARRAY['family_id', 'has_variants', 'variant_count', 'variant_options',
                    'product_codes', 'product_category'];
-CREATE INDEX lightspeed_products_family_id_idx ON lightspeed_products (family_id COLLATE "C");
+CREATE INDEX lightspeed_products_family_id_idx ON lightspeed_products (family_id);
 CREATE INDEX lightspeed_products_product_category_id_idx
-    ON lightspeed_products (product_category_id COLLATE "C");
+    ON lightspeed_products (product_category_id);
 
 ALTER TABLE lightspeed_customers ADD COLUMN customer_group_ids JSONB;
 UPDATE lightspeed_customers SET customer_group_ids = pg_temp.ls_json(raw -> 'customer_group_ids')
@@ -91,3 +91,8 @@ ALTER TABLE lightspeed_sale_payments ADD COLUMN register_open_sequence_id TEXT;
 UPDATE lightspeed_sale_payments SET
     register_open_sequence_id = pg_temp.ls_text(raw -> 'register_open_sequence_id')
 WHERE raw ? 'register_open_sequence_id';
+
+DROP FUNCTION pg_temp.ls_json(jsonb);
+DROP FUNCTION pg_temp.ls_int(jsonb);
+DROP FUNCTION pg_temp.ls_bool(jsonb);
+DROP FUNCTION pg_temp.ls_text(jsonb);

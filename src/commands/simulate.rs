@@ -67,9 +67,10 @@ fn simulator_config(args: &SimulateArgs) -> anyhow::Result<SimulatorConfig> {
             "ignore-after" => config.quirk_ignore_after = true,
             "categories-nested" => config.quirk_categories_nested = true,
             "lines-ignore-after" => config.quirk_lines_ignore_after = true,
+            "unidentified-sales" => config.quirk_unidentified_sales = true,
             other => {
                 return Err(UsageError(format!(
-                    "--quirks: unknown quirk `{other}` (expected a share such as 0.01, no-version, money-strings, ignore-after, categories-nested or lines-ignore-after)"
+                    "--quirks: unknown quirk `{other}` (expected a share such as 0.01, no-version, money-strings, ignore-after, categories-nested, lines-ignore-after or unidentified-sales)"
                 ))
                 .into())
             }

@@ -18,6 +18,8 @@ struct EntityStatus {
     last_success_ago: String,
     last_version: i64,
     rows: i64,
+    /// Records kept in `lightspeed_quarantine` for want of a usable identity.
+    quarantined: i64,
     last_error: Option<String>,
 }
 
@@ -26,6 +28,7 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
     let mut conn = db::connect(url)?;
     db::run_pending_migrations(&mut conn)?;
     let states = db::load_sync_states(&mut conn)?;
+    let quarantine = db::load_quarantine_counts(&mut conn)?;
     let now = chrono::Utc::now();
     let entities: Vec<EntityStatus> = Entity::ALL
         .into_iter()
@@ -41,6 +44,7 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
                 last_success_ago: ago(last_success_at, now),
                 last_version: state.map_or(0, |s| s.last_version),
                 rows: state.map_or(0, |s| s.rows_in_table),
+                quarantined: quarantine.of(entity.name()),
                 last_error: state.and_then(|s| s.last_error.clone()),
             }
         })
@@ -72,6 +76,12 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
                 e.last_version,
                 e.rows,
                 e.last_error.as_deref().unwrap_or("-")
+            );
+        }
+        for e in entities.iter().filter(|e| e.quarantined > 0) {
+            println!(
+                "{}: {} record(s) without a usable identity are in lightspeed_quarantine (SELECT reason, raw FROM lightspeed_quarantine WHERE entity = '{}')",
+                e.entity, e.quarantined, e.entity
             );
         }
     }

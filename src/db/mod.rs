@@ -8,6 +8,7 @@ mod lock;
 mod logouts;
 mod migrate;
 mod prepared;
+mod quarantine;
 mod refresh;
 pub mod rows;
 pub mod schema;
@@ -20,6 +21,7 @@ pub use error::DbError;
 pub use lock::{session_holds_lock, store_lock_key, try_lock_store};
 pub use logouts::{load_logouts, record_logout};
 pub use migrate::{revert_all_migrations, run_pending_migrations, MIGRATIONS};
+pub use quarantine::{load_quarantine_counts, QuarantineCounts};
 pub use refresh::{apply_refresh, load_live_raw};
 pub use state::{
     begin_entity_run, estimate_rows, finish_entity_run, load_chart_runs, load_last_runs,

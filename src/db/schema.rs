@@ -521,6 +521,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    lightspeed_quarantine (id) {
+        id -> Int8,
+        entity -> Text,
+        after_version -> Int8,
+        max_version -> Int8,
+        reason -> Text,
+        raw -> Text,
+        run_id -> Text,
+        quarantined_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sync_log (id) {
         id -> Int8,
         run_id -> Text,
@@ -540,6 +553,7 @@ diesel::table! {
         rate_limited -> Int8,
         error -> Nullable<Text>,
         records_untyped -> Int8,
+        records_quarantined -> Int8,
     }
 }
 
@@ -574,6 +588,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     lightspeed_price_book_products,
     lightspeed_price_books,
     lightspeed_product_categories,
+    lightspeed_quarantine,
     lightspeed_product_types,
     lightspeed_products,
     lightspeed_registers,

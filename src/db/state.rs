@@ -50,6 +50,8 @@ pub struct SyncLogRow {
     pub error: Option<String>,
     /// Records with a field that could not be typed (column NULL, `raw` intact).
     pub records_untyped: i64,
+    /// Records kept in `lightspeed_quarantine` for want of a usable identity.
+    pub records_quarantined: i64,
 }
 
 /// Every entity's state, in table order.

@@ -12,6 +12,7 @@ use diesel::{sql_query, PgConnection, QueryableByName, RunQueryDsl};
 use super::error::DbError;
 use super::prepared::TableUpsert;
 use super::rows::{BatchRows, TableRows};
+use crate::lightspeed::Quarantined;
 
 /// What applying a batch changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub struct BatchBookkeeping<'a> {
     pub records_fetched: u64,
     /// Records with a field that could not be typed (its column left NULL, `raw` intact).
     pub records_untyped: u64,
+    /// Records without a usable identity, kept in `lightspeed_quarantine`.
+    pub quarantined: &'a [Quarantined],
     pub requests: u64,
     pub retries: u64,
     pub rate_limited: u64,
@@ -323,11 +326,33 @@ pub(super) fn record_batch(
             after: bookkeeping.after.unwrap_or_default(),
         });
     }
+    let quarantined = if bookkeeping.quarantined.is_empty() {
+        0
+    } else {
+        let (reasons, raws): (Vec<&str>, Vec<&str>) = bookkeeping
+            .quarantined
+            .iter()
+            .map(|record| (record.reason.as_str(), record.raw.as_str()))
+            .unzip();
+        // A replayed batch finds its records there already.
+        sql_query(
+            "INSERT INTO lightspeed_quarantine (entity, after_version, max_version, reason, raw, run_id) \
+             SELECT $1, $2, $3, unnest($4::text[]), unnest($5::text[]), $6 \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind::<Text, _>(bookkeeping.entity)
+        .bind::<BigInt, _>(bookkeeping.after.unwrap_or_default())
+        .bind::<BigInt, _>(bookkeeping.max_version)
+        .bind::<Array<Text>, _>(reasons)
+        .bind::<Array<Text>, _>(raws)
+        .bind::<Text, _>(bookkeeping.run_id)
+        .execute(conn)?
+    };
     sql_query(
         "UPDATE sync_log SET pages = pages + 1, records_fetched = records_fetched + $3, \
          records_inserted = records_inserted + $4, records_updated = records_updated + $5, \
          records_deleted = records_deleted + $6, requests = $7, retries = $8, rate_limited = $9, \
-         records_untyped = records_untyped + $10, \
+         records_untyped = records_untyped + $10, records_quarantined = records_quarantined + $11, \
          duration_ms = (EXTRACT(EPOCH FROM (now() - started_at)) * 1000)::BIGINT \
          WHERE run_id = $1 AND entity = $2",
     )
@@ -341,6 +366,7 @@ pub(super) fn record_batch(
     .bind::<BigInt, _>(bookkeeping.retries as i64)
     .bind::<BigInt, _>(bookkeeping.rate_limited as i64)
     .bind::<BigInt, _>(bookkeeping.records_untyped as i64)
+    .bind::<BigInt, _>(quarantined as i64)
     .execute(conn)?;
     Ok(())
 }

@@ -19,7 +19,7 @@ use super::pipeline::{PreparedBatch, StreamContext};
 use crate::backoff::Backoff;
 use crate::config::DatabaseUrl;
 use crate::db::{self, BatchBookkeeping, DbError, PgPool, WriteMode};
-use crate::lightspeed::decode_record;
+use crate::lightspeed::{decode_or_quarantine, Sorted};
 
 /// Waits between attempts to reach PostgreSQL during an outage: 500 ms doubled per failure, at
 /// most 15 s, so a server that comes back is found within seconds.
@@ -181,18 +181,14 @@ fn load_batch(ctx: &StreamContext, seq: u64, budget_kib: u32) -> anyhow::Result<
     let entity = ctx.entity;
     panic_point("prepare-batch");
     let batch = ctx.store.load_batch(entity, seq)?;
-    let records = batch
-        .records
-        .iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            decode_record(entity, raw, Some(batch.max_version)).map_err(|err| {
-                anyhow!(
-                    "spooled {entity} batch {seq} record {index} cannot be decoded: {err}; run `lightsync checkpoint reset --entity {entity} --yes`"
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let Sorted {
+        records,
+        quarantined,
+    } = decode_or_quarantine(
+        entity,
+        batch.records.iter().map(String::as_str),
+        Some(batch.max_version),
+    );
     Ok(PreparedBatch {
         seq,
         budget_kib,
@@ -201,6 +197,7 @@ fn load_batch(ctx: &StreamContext, seq: u64, budget_kib: u32) -> anyhow::Result<
         record_count: records.len() as u64,
         records_untyped: ctx.progress.untyped.note(entity, &records),
         rows: rows_for_records(entity, records),
+        quarantined: ctx.progress.note_quarantined(entity, quarantined),
         _slot: None,
     })
 }
@@ -223,6 +220,7 @@ fn apply_batch(
         record_count,
         records_untyped,
         rows,
+        quarantined,
         _slot,
     } = batch;
     crash_point("before-apply");
@@ -253,6 +251,7 @@ fn apply_batch(
                 max_version,
                 records_fetched: record_count,
                 records_untyped,
+                quarantined: &quarantined,
                 requests: totals.requests,
                 retries: totals.retries,
                 rate_limited: totals.rate_limited,

@@ -19,7 +19,7 @@ use super::panics::panic_message;
 use crate::checkpoint::{CheckpointStore, SpooledBatch};
 use crate::db::rows::BatchRows;
 use crate::entity::Entity;
-use crate::lightspeed::{Client, RequestCounters, RunLimit};
+use crate::lightspeed::{Client, Quarantined, RequestCounters, RunLimit, Sorted};
 
 /// Live counters of one entity's run, read by the progress display.
 #[derive(Debug, Default)]
@@ -37,6 +37,24 @@ pub struct EntityProgress {
     /// Set when the fetcher saw the empty page (the entity is caught up).
     pub caught_up: AtomicBool,
     pub finished: AtomicBool,
+    /// Records set aside for want of a usable identity.
+    pub quarantined: AtomicU64,
+}
+
+impl EntityProgress {
+    /// Counts and logs records set aside, and hands them on.
+    pub fn note_quarantined(&self, entity: Entity, records: Vec<Quarantined>) -> Vec<Quarantined> {
+        for record in &records {
+            log::warn!(
+                "{entity}: a record without a usable identity ({}) is kept in lightspeed_quarantine, not in {}",
+                record.reason,
+                entity.table()
+            );
+        }
+        self.quarantined
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
+        records
+    }
 }
 
 /// A spooled batch handed to the applier, decoded and mapped to rows: by the fetcher for a page
@@ -50,6 +68,9 @@ pub struct PreparedBatch {
     pub(super) record_count: u64,
     pub(super) records_untyped: u64,
     pub(super) rows: BatchRows,
+    /// Records without a usable identity, kept in `lightspeed_quarantine` by the batch's
+    /// transaction.
+    pub(super) quarantined: Vec<Quarantined>,
     /// The stream's slot for a decoded batch, given back once the batch is written.
     pub(super) _slot: Option<OwnedSemaphorePermit>,
 }
@@ -149,15 +170,26 @@ pub async fn run_fetcher(
                     return Ok(());
                 }
             };
-            let records = page
-                .decode(entity, chunk.records.clone())
+            let Sorted {
+                records,
+                quarantined,
+            } = page
+                .decode_or_quarantine(entity, chunk.records.clone())
                 .with_context(|| format!("decoding the {entity} page after version {cursor}"))?;
             let fetched = super::child_fetch::attach_children(&ctx, records, page_version).await?;
             crash_point("after-fetch");
             let stream = ctx.clone();
             let (after, max_version) = (chunk.after, chunk.max_version);
             let prepared = tokio::task::spawn_blocking(move || {
-                spool_and_prepare(&stream, after, max_version, fetched, budget_kib, slot)
+                spool_and_prepare(
+                    &stream,
+                    after,
+                    max_version,
+                    fetched,
+                    quarantined,
+                    budget_kib,
+                    slot,
+                )
             })
             .await
             .map_err(|err| match err.try_into_panic() {
@@ -188,6 +220,7 @@ fn spool_and_prepare(
     after: i64,
     max_version: i64,
     fetched: WithChildren,
+    quarantined: Vec<Quarantined>,
     budget_kib: u32,
     slot: OwnedSemaphorePermit,
 ) -> anyhow::Result<PreparedBatch> {
@@ -196,10 +229,12 @@ fn spool_and_prepare(
         records,
         spool_texts,
     } = fetched;
-    let texts: Vec<&str> = match &spool_texts {
+    // Records set aside are spooled too, so a batch read back quarantines them again.
+    let mut texts: Vec<&str> = match &spool_texts {
         Some(texts) => texts.iter().map(String::as_str).collect(),
         None => records.iter().map(|record| record.raw.as_str()).collect(),
     };
+    texts.extend(quarantined.iter().map(|record| record.raw.as_str()));
     let batch = SpooledBatch {
         after,
         max_version,
@@ -221,6 +256,7 @@ fn spool_and_prepare(
         record_count: records.len() as u64,
         records_untyped: ctx.progress.untyped.note(entity, &records),
         rows: rows_for_records(entity, records),
+        quarantined: ctx.progress.note_quarantined(entity, quarantined),
         _slot: Some(slot),
     })
 }

@@ -16,7 +16,7 @@ use super::failpoint::crash_point;
 use super::mapping::rows_for_records;
 use super::pipeline::StreamContext;
 use crate::db::{self, BatchBookkeeping};
-use crate::lightspeed::{decode_record, Record};
+use crate::lightspeed::{decode_or_quarantine, Record, Sorted};
 
 /// The most records an entity copied whole may have: far above any store's categories, low
 /// enough that holding them is cheap. A store beyond it fails the entity with this number.
@@ -68,14 +68,11 @@ fn apply(ctx: &StreamContext, target: &ApplierTarget, texts: &[String]) -> anyho
     let generation = db::load_last_version(&mut conn, entity.name())?
         .saturating_add(1)
         .max(chrono::Utc::now().timestamp_millis());
-    let records = texts
-        .iter()
-        .enumerate()
-        .map(|(index, text)| {
-            decode_record(entity, text, Some(generation))
-                .with_context(|| format!("decoding {entity} record {index} of the refresh"))
-        })
-        .collect::<anyhow::Result<Vec<Record>>>()?;
+    let Sorted {
+        records,
+        quarantined,
+    } = decode_or_quarantine(entity, texts.iter().map(String::as_str), Some(generation));
+    let quarantined = ctx.progress.note_quarantined(entity, quarantined);
     let listed: Vec<String> = records.iter().map(|record| record.id.clone()).collect();
     let stored = db::load_live_raw(&mut conn, spec.table)?;
     // Only what is new, changed or listed again is written: a refresh of an unchanged store
@@ -98,6 +95,7 @@ fn apply(ctx: &StreamContext, target: &ApplierTarget, texts: &[String]) -> anyho
         max_version: generation,
         records_fetched: texts.len() as u64,
         records_untyped,
+        quarantined: &quarantined,
         requests: totals.requests,
         retries: totals.retries,
         rate_limited: totals.rate_limited,
@@ -112,6 +110,8 @@ fn apply(ctx: &StreamContext, target: &ApplierTarget, texts: &[String]) -> anyho
     )
     .with_context(|| format!("applying the {entity} refresh"))?;
     crash_point("after-apply");
+    // The local cursor follows, so `checkpoint verify` finds the store and PostgreSQL agreeing.
+    ctx.store.set_cursor(entity, generation)?;
     let progress = &ctx.progress;
     progress.pages_applied.fetch_add(1, Ordering::Relaxed);
     progress

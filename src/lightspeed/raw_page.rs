@@ -8,7 +8,7 @@ use std::ops::Range;
 use super::body::Body;
 use super::envelope_scan::scan_envelope;
 use super::page::{parse_envelope, record_version, PageError};
-use super::records::{decode_record, Record};
+use super::records::{decode_or_quarantine, decode_record, Record, Sorted};
 use crate::entity::{Entity, VersionSource};
 
 /// A page's records as text, not yet decoded.
@@ -111,7 +111,8 @@ impl RawPage {
         self.with_texts(range, |_, text| Ok(text.to_string()))
     }
 
-    /// Decodes the records in `range` as records of `entity`.
+    /// Decodes the records in `range` as records of `entity`; any without a usable identity
+    /// fails the page.
     pub fn decode(&self, entity: Entity, range: Range<usize>) -> Result<Vec<Record>, PageError> {
         self.with_texts(range, |index, text| {
             decode_record(entity, text, self.declared_max).map_err(|err| PageError::Record {
@@ -119,6 +120,21 @@ impl RawPage {
                 reason: err.to_string(),
             })
         })
+    }
+
+    /// Decodes the records in `range` as records of `entity`, setting aside those without a
+    /// usable identity (the rest of the page still lands).
+    pub fn decode_or_quarantine(
+        &self,
+        entity: Entity,
+        range: Range<usize>,
+    ) -> Result<Sorted, PageError> {
+        let texts = self.texts(range)?;
+        Ok(decode_or_quarantine(
+            entity,
+            texts.iter().map(String::as_str),
+            self.declared_max,
+        ))
     }
 
     /// Calls `each` with the text of every record in `range`, read from the body once.

@@ -14,7 +14,7 @@ use crate::entity::{
 
 mod types;
 
-pub use types::{ChildRecord, Record};
+pub use types::{ChildRecord, Quarantined, Record, Sorted};
 
 /// Why one record cannot be stored at all.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -25,6 +25,26 @@ pub enum RecordError {
     Json(String),
     #[error(transparent)]
     Identity(#[from] FieldError),
+}
+
+/// Decodes records' texts as records of `entity`, setting aside those without a usable
+/// identity (`page_version` as for `decode_record`).
+pub fn decode_or_quarantine<'a>(
+    entity: Entity,
+    texts: impl IntoIterator<Item = &'a str>,
+    page_version: Option<i64>,
+) -> Sorted {
+    let mut sorted = Sorted::default();
+    for text in texts {
+        match decode_record(entity, text, page_version) {
+            Ok(record) => sorted.records.push(record),
+            Err(err) => sorted.quarantined.push(Quarantined {
+                reason: err.to_string(),
+                raw: text.to_string(),
+            }),
+        }
+    }
+    sorted
 }
 
 /// Decodes one record's JSON text as a record of `entity`. `page_version` is the page's

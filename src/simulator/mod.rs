@@ -57,6 +57,10 @@ pub struct SimulatorConfig {
     /// Serve a consignment's lines from the first one whatever `after` says, as servers that
     /// page `/consignments/{id}/products` their own way (or not at all) do.
     pub quirk_lines_ignore_after: bool,
+    /// Send two sales without a usable identity, as a broken store might: the one at
+    /// `UNIDENTIFIED_SALES[0]` (index in creation order) with an empty `id`, the one at
+    /// `UNIDENTIFIED_SALES[1]` with a fractional `version`.
+    pub quirk_unidentified_sales: bool,
     /// Share of records (0 to 1) that carry one odd-but-real field value (see `ODD_VALUES`).
     pub odd_values: f64,
     /// How far the server's clock is behind ours: a 429's `Retry-After` date is this much
@@ -88,6 +92,7 @@ impl Default for SimulatorConfig {
             quirk_ignore_after: false,
             quirk_categories_nested: false,
             quirk_lines_ignore_after: false,
+            quirk_unidentified_sales: false,
             odd_values: 0.0,
             retry_after_skew: Duration::ZERO,
             changes_per_minute: 0,
@@ -96,6 +101,10 @@ impl Default for SimulatorConfig {
         }
     }
 }
+
+/// The sales (by index in creation order) `quirk_unidentified_sales` sends without a usable
+/// identity: an empty id, then a fractional version.
+pub const UNIDENTIFIED_SALES: [u32; 2] = [3, 7];
 
 /// A running simulator. Dropping it does not stop it; call `shutdown`.
 pub struct SimulatorHandle {

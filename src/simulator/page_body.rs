@@ -79,7 +79,14 @@ pub(crate) fn list_page(
         if position > 0 {
             body.push(',');
         }
-        render_record_into(&mut body, snapshot, &context);
+        let flawed = config.quirk_unidentified_sales
+            && entity == Entity::Sales
+            && super::UNIDENTIFIED_SALES.contains(&snapshot.index);
+        if flawed {
+            body.push_str(&without_identity(snapshot, &context));
+        } else {
+            render_record_into(&mut body, snapshot, &context);
+        }
     }
     body.push(']');
     if !config.quirk_no_version_member {
@@ -93,6 +100,20 @@ pub(crate) fn list_page(
     }
     body.push('}');
     body
+}
+
+/// A sale rendered without a usable identity (`quirk_unidentified_sales`): its own `id` empty,
+/// or its `version` fractional.
+fn without_identity(snapshot: &super::store::RecordSnapshot, context: &RenderContext) -> String {
+    let mut text = String::new();
+    render_record_into(&mut text, snapshot, context);
+    if snapshot.index == super::UNIDENTIFIED_SALES[0] {
+        let id = super::store::record_id(context.seed, Entity::Sales, snapshot.index);
+        text.replacen(&format!("\"id\":\"{id}\""), "\"id\":\"\"", 1)
+    } else {
+        let version = format!("\"version\":{}", snapshot.version);
+        text.replacen(&version, &format!("{version}.5"), 1)
+    }
 }
 
 /// A page of an endpoint paged by id (`/product_categories`): the live records after the id

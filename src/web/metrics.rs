@@ -47,6 +47,8 @@ pub struct EntityFigures {
     pub last_version: i64,
     pub last_run_seconds: f64,
     pub totals: RunTotals,
+    /// Records held in `lightspeed_quarantine`.
+    pub quarantined: i64,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -68,6 +70,7 @@ pub fn render(figures: &[EntityFigures]) -> String {
     let requests = Family::<EntityLabel, Counter>::default();
     let rate_limited = Family::<EntityLabel, Counter>::default();
     let untyped = Family::<EntityLabel, Counter>::default();
+    let quarantined = Family::<EntityLabel, Gauge>::default();
     registry.register(
         "lightsync_entity_health",
         "Entity health: 0 green, 1 yellow, 2 red (failed, never synced, or stale), -1 skipped (the token lacks the permission)",
@@ -115,6 +118,11 @@ pub fn render(figures: &[EntityFigures]) -> String {
         "Records stored with raw JSON but some typed column left NULL, over every run in sync_log",
         untyped.clone(),
     );
+    registry.register(
+        "lightsync_records_quarantined",
+        "Records held in lightspeed_quarantine for want of a usable id or version",
+        quarantined.clone(),
+    );
     for entity in figures {
         let label = EntityLabel {
             entity: entity.entity.to_string(),
@@ -133,6 +141,7 @@ pub fn render(figures: &[EntityFigures]) -> String {
         rows.get_or_create(&label).set(entity.rows);
         last_version.get_or_create(&label).set(entity.last_version);
         duration.get_or_create(&label).set(entity.last_run_seconds);
+        quarantined.get_or_create(&label).set(entity.quarantined);
         let totals = &entity.totals;
         for (family, value) in [
             (&records, totals.records),
@@ -157,6 +166,7 @@ pub fn load_figures(
     let states = db::load_sync_states(conn)?;
     let last_runs = db::load_last_runs(conn)?;
     let totals = db::load_run_totals(conn)?;
+    let quarantine = db::load_quarantine_counts(conn)?;
     Ok(Entity::ALL
         .iter()
         .map(|entity| {
@@ -180,6 +190,7 @@ pub fn load_figures(
                     .find(|t| t.entity == name)
                     .cloned()
                     .unwrap_or_default(),
+                quarantined: quarantine.of(name),
             }
         })
         .collect())
@@ -224,6 +235,7 @@ mod tests {
                     rate_limited: 1,
                     untyped: 0,
                 },
+                quarantined: 2,
             })
             .collect();
         let text = render(&figures);
@@ -245,6 +257,10 @@ mod tests {
         );
         assert!(
             text.contains("lightsync_entity_health{entity=\"outlets\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("lightsync_records_quarantined{entity=\"sales\"} 2"),
             "{text}"
         );
         assert!(text.trim_end().ends_with("# EOF"));

@@ -40,6 +40,8 @@ pub struct EntityCard {
     /// Line items and payments, shown with sales.
     pub line_items: Option<i64>,
     pub payments: Option<i64>,
+    /// Records kept in `lightspeed_quarantine` for want of a usable identity.
+    pub quarantined: i64,
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_success_ago: String,
     pub last_error: Option<String>,
@@ -73,6 +75,7 @@ pub fn load_entity_cards(
 ) -> Result<Vec<EntityCard>, DbError> {
     let states = db::load_sync_states(conn)?;
     let last_runs = db::load_last_runs(conn)?;
+    let quarantine = db::load_quarantine_counts(conn)?;
     let any_running = states.iter().any(|state| state.status == "running");
     let mut cards = Vec::new();
     for entity in Entity::ALL {
@@ -125,6 +128,7 @@ pub fn load_entity_cards(
             rows,
             line_items,
             payments,
+            quarantined: quarantine.of(entity.name()),
             last_success_ago: ago(last_success_at, now),
             last_success_at,
             last_error,

@@ -15,7 +15,7 @@ use lightsync::db::{apply_batch, BatchBookkeeping};
 use lightsync::engine::mapping::rows_for_records;
 use lightsync::entity::Entity;
 use lightsync::lightspeed::decode::{parse_date, parse_timestamp};
-use lightsync::lightspeed::decode_page;
+use lightsync::lightspeed::{decode_id_page, decode_page, decode_record, Page};
 use serde_json::Value;
 
 use crate::support::TestDatabase;
@@ -53,7 +53,22 @@ fn load(conn: &mut PgConnection, entity: Entity) -> usize {
         if entity == Entity::Consignments {
             body = with_consignment_lines(body, suffix);
         }
-        let page = decode_page(entity, 0, &body).unwrap_or_else(|err| panic!("{name}: {err}"));
+        let page = if entity.spec().is_refreshed() {
+            // Paged by id: the records are versioned by the refresh that copies them.
+            let listed = decode_id_page(None, &body).unwrap_or_else(|err| panic!("{name}: {err}"));
+            assert_eq!(listed.next_after, None, "{name}: one page");
+            let generation = records as i64 + 1;
+            Page {
+                records: listed
+                    .records
+                    .iter()
+                    .map(|text| decode_record(entity, text, Some(generation)).unwrap())
+                    .collect(),
+                max_version: Some(generation),
+            }
+        } else {
+            decode_page(entity, 0, &body).unwrap_or_else(|err| panic!("{name}: {err}"))
+        };
         assert!(
             page.records.iter().all(|record| record.problems.is_empty()),
             "{name}: the documented shapes type without problems: {:?}",
@@ -70,6 +85,7 @@ fn load(conn: &mut PgConnection, entity: Entity) -> usize {
             max_version: page.max_version.unwrap(),
             records_fetched: page.records.len() as u64,
             records_untyped: 0,
+            quarantined: &[],
             requests: 1,
             retries: 0,
             rate_limited: 0,

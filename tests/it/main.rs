@@ -15,6 +15,7 @@ mod install;
 mod metrics;
 mod migrations;
 mod operations;
+mod quarantine;
 mod reports;
 mod schedule;
 mod skipped;

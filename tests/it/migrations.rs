@@ -13,8 +13,9 @@ use predicates::prelude::*;
 use crate::support::TestDatabase;
 
 /// The bookkeeping tables beside the declared entity tables.
-const BOOKKEEPING_TABLES: [&str; 5] = [
+const BOOKKEEPING_TABLES: [&str; 6] = [
     "sync_state",
+    "lightspeed_quarantine",
     "sync_log",
     "alert_log",
     "lightsync_dashboard_logouts",

@@ -24,8 +24,9 @@ pub fn checkpoint(config: &Config, args: CheckpointArgs) -> anyhow::Result<i32> 
         CheckpointCommand::Rewind {
             entity,
             to_version,
+            forward,
             yes,
-        } => repair::rewind(config, &dir, entity, to_version, yes),
+        } => repair::rewind(config, &dir, entity, to_version, forward, yes),
     }
 }
 

@@ -50,6 +50,7 @@ pub(super) fn rewind(
     dir: &Path,
     entity: Entity,
     to_version: i64,
+    forward: bool,
     yes: bool,
 ) -> anyhow::Result<i32> {
     if !yes {
@@ -72,6 +73,13 @@ pub(super) fn rewind(
             ))
             .into());
         }
+    }
+    let applied = db::load_last_version(&mut conn, entity.name())?;
+    if to_version > applied && !forward {
+        return Err(UsageError(format!(
+            "--to-version {to_version} is ahead of the version PostgreSQL has applied for {entity} ({applied}): the records changed in between would never be fetched; add --forward if that is what you want (nothing was changed)"
+        ))
+        .into());
     }
     db::rewind_entity(
         &mut conn,

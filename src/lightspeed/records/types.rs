@@ -41,3 +41,18 @@ pub struct ChildRecord {
     pub raw: String,
     pub cells: Vec<Cell>,
 }
+
+/// A record that cannot be stored for want of a usable identity (an empty or non-scalar key, a
+/// missing or fractional version), kept exactly as received with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    pub reason: String,
+    pub raw: String,
+}
+
+/// A run of records decoded: those that can be stored, and those that cannot.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sorted {
+    pub records: Vec<Record>,
+    pub quarantined: Vec<Quarantined>,
+}

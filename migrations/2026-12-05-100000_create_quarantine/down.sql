@@ -1,0 +1,2 @@
+ALTER TABLE sync_log DROP COLUMN records_quarantined;
+DROP TABLE lightspeed_quarantine;
