@@ -2,6 +2,7 @@
 
 use crate::checkpoint::CheckpointError;
 use crate::config::ConfigError;
+use crate::db::DbError;
 
 /// The run finished and everything succeeded.
 pub const SUCCESS: i32 = 0;
@@ -35,6 +36,10 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
         }
         if cause.downcast_ref::<ConfigError>().is_some()
             || cause.downcast_ref::<UsageError>().is_some()
+            || matches!(
+                cause.downcast_ref::<DbError>(),
+                Some(DbError::TransactionPooler { .. })
+            )
         {
             return USAGE;
         }

@@ -7,17 +7,23 @@ use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel::{Connection, PgConnection};
 
 use super::error::DbError;
+use super::pooler::refuse_transaction_pooler;
 use crate::config::DatabaseUrl;
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 pub type PooledPg = PooledConnection<ConnectionManager<PgConnection>>;
 
-/// Opens one connection.
+/// Opens one connection. The first connection of a process to a server is refused when it
+/// goes through a transaction-mode pooler (`pooler`).
 pub fn connect(url: &DatabaseUrl) -> Result<PgConnection, DbError> {
-    PgConnection::establish(url.expose()).map_err(|err| DbError::Connect {
-        host_port: url.host_port(),
-        reason: explain(url, &err.to_string()),
-    })
+    let establish = || {
+        PgConnection::establish(url.expose()).map_err(|err| DbError::Connect {
+            host_port: url.host_port(),
+            reason: explain(url, &err.to_string()),
+        })
+    };
+    refuse_transaction_pooler(url, establish)?;
+    establish()
 }
 
 /// A driver message without the password, with a hint when TLS is the problem.

@@ -20,6 +20,8 @@ pub enum DbError {
     Continuity { entity: String, after: i64 },
     #[error("stopped before committing: an earlier batch of the same entity failed")]
     Stopped,
+    #[error("{host_port} is a transaction-mode pooler ({how}): a run needs one server session per connection for its lock and prepared statements. Use the direct connection string, or the session-mode pooler's (PgBouncer pool_mode = session; Supabase: the pooler host on port 5432)")]
+    TransactionPooler { host_port: String, how: String },
     #[error("waited too long for the batch before it to commit (they may touch the same row); rolled back to wait outside the transaction")]
     TurnTimedOut,
 }
@@ -47,6 +49,7 @@ impl DbError {
             | DbError::Encode(_)
             | DbError::Continuity { .. }
             | DbError::Stopped
+            | DbError::TransactionPooler { .. }
             | DbError::TurnTimedOut => false,
         }
     }

@@ -7,6 +7,7 @@ mod error;
 mod lock;
 mod logouts;
 mod migrate;
+mod pooler;
 mod prepared;
 mod quarantine;
 mod refresh;

@@ -66,9 +66,6 @@ pub fn new_run_id() -> String {
     )
 }
 
-/// Supabase's transaction-mode pooler port: a session lock cannot live there.
-const TRANSACTION_POOLER_PORT: u16 = 6543;
-
 /// What the blocking preparation hands to the async part of the run.
 struct Prepared {
     store: Arc<CheckpointStore>,
@@ -285,15 +282,9 @@ fn prepare(
         RunMode::Incremental => "sync",
         RunMode::Scheduled => "serve --schedule",
     };
-    if url.port() == TRANSACTION_POOLER_PORT {
-        return Err(crate::config::ConfigError::Invalid {
-            variable: "DATABASE_URL",
-            reason: format!(
-                "port {TRANSACTION_POOLER_PORT} is Supabase's transaction-mode pooler, which cannot hold the run's session lock; use the direct connection or the session-mode pooler (port 5432) connection string"
-            ),
-        }
-        .into());
-    }
+    // The first connection refuses a transaction-mode pooler before anything is written,
+    // the checkpoint store included.
+    drop(db::connect(url)?);
     let store = CheckpointStore::open(&config.engine.checkpoint_dir, Some(identity), command)?;
     // One connection per lane of every stream, and two for the run's own bookkeeping.
     let lanes: usize = entities

@@ -1,6 +1,6 @@
 //! Supabase readiness against real servers: TLS (`sslmode=require` and `verify-full` with a
 //! self-signed certificate made here), PgBouncer in session mode (works) and transaction mode
-//! (refused at start), row-level security hiding rows from other roles, and a non-public schema.
+//! on any port (refused at start, nothing written), row-level security hiding rows from other roles, and a non-public schema.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -218,20 +218,36 @@ fn a_session_pooler_works_like_a_direct_connection_and_a_transaction_pooler_is_r
         .success();
     assert_matches_simulator(&database, &sim);
 
-    let transaction = pgbouncer(dir.path(), &database.url, "transaction", 6543);
+    // A transaction-mode pooler on a port that says nothing about it: refused at start, before
+    // the checkpoint store or the database is touched.
+    let any_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let transaction = pgbouncer(dir.path(), &database.url, "transaction", any_port);
     let pooled = crate::support::database::TestDatabase::adopt(through(&transaction, &database));
     let runs_before = count(&database.url, "SELECT count(*) AS n FROM sync_log");
-    lightsync(&pooled, &sim, &checkpoint)
-        .arg("sync")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("transaction-mode pooler"))
-        .stderr(predicate::str::contains("session-mode pooler"));
+    let untouched = dir.path().join("cp-transaction");
+    for command in [
+        vec!["sync"],
+        vec!["import"],
+        vec!["migrate"],
+        vec!["status"],
+    ] {
+        lightsync(&pooled, &sim, &untouched)
+            .args(&command)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("transaction-mode pooler"))
+            .stderr(predicate::str::contains("session-mode pooler"));
+    }
     assert_eq!(
         count(&database.url, "SELECT count(*) AS n FROM sync_log"),
         runs_before,
         "nothing ran"
     );
+    assert!(!untouched.exists(), "no checkpoint store was made");
 }
 
 #[test]
@@ -300,7 +316,8 @@ fn tables_can_live_in_a_schema_other_than_public() {
         .success();
     assert_eq!(
         count(&database.url, "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'lightsync_data' AND table_name LIKE 'lightspeed_%' AND table_type = 'BASE TABLE'") as usize,
-        lightsync::db::rows::declared_tables().len()
+        lightsync::db::rows::declared_tables().len() + 1,
+        "the declared tables and lightspeed_quarantine"
     );
     assert_eq!(
         count(
