@@ -2,7 +2,7 @@
 //! the shared governor, retries transient failures, and decodes pages. It never logs bodies or
 //! the token.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -61,7 +61,12 @@ pub struct Client {
     backoff: Backoff,
     /// Where bodies too large to hold in memory are spilled (`body::SPILL_BYTES`).
     spill_dir: Arc<std::path::Path>,
+    /// Per entity, the largest page still asked for after pages timed out (0: as asked).
+    page_limits: Arc<[AtomicU32; Entity::ALL.len()]>,
 }
+
+/// The smallest page a timeout shrinks a request to; below it a timeout is an ordinary failure.
+const SMALLEST_PAGE: u32 = 50;
 
 impl Client {
     /// Builds a client from the API configuration.
@@ -89,6 +94,8 @@ impl Client {
             .timeout(config.timeout)
             .connect_timeout(Duration::from_secs(10))
             .pool_max_idle_per_host(8)
+            // Pages are asked for compressed and decompressed as they are read.
+            .gzip(true)
             .build()
             .map_err(|err| ApiError::Connection(format!("cannot build the HTTP client: {err}")))?;
         Ok(Client {
@@ -98,6 +105,7 @@ impl Client {
             governor: RateGovernor::new(config.rate_share, config.rate_window),
             backoff: RETRY_BACKOFF,
             spill_dir: std::env::temp_dir().into(),
+            page_limits: Arc::new(std::array::from_fn(|_| AtomicU32::new(0))),
         })
     }
 
@@ -159,19 +167,43 @@ impl Client {
         let url = format!("{}/{}", self.base_url, entity.name());
         let deleted = entity.accepts_deleted_param();
         self.with_retries(entity, after, counters, || async {
+            let size = self.page_size_for(entity, page_size);
             let body = self
                 .get(
                     entity,
                     &url,
                     Some(&after.to_string()),
-                    page_size,
+                    size,
                     deleted,
                     counters,
                 )
-                .await?;
+                .await
+                .map_err(|err| self.shrink_on_timeout(entity, size, err))?;
             Ok(finish(RawPage::parse(after, body)?)?)
         })
         .await
+    }
+
+    /// The page size to ask `entity` for: `asked`, or less once pages of it timed out.
+    fn page_size_for(&self, entity: Entity, asked: u32) -> u32 {
+        match self.page_limits[entity.tag() as usize - 1].load(Ordering::Relaxed) {
+            0 => asked,
+            limit => asked.min(limit),
+        }
+    }
+
+    /// After a page of `size` timed out, asks for half as many records from then on (a slow
+    /// link then still moves, a smaller page at a time), down to `SMALLEST_PAGE`.
+    fn shrink_on_timeout(&self, entity: Entity, size: u32, err: ApiError) -> ApiError {
+        if !matches!(err, ApiError::Timeout) || size <= SMALLEST_PAGE {
+            return err;
+        }
+        let smaller = (size / 2).max(SMALLEST_PAGE);
+        self.page_limits[entity.tag() as usize - 1].store(smaller, Ordering::Relaxed);
+        log::warn!(
+            "{entity}: a page of {size} records timed out (LIGHTSYNC_HTTP_TIMEOUT_SECS); asking for {smaller} at a time from now on"
+        );
+        ApiError::TimedOutShrinking { page_size: size }
     }
 
     /// Fetches the page of an endpoint paged by id (`/product_categories`) after the id
@@ -281,6 +313,11 @@ impl Client {
                             wait.as_secs_f64()
                         );
                     }
+                }
+                Err(ApiError::TimedOutShrinking { .. }) => {
+                    // A smaller page is asked for at once; the timeout spent no attempt.
+                    attempts -= 1;
+                    counters.retries.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(cause) if cause.is_transient() && attempts < self.max_attempts => {
                     counters.retries.fetch_add(1, Ordering::Relaxed);

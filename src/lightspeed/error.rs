@@ -17,6 +17,10 @@ pub enum ApiError {
     Status { status: u16, detail: Option<String> },
     #[error("the request timed out")]
     Timeout,
+    /// A page of `page_size` records timed out and later pages are asked for smaller: retried
+    /// at once without spending an attempt.
+    #[error("a page of {page_size} records timed out")]
+    TimedOutShrinking { page_size: u32 },
     #[error("the connection failed: {0}")]
     Connection(String),
     #[error("the response body was cut off: {0}")]
@@ -43,7 +47,10 @@ impl ApiError {
                             .is_some_and(|d| d.contains("Please try again later")))
                     || *status == 408
             }
-            ApiError::Timeout | ApiError::Connection(_) | ApiError::BodyCut(_) => true,
+            ApiError::Timeout
+            | ApiError::TimedOutShrinking { .. }
+            | ApiError::Connection(_)
+            | ApiError::BodyCut(_) => true,
             ApiError::Page(PageError::LoopGuard { .. } | PageError::PagedById) => false,
             ApiError::Page(_) => true,
         }

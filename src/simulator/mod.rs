@@ -44,6 +44,8 @@ pub struct SimulatorConfig {
     pub fail_kinds: Vec<FaultKind>,
     /// Added latency per request.
     pub slow: Duration,
+    /// Added latency per KiB of a page as sent: a slow link, on which large pages time out.
+    pub slow_per_kib: Duration,
     /// Leave the `version` member out of every page.
     pub quirk_no_version_member: bool,
     /// Send money and quantities as numeric strings.
@@ -87,6 +89,7 @@ impl Default for SimulatorConfig {
             fail_rate: 0.0,
             fail_kinds: Vec::new(),
             slow: Duration::ZERO,
+            slow_per_kib: Duration::ZERO,
             quirk_no_version_member: false,
             quirk_money_as_strings: false,
             quirk_ignore_after: false,

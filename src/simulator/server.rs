@@ -46,6 +46,10 @@ pub struct Stats {
     rate_limited: AtomicU64,
     faults: AtomicU64,
     unauthorized: AtomicU64,
+    /// Body bytes of the pages answered, as sent (compressed when asked for).
+    bytes_sent: AtomicU64,
+    /// Body bytes of the same pages before compression.
+    bytes_plain: AtomicU64,
 }
 
 impl Stats {
@@ -73,6 +77,16 @@ impl Stats {
         self.records_served.load(Ordering::Relaxed)
     }
 
+    /// Body bytes of the pages answered, as they went on the wire.
+    pub fn bytes_sent(&self) -> u64 {
+        self.bytes_sent.load(Ordering::Relaxed)
+    }
+
+    /// Body bytes of the same pages before compression.
+    pub fn bytes_plain(&self) -> u64 {
+        self.bytes_plain.load(Ordering::Relaxed)
+    }
+
     fn to_json(&self) -> serde_json::Value {
         let requests: serde_json::Map<String, serde_json::Value> = Entity::ALL
             .into_iter()
@@ -82,6 +96,8 @@ impl Stats {
             "requests": requests,
             "total_requests": self.total_requests(),
             "records_served": self.records_served(),
+            "bytes_sent": self.bytes_sent(),
+            "bytes_plain": self.bytes_plain(),
             "rate_limited": self.rate_limited(),
             "faults": self.faults.load(Ordering::Relaxed),
             "unauthorized": self.unauthorized.load(Ordering::Relaxed),
@@ -185,7 +201,10 @@ async fn list_endpoint(
         return json_response(StatusCode::NOT_FOUND, json!({"error": "Not Found"}));
     };
     match admit(&shared, entity, &headers).await {
-        Ok(rate_headers) => ok_page(page_body::list_page(&shared, entity, &params), rate_headers),
+        Ok(rate_headers) => {
+            let body = page_body::list_page(&shared, entity, &params);
+            ok_page(&shared, &headers, body, rate_headers).await
+        }
         Err(refused) => refused,
     }
 }
@@ -209,16 +228,58 @@ async fn child_endpoint(
         Err(refused) => return refused,
     };
     match page_body::consignment_products_page(&shared, &id, &params) {
-        Some(body) => ok_page(body, rate_headers),
+        Some(body) => ok_page(&shared, &headers, body, rate_headers).await,
         None => not_found(),
     }
 }
 
 type RateHeaders = Vec<(&'static str, HeaderValue)>;
 
-fn ok_page(body: String, rate_headers: RateHeaders) -> Response {
+/// A page as sent: gzip-compressed when the request accepts it, and delayed by
+/// `slow_per_kib` for every KiB on the wire (a slow link).
+async fn ok_page(
+    shared: &Shared,
+    request: &HeaderMap,
+    body: String,
+    rate_headers: RateHeaders,
+) -> Response {
+    let gzip = request
+        .get(axum::http::header::ACCEPT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accepted| {
+            accepted
+                .split(',')
+                .any(|coding| coding.trim().starts_with("gzip"))
+        });
+    shared
+        .stats
+        .bytes_plain
+        .fetch_add(body.len() as u64, Ordering::Relaxed);
+    let wire: Vec<u8> = if gzip {
+        let mut encoder = flate2::write::GzEncoder::new(
+            Vec::with_capacity(body.len() / 8),
+            flate2::Compression::fast(),
+        );
+        std::io::Write::write_all(&mut encoder, body.as_bytes()).expect("writing to memory");
+        encoder.finish().expect("writing to memory")
+    } else {
+        body.into_bytes()
+    };
+    shared
+        .stats
+        .bytes_sent
+        .fetch_add(wire.len() as u64, Ordering::Relaxed);
+    if !shared.config.slow_per_kib.is_zero() {
+        tokio::time::sleep(shared.config.slow_per_kib * (wire.len() / 1024) as u32).await;
+    }
     let mut response =
-        (StatusCode::OK, [("content-type", "application/json")], body).into_response();
+        (StatusCode::OK, [("content-type", "application/json")], wire).into_response();
+    if gzip {
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_ENCODING,
+            HeaderValue::from_static("gzip"),
+        );
+    }
     response.headers_mut().extend(
         rate_headers
             .into_iter()

@@ -19,6 +19,7 @@ mod quarantine;
 mod reports;
 mod schedule;
 mod skipped;
+mod slow_link;
 mod supabase;
 mod support;
 mod web;
