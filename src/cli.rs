@@ -78,6 +78,21 @@ pub enum Command {
         #[command(subcommand)]
         command: AlertCommand,
     },
+    /// The Lightspeed token in use
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Which kind of token is in use and, for an OAuth app, when it expires
+    Status {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

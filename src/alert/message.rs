@@ -40,7 +40,11 @@ impl Scrubber {
     pub fn from_config(config: &Config) -> Scrubber {
         let mut secrets = Vec::new();
         if let Ok(api) = config.api() {
-            secrets.push(api.token.expose().to_string());
+            secrets.extend(api.token.iter().map(|token| token.expose().to_string()));
+            if let Some(oauth) = &api.oauth {
+                secrets.push(oauth.client_secret.expose().to_string());
+                secrets.push(oauth.refresh_token.expose().to_string());
+            }
         }
         if let Ok(dashboard) = config.dashboard() {
             if let DashboardPassword::Plain(password) = &dashboard.password {

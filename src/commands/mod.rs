@@ -10,6 +10,7 @@ mod run;
 mod serve;
 mod simulate;
 mod status;
+mod token;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
@@ -29,6 +30,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Cron { command } => cron::cron(command, cli.global.env_file.clone()),
         Command::Demo(args) => demo::demo(config, args),
         Command::Alert { command } => alert::alert(&config, command),
+        Command::Token { command } => token::token(&config, command),
     }
 }
 

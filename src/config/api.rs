@@ -20,12 +20,23 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 /// Per-request HTTP timeout: long enough for a slow 1000-row page, short enough to notice a hang.
 pub const DEFAULT_HTTP_TIMEOUT_SECS: u64 = 60;
 
+/// An OAuth app's credentials: with them, lightsync renews the access token itself.
+#[derive(Debug, Clone)]
+pub struct OAuthApp {
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// The refresh token the store's owner authorized; rotated on every renewal.
+    pub refresh_token: Secret,
+}
+
 /// Everything about talking to the Lightspeed API.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// Ends with the version segment, e.g. `https://shop.retail.lightspeed.app/api/2.0`.
     pub base_url: Url,
-    pub token: Secret,
+    /// A personal token, or an OAuth access token to start with (`None`: renew first).
+    pub token: Option<Secret>,
+    pub oauth: Option<OAuthApp>,
     pub page_size: u32,
     pub rate_share: f64,
     pub rate_window: Duration,
@@ -38,6 +49,7 @@ pub struct ApiConfig {
 pub(super) struct ApiSettings {
     pub base_url: Option<Url>,
     pub token: Option<Secret>,
+    pub oauth: Option<OAuthApp>,
     pub page_size: u32,
     pub rate_share: f64,
     pub rate_window: Duration,
@@ -86,15 +98,53 @@ pub(super) fn load_api(inputs: &Inputs) -> Result<ApiSettings, ConfigError> {
         DEFAULT_HTTP_TIMEOUT_SECS,
         1..=3600,
     )?;
+    let oauth = load_oauth(inputs)?;
     Ok(ApiSettings {
         base_url,
         token,
+        oauth,
         page_size,
         rate_share,
         rate_window: Duration::from_secs(rate_window_secs),
         max_attempts,
         http_timeout: Duration::from_secs(http_timeout_secs),
     })
+}
+
+/// The OAuth app's three settings: all or none.
+fn load_oauth(inputs: &Inputs) -> Result<Option<OAuthApp>, ConfigError> {
+    let client_id = inputs.variable(vars::CLIENT_ID);
+    let client_secret = inputs.variable(vars::CLIENT_SECRET);
+    let refresh_token = inputs.variable(vars::REFRESH_TOKEN);
+    match (client_id, client_secret, refresh_token) {
+        (None, None, None) => Ok(None),
+        (Some(id), Some(secret), Some(refresh)) => Ok(Some(OAuthApp {
+            client_id: id.value.trim().to_string(),
+            client_secret: Secret::new(secret.value.trim()),
+            refresh_token: parse_token(&refresh)?,
+        })),
+        (id, secret, refresh) => {
+            let missing: Vec<&str> = [
+                (id.is_none(), vars::CLIENT_ID),
+                (secret.is_none(), vars::CLIENT_SECRET),
+                (refresh.is_none(), vars::REFRESH_TOKEN),
+            ]
+            .into_iter()
+            .filter(|(absent, _)| *absent)
+            .map(|(_, name)| name)
+            .collect();
+            Err(ConfigError::Invalid {
+                variable: missing[0],
+                reason: format!(
+                    "an OAuth app needs {}, {} and {} together; {} missing",
+                    vars::CLIENT_ID,
+                    vars::CLIENT_SECRET,
+                    vars::REFRESH_TOKEN,
+                    missing.join(" and ")
+                ),
+            })
+        }
+    }
 }
 
 /// A token goes into an `Authorization` header: only visible ASCII can travel there. The message

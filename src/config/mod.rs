@@ -18,7 +18,7 @@ use std::time::Duration;
 use url::Url;
 
 pub use api::{
-    ApiConfig, DEFAULT_HTTP_TIMEOUT_SECS, DEFAULT_MAX_ATTEMPTS, DEFAULT_PAGE_SIZE,
+    ApiConfig, OAuthApp, DEFAULT_HTTP_TIMEOUT_SECS, DEFAULT_MAX_ATTEMPTS, DEFAULT_PAGE_SIZE,
     DEFAULT_RATE_SHARE, DEFAULT_RATE_WINDOW_SECS,
 };
 pub use dashboard::{
@@ -62,6 +62,7 @@ pub struct Config {
     database_url: Option<DatabaseUrl>,
     api_base_url: Option<Url>,
     api_token: Option<Secret>,
+    oauth: Option<OAuthApp>,
     pub page_size: u32,
     pub rate_share: f64,
     pub rate_window: Duration,
@@ -98,6 +99,7 @@ impl Config {
             database_url,
             api_base_url: api.base_url,
             api_token: api.token,
+            oauth: api.oauth,
             page_size: api.page_size,
             rate_share: api.rate_share,
             rate_window: api.rate_window,
@@ -124,13 +126,16 @@ impl Config {
             variable: vars::DOMAIN_PREFIX,
             hint: "set LIGHTSPEED_DOMAIN_PREFIX (your store's name in https://NAME.retail.lightspeed.app) or LIGHTSPEED_BASE_URL",
         })?;
-        let token = self.api_token.clone().ok_or(ConfigError::Missing {
-            variable: vars::TOKEN,
-            hint: "create a personal token in Lightspeed Retail under Setup > Personal tokens and set LIGHTSPEED_TOKEN to it",
-        })?;
+        if self.api_token.is_none() && self.oauth.is_none() {
+            return Err(ConfigError::Missing {
+                variable: vars::TOKEN,
+                hint: "create a personal token in Lightspeed Retail under Setup > Personal tokens and set LIGHTSPEED_TOKEN to it (or, for an OAuth app, set LIGHTSPEED_CLIENT_ID, LIGHTSPEED_CLIENT_SECRET and LIGHTSPEED_REFRESH_TOKEN)",
+            });
+        }
         Ok(ApiConfig {
             base_url,
-            token,
+            token: self.api_token.clone(),
+            oauth: self.oauth.clone(),
             page_size: self.page_size,
             rate_share: self.rate_share,
             rate_window: self.rate_window,

@@ -93,9 +93,14 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
     // Everything that can be refused without touching the database is checked before the run
     // is opened: from `prepare` on, a failure must close the run (see `abandon`).
     // Page bodies too large to hold (10,000 sales) are spilled beside the checkpoint store.
-    let client = Client::new(&api)
+    let client = Client::new(&api, &config.engine.checkpoint_dir)
         .context("building the API client")?
         .spilling_into(&config.engine.checkpoint_dir);
+    // An OAuth access token that would expire during the run is renewed first.
+    client
+        .renew_if_expiring()
+        .await
+        .context("preparing the Lightspeed token")?;
 
     let prepared = {
         let config = config.clone();

@@ -12,12 +12,14 @@ use reqwest::header::{
 use reqwest::StatusCode;
 
 use super::body::{read_body, root_cause, Body};
+use super::credentials::Credentials;
 use super::error::{error_detail, ApiError, FetchError};
 use super::governor::RateGovernor;
 use super::id_page::{decode_id_page, IdPage};
 use super::page::{decode_child_page, decode_raw_page, ChildPage, Page, PageError};
 use super::raw_page::RawPage;
 use super::retry::{retry_after_on_server_clock, RETRY_BACKOFF};
+use super::token_file::TokenFile;
 use crate::backoff::Backoff;
 use crate::config::ApiConfig;
 use crate::entity::Entity;
@@ -63,6 +65,8 @@ pub struct Client {
     spill_dir: Arc<std::path::Path>,
     /// Per entity, the largest page still asked for after pages timed out (0: as asked).
     page_limits: Arc<[AtomicU32; Entity::ALL.len()]>,
+    /// The bearer token, renewed here for an OAuth app.
+    credentials: Arc<Credentials>,
 }
 
 /// The smallest page a timeout shrinks a request to; below it a timeout is an ordinary failure.
@@ -70,16 +74,24 @@ const SMALLEST_PAGE: u32 = 50;
 
 impl Client {
     /// Builds a client from the API configuration.
-    pub fn new(config: &ApiConfig) -> Result<Client, ApiError> {
+    /// Builds a client from the API configuration. An OAuth app's tokens are kept in
+    /// `state_dir` (the checkpoint directory).
+    pub fn new(config: &ApiConfig, state_dir: &std::path::Path) -> Result<Client, ApiError> {
+        let credentials = match (&config.oauth, &config.token) {
+            (Some(app), initial) => Credentials::oauth(
+                app,
+                initial.as_ref(),
+                config.base_url.as_str(),
+                TokenFile::in_dir(state_dir),
+            )?,
+            (None, Some(token)) => Credentials::fixed(token)?,
+            (None, None) => {
+                return Err(ApiError::Renewal(
+                    "no token configured: set LIGHTSPEED_TOKEN".into(),
+                ))
+            }
+        };
         let mut headers = HeaderMap::new();
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", config.token.expose()))
-            .map_err(|_| {
-                ApiError::Connection(
-                    "LIGHTSPEED_TOKEN contains characters not allowed in a header".into(),
-                )
-            })?;
-        authorization.set_sensitive(true);
-        headers.insert(AUTHORIZATION, authorization);
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(
             USER_AGENT,
@@ -106,6 +118,7 @@ impl Client {
             backoff: RETRY_BACKOFF,
             spill_dir: std::env::temp_dir().into(),
             page_limits: Arc::new(std::array::from_fn(|_| AtomicU32::new(0))),
+            credentials: Arc::new(credentials),
         })
     }
 
@@ -120,6 +133,12 @@ impl Client {
     pub fn with_backoff(mut self, base: Duration, cap: Duration) -> Client {
         self.backoff = Backoff::new(base, cap);
         self
+    }
+
+    /// Renews an OAuth app's access token if it expires within a day (or none is held yet):
+    /// a run starts with a token that lasts it.
+    pub async fn renew_if_expiring(&self) -> Result<(), ApiError> {
+        self.credentials.renew_if_expiring(&self.http).await
     }
 
     /// The governor every request of this client goes through.
@@ -294,10 +313,26 @@ impl Client {
         Fut: std::future::Future<Output = Result<T, ApiError>>,
     {
         let mut attempts = 0u32;
+        let mut renewed = false;
         loop {
             attempts += 1;
+            let (_, generation) = self.credentials.current();
             match attempt().await {
                 Ok(value) => return Ok(value),
+                Err(ApiError::Unauthorized) if self.credentials.renews() && !renewed => {
+                    // An OAuth access token expired or was revoked: renew once and try again.
+                    renewed = true;
+                    attempts -= 1;
+                    log::warn!("{entity}: the access token was refused (HTTP 401); renewing it");
+                    if let Err(cause) = self.credentials.renew(&self.http, generation).await {
+                        return Err(FetchError {
+                            entity,
+                            after,
+                            attempts,
+                            cause,
+                        });
+                    }
+                }
                 Err(ApiError::RateLimited { retry_after }) => {
                     attempts -= 1;
                     counters.rate_limited.fetch_add(1, Ordering::Relaxed);
@@ -359,6 +394,15 @@ impl Client {
         if deleted {
             query.push(("deleted", "true"));
         }
+        let (bearer, generation) = self.credentials.current();
+        let bearer = match bearer {
+            Some(bearer) => bearer,
+            None => {
+                // An OAuth app configured without an access token: get the first one.
+                self.credentials.renew(&self.http, generation).await?;
+                self.credentials.current().0.ok_or(ApiError::Unauthorized)?
+            }
+        };
         let permit = self.governor.acquire().await;
         counters.requests.fetch_add(1, Ordering::Relaxed);
         log::debug!(
@@ -368,6 +412,7 @@ impl Client {
         let response = self
             .http
             .get(url)
+            .header(AUTHORIZATION, bearer)
             .query(&query)
             .send()
             .await

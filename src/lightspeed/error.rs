@@ -17,6 +17,9 @@ pub enum ApiError {
     Status { status: u16, detail: Option<String> },
     #[error("the request timed out")]
     Timeout,
+    /// Renewing an OAuth access token failed; the message says what to do.
+    #[error("renewing the OAuth access token failed: {0}")]
+    Renewal(String),
     /// A page of `page_size` records timed out and later pages are asked for smaller: retried
     /// at once without spending an attempt.
     #[error("a page of {page_size} records timed out")]
@@ -37,7 +40,7 @@ impl ApiError {
     /// caller waits and tries again without spending an attempt.
     pub fn is_transient(&self) -> bool {
         match self {
-            ApiError::Unauthorized | ApiError::Spill(_) => false,
+            ApiError::Unauthorized | ApiError::Spill(_) | ApiError::Renewal(_) => false,
             ApiError::RateLimited { .. } => true,
             ApiError::Status { status, detail } => {
                 *status >= 500

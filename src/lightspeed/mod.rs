@@ -4,6 +4,7 @@
 
 mod body;
 mod client;
+pub mod credentials;
 pub mod decode;
 mod envelope_scan;
 mod error;
@@ -15,6 +16,7 @@ mod raw_object;
 mod raw_page;
 pub mod records;
 pub mod retry;
+pub mod token_file;
 
 pub use client::{Client, RequestCounters, RequestTotals};
 pub use decode::FieldProblem;

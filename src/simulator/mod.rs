@@ -5,6 +5,7 @@
 
 mod faults;
 mod ids;
+mod oauth;
 mod page_body;
 mod quirks;
 mod reference;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use faults::FaultKind;
+pub use oauth::SimulatedOAuth;
 pub use quirks::{OddValue, OddValueReport, ODD_VALUES};
 pub use server::Stats;
 pub use store::{MutationCounts, StoreShape};
@@ -74,6 +76,9 @@ pub struct SimulatorConfig {
     pub control: bool,
     /// Endpoints that answer 403, as for a token without that permission.
     pub forbidden: Vec<crate::entity::Entity>,
+    /// Play an OAuth app's store: `token` is an access token that expires, renewed at
+    /// `POST /api/1.0/token` with a rotating refresh token.
+    pub oauth: Option<SimulatedOAuth>,
 }
 
 impl Default for SimulatorConfig {
@@ -101,6 +106,7 @@ impl Default for SimulatorConfig {
             changes_per_minute: 0,
             control: false,
             forbidden: Vec::new(),
+            oauth: None,
         }
     }
 }
@@ -146,6 +152,18 @@ impl SimulatorHandle {
     pub fn odd_values(&self) -> OddValueReport {
         let store = self.shared.store.read().expect("store lock");
         quirks::odd_value_report(&store, self.shared.config.odd_values)
+    }
+
+    /// Makes every OAuth access token issued so far expire now.
+    pub fn expire_access_tokens(&self) {
+        if let Some(oauth) = &self.shared.oauth {
+            oauth::expire_all(oauth);
+        }
+    }
+
+    /// OAuth renewals answered so far.
+    pub fn renewals(&self) -> u64 {
+        self.shared.oauth.as_ref().map_or(0, oauth::renewals)
     }
 
     /// Makes the next `count` list requests fail with `kind`.

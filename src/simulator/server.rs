@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     started: Instant,
     started_system: SystemTime,
     pub(crate) stats: Stats,
+    /// Issued OAuth tokens, when the simulator plays an OAuth app's store.
+    pub(crate) oauth: Option<Mutex<super::oauth::OAuthState>>,
 }
 
 #[derive(Debug, Default)]
@@ -77,6 +79,11 @@ impl Stats {
         self.records_served.load(Ordering::Relaxed)
     }
 
+    /// Requests refused for a wrong or expired token (HTTP 401).
+    pub fn unauthorized(&self) -> u64 {
+        self.unauthorized.load(Ordering::Relaxed)
+    }
+
     /// Body bytes of the pages answered, as they went on the wire.
     pub fn bytes_sent(&self) -> u64 {
         self.bytes_sent.load(Ordering::Relaxed)
@@ -120,6 +127,10 @@ impl Shared {
             started: Instant::now(),
             started_system: SystemTime::now(),
             stats: Stats::default(),
+            oauth: config
+                .oauth
+                .as_ref()
+                .map(|app| Mutex::new(super::oauth::OAuthState::new(app, &config.token))),
             config,
         }
     }
@@ -158,7 +169,8 @@ impl Shared {
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let mut router = Router::new()
         .route("/api/2.0/{entity}", get(list_endpoint))
-        .route("/api/2.0/{entity}/{id}/{sub}", get(child_endpoint));
+        .route("/api/2.0/{entity}/{id}/{sub}", get(child_endpoint))
+        .route("/api/1.0/token", post(super::oauth::token_endpoint));
     if shared.config.control {
         router = router
             .route("/__simulator/mutate", post(mutate))
@@ -170,7 +182,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     router.with_state(shared)
 }
 
-fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
     (
         status,
         [("content-type", "application/json")],
@@ -298,10 +310,13 @@ async fn admit(
     shared.stats.requests[Stats::slot(entity)].fetch_add(1, Ordering::Relaxed);
 
     let expected = format!("Bearer {}", shared.config.token);
-    let authorized = headers
+    let bearer = headers
         .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value == expected);
+        .and_then(|value| value.to_str().ok());
+    let authorized = match &shared.oauth {
+        Some(oauth) => bearer.is_some_and(|bearer| super::oauth::accepts(oauth, bearer)),
+        None => bearer == Some(expected.as_str()),
+    };
     if !authorized {
         shared.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
         return Err(json_response(

@@ -14,7 +14,8 @@ use crate::support::TestSimulator;
 fn api_config(simulator: &TestSimulator) -> ApiConfig {
     ApiConfig {
         base_url: simulator.base_url().parse().unwrap(),
-        token: Secret::new("simulator"),
+        token: Some(Secret::new("simulator")),
+        oauth: None,
         page_size: 1000,
         rate_share: 0.95,
         rate_window: Duration::from_secs(300),
@@ -24,7 +25,8 @@ fn api_config(simulator: &TestSimulator) -> ApiConfig {
 }
 
 fn fast_client(config: &ApiConfig) -> Client {
-    Client::new(config)
+    // A personal token: the client keeps no token file.
+    Client::new(config, &std::env::temp_dir())
         .unwrap()
         .with_backoff(Duration::from_millis(5), Duration::from_millis(50))
 }
@@ -267,7 +269,7 @@ fn a_wrong_token_fails_at_once_and_says_what_to_check() {
         ..SimulatorConfig::default()
     });
     let mut config = api_config(&sim);
-    config.token = Secret::new("wrong-token");
+    config.token = Some(Secret::new("wrong-token"));
     let client = fast_client(&config);
     let counters = RequestCounters::default();
     let err = sim

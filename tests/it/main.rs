@@ -14,6 +14,7 @@ mod fidelity;
 mod install;
 mod metrics;
 mod migrations;
+mod oauth;
 mod operations;
 mod quarantine;
 mod reports;
