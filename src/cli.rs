@@ -270,7 +270,7 @@ pub struct SimulateArgs {
     /// Latency added to every request, in milliseconds
     #[arg(long, default_value_t = 0)]
     pub slow_ms: u64,
-    /// Oddities to imitate: a share such as 0.01 (that share of records carries one odd-but-real field value), no-version (pages without the version member), money-strings, ignore-after (a broken server)
+    /// Oddities to imitate: a share such as 0.01 (that share of records carries one odd-but-real field value), no-version (pages without the version member), money-strings, ignore-after (a broken server), categories-nested (categories at data.data.categories), lines-ignore-after (consignment lines served whatever `after` says), unidentified-sales (two sales without a usable id or version)
     #[arg(long, value_delimiter = ',')]
     pub quirks: Vec<String>,
     /// Random changes per minute (updates, deletes, voids, new sales)

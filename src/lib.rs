@@ -36,6 +36,7 @@ pub mod db;
 pub mod engine;
 pub mod entity;
 pub mod exit;
+pub mod failpoint;
 pub mod health;
 pub mod lightspeed;
 pub mod local_postgres;

@@ -16,7 +16,8 @@ pub(crate) struct Fetched {
 pub(crate) fn api(base_url: &str) -> ApiConfig {
     ApiConfig {
         base_url: base_url.parse().expect("simulator URL"),
-        token: Secret::new("simulator"),
+        token: Some(Secret::new("simulator")),
+        oauth: None,
         page_size: 1000,
         rate_share: 1.0,
         rate_window: Duration::from_secs(300),
@@ -30,7 +31,7 @@ pub(crate) fn fetch_floor(
     runtime: &tokio::runtime::Runtime,
     base_url: &str,
 ) -> anyhow::Result<(f64, u64)> {
-    let client = Client::new(&api(base_url))?;
+    let client = Client::new(&api(base_url), &std::env::temp_dir())?;
     let started = Instant::now();
     let records = runtime.block_on(async {
         let mut tasks = Vec::new();
@@ -65,7 +66,7 @@ pub(crate) fn fetch_everything(
     runtime: &tokio::runtime::Runtime,
     base_url: &str,
 ) -> anyhow::Result<Fetched> {
-    let client = Client::new(&api(base_url))?;
+    let client = Client::new(&api(base_url), &std::env::temp_dir())?;
     runtime.block_on(async {
         let mut fetched = Fetched {
             records: Vec::new(),

@@ -78,3 +78,34 @@ fn simulator_config(args: &SimulateArgs) -> anyhow::Result<SimulatorConfig> {
     }
     Ok(config)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config_of(args: &[&str]) -> anyhow::Result<SimulatorConfig> {
+        let cli =
+            crate::cli::Cli::try_parse_from(["lightsync", "simulate"].iter().chain(args).copied())
+                .unwrap();
+        match cli.command {
+            crate::cli::Command::Simulate(args) => simulator_config(&args),
+            _ => unreachable!("parsed as simulate"),
+        }
+    }
+
+    #[test]
+    fn every_documented_quirk_is_accepted_and_an_unknown_one_is_named() {
+        let config = config_of(&[
+            "--quirks",
+            "0.01,categories-nested,lines-ignore-after,unidentified-sales,no-version,money-strings,ignore-after",
+        ])
+        .unwrap();
+        assert!(config.quirk_categories_nested && config.quirk_lines_ignore_after);
+        assert!(config.quirk_unidentified_sales && config.quirk_no_version_member);
+        assert!(config.quirk_money_as_strings && config.quirk_ignore_after);
+        assert_eq!(config.odd_values, 0.01);
+        let err = config_of(&["--quirks", "categories-by-id"]).unwrap_err();
+        assert!(err.to_string().contains("unknown quirk `categories-by-id`"));
+    }
+}

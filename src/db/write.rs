@@ -12,7 +12,7 @@ use diesel::{sql_query, PgConnection, QueryableByName, RunQueryDsl};
 use super::error::DbError;
 use super::prepared::TableUpsert;
 use super::rows::{BatchRows, TableRows};
-use crate::lightspeed::Quarantined;
+use crate::entity::Quarantined;
 
 /// What applying a batch changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

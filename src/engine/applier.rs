@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 use tokio::sync::mpsc;
 
-use super::failpoint::{crash_point, insert_first_forced, panic_point};
 use super::failure::{first_cause, StageError};
 use super::lanes::{lanes_for, CommitTurn, OverlapCheck, Turn};
 use super::mapping::rows_for_records;
@@ -19,6 +18,7 @@ use super::pipeline::{PreparedBatch, StreamContext};
 use crate::backoff::Backoff;
 use crate::config::DatabaseUrl;
 use crate::db::{self, BatchBookkeeping, DbError, PgPool, WriteMode};
+use crate::failpoint::{crash_point, insert_first_forced, panic_point};
 use crate::lightspeed::{decode_or_quarantine, Sorted};
 
 /// Waits between attempts to reach PostgreSQL during an outage: 500 ms doubled per failure, at

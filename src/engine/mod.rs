@@ -6,7 +6,6 @@
 
 mod applier;
 mod child_fetch;
-pub mod failpoint;
 mod failure;
 mod lanes;
 pub mod mapping;

@@ -11,7 +11,6 @@ use anyhow::{anyhow, Context};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use super::child_fetch::WithChildren;
-use super::failpoint::{crash_point, panic_point};
 use super::failure::Failures;
 use super::lanes::lanes_for;
 use super::mapping::rows_for_records;
@@ -19,7 +18,9 @@ use super::panics::panic_message;
 use crate::checkpoint::{CheckpointStore, SpooledBatch};
 use crate::db::rows::BatchRows;
 use crate::entity::Entity;
-use crate::lightspeed::{Client, Quarantined, RequestCounters, RunLimit, Sorted};
+use crate::entity::Quarantined;
+use crate::failpoint::{crash_point, panic_point};
+use crate::lightspeed::{Client, RequestCounters, RunLimit, Sorted};
 
 /// Live counters of one entity's run, read by the progress display.
 #[derive(Debug, Default)]

@@ -12,10 +12,10 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context};
 
 use super::applier::ApplierTarget;
-use super::failpoint::crash_point;
 use super::mapping::rows_for_records;
 use super::pipeline::StreamContext;
 use crate::db::{self, BatchBookkeeping};
+use crate::failpoint::crash_point;
 use crate::lightspeed::{decode_or_quarantine, Record, Sorted};
 
 /// The most records an entity copied whole may have: far above any store's categories, low

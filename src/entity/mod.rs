@@ -8,7 +8,8 @@ mod sales_stock;
 pub mod spec;
 
 pub use spec::{
-    Cell, ChildKey, ChildSpec, Column, EntitySpec, Group, Kind, VersionSource, KEY_SEPARATOR,
+    Cell, ChildKey, ChildSpec, Column, EntitySpec, Group, Kind, Quarantined, VersionSource,
+    KEY_SEPARATOR,
 };
 
 use std::fmt;

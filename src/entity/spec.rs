@@ -219,3 +219,11 @@ impl Cell {
         }
     }
 }
+
+/// A record that cannot be stored for want of a usable identity (an empty or non-scalar key, a
+/// missing or fractional version), kept exactly as received with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    pub reason: String,
+    pub raw: String,
+}

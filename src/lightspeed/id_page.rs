@@ -43,11 +43,11 @@ struct PageInfo {
 }
 
 /// The records under `data` in any of the three shapes, with the innermost `page_info`.
-fn records_in<'a>(
-    data: &'a RawValue,
+fn records_in(
+    data: &RawValue,
     mut page_info: Option<PageInfo>,
     depth: usize,
-) -> Result<(Vec<&'a RawValue>, Option<PageInfo>), PageError> {
+) -> Result<(Vec<&RawValue>, Option<PageInfo>), PageError> {
     if let Ok(records) = serde_json::from_str::<Vec<&RawValue>>(data.get()) {
         return Ok((records, page_info));
     }

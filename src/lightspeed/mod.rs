@@ -25,4 +25,4 @@ pub use governor::{RateGovernor, RatePermit};
 pub use id_page::{decode_id_page, IdPage};
 pub use page::{decode_child_page, decode_page, ChildPage, Page, PageError};
 pub use raw_page::{Chunk, RawPage, RunLimit};
-pub use records::{decode_or_quarantine, decode_record, ChildRecord, Quarantined, Record, Sorted};
+pub use records::{decode_or_quarantine, decode_record, ChildRecord, Record, Sorted};

@@ -9,12 +9,12 @@ use super::decode::{FieldError, FieldProblem, Fields};
 use super::jsonb_order;
 use super::raw_object::{NotAnObject, RawObject};
 use crate::entity::{
-    Cell, ChildKey, ChildSpec, Column, Entity, Kind, VersionSource, KEY_SEPARATOR,
+    Cell, ChildKey, ChildSpec, Column, Entity, Kind, Quarantined, VersionSource, KEY_SEPARATOR,
 };
 
 mod types;
 
-pub use types::{ChildRecord, Quarantined, Record, Sorted};
+pub use types::{ChildRecord, Record, Sorted};
 
 /// Why one record cannot be stored at all.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

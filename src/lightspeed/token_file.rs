@@ -105,7 +105,7 @@ impl TokenFile {
         file.write_all(&serde_json::to_vec_pretty(tokens).map_err(io::Error::other)?)?;
         file.sync_all()?;
         drop(file);
-        crate::engine::failpoint::crash_point("token-journaled");
+        crate::failpoint::crash_point("token-journaled");
         fs::rename(&journal, self.path())?;
         sync_dir(&self.dir)
     }

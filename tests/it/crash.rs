@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
-use lightsync::engine::failpoint::CRASH_POINTS;
 use lightsync::entity::Entity;
+use lightsync::failpoint::CRASH_POINTS;
 use lightsync::simulator::StoreShape;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

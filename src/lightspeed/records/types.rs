@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::entity::Cell;
+use crate::entity::{Cell, Quarantined};
 use crate::lightspeed::decode::FieldProblem;
 
 /// One record of any entity: its identity, typed cells and raw JSON.
@@ -40,14 +40,6 @@ pub struct ChildRecord {
     pub deleted_at: Option<DateTime<Utc>>,
     pub raw: String,
     pub cells: Vec<Cell>,
-}
-
-/// A record that cannot be stored for want of a usable identity (an empty or non-scalar key, a
-/// missing or fractional version), kept exactly as received with the reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Quarantined {
-    pub reason: String,
-    pub raw: String,
 }
 
 /// A run of records decoded: those that can be stored, and those that cannot.
