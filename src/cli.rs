@@ -258,6 +258,9 @@ pub struct SimulateArgs {
     /// Requests allowed per window instead of 300 x registers + 50
     #[arg(long)]
     pub rate_limit: Option<u32>,
+    /// Answer uncompressed even when a client asks for gzip (to measure what gzip saves)
+    #[arg(long)]
+    pub no_gzip: bool,
     /// Do not enforce a quota
     #[arg(long)]
     pub no_rate_limit: bool,

@@ -49,6 +49,7 @@ fn simulator_config(args: &SimulateArgs) -> anyhow::Result<SimulatorConfig> {
         slow: Duration::from_millis(args.slow_ms),
         changes_per_minute: args.changes_per_minute,
         control: args.control,
+        gzip: !args.no_gzip,
         ..SimulatorConfig::default()
     };
     for quirk in &args.quirks {

@@ -8,8 +8,8 @@ use std::ops::Range;
 use super::body::Body;
 use super::envelope_scan::scan_envelope;
 use super::page::{parse_envelope, record_version, PageError};
-use super::records::{decode_or_quarantine, decode_record, Record, Sorted};
-use crate::entity::{Entity, VersionSource};
+use super::records::{decode_record, Record, Sorted};
+use crate::entity::{Entity, Quarantined, VersionSource};
 
 /// A page's records as text, not yet decoded.
 #[derive(Debug)]
@@ -129,12 +129,18 @@ impl RawPage {
         entity: Entity,
         range: Range<usize>,
     ) -> Result<Sorted, PageError> {
-        let texts = self.texts(range)?;
-        Ok(decode_or_quarantine(
-            entity,
-            texts.iter().map(String::as_str),
-            self.declared_max,
-        ))
+        let mut sorted = Sorted::default();
+        self.with_texts(range, |_, text| {
+            match decode_record(entity, text, self.declared_max) {
+                Ok(record) => sorted.records.push(record),
+                Err(err) => sorted.quarantined.push(Quarantined {
+                    reason: err.to_string(),
+                    raw: text.to_string(),
+                }),
+            }
+            Ok(())
+        })?;
+        Ok(sorted)
     }
 
     /// Calls `each` with the text of every record in `range`, read from the body once.

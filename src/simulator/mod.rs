@@ -46,6 +46,8 @@ pub struct SimulatorConfig {
     pub fail_kinds: Vec<FaultKind>,
     /// Added latency per request.
     pub slow: Duration,
+    /// Compress pages with gzip when a client asks for it.
+    pub gzip: bool,
     /// Added latency per KiB of a page as sent: a slow link, on which large pages time out.
     pub slow_per_kib: Duration,
     /// Leave the `version` member out of every page.
@@ -95,6 +97,7 @@ impl Default for SimulatorConfig {
             fail_kinds: Vec::new(),
             slow: Duration::ZERO,
             slow_per_kib: Duration::ZERO,
+            gzip: true,
             quirk_no_version_member: false,
             quirk_money_as_strings: false,
             quirk_ignore_after: false,

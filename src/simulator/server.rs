@@ -255,14 +255,15 @@ async fn ok_page(
     body: String,
     rate_headers: RateHeaders,
 ) -> Response {
-    let gzip = request
-        .get(axum::http::header::ACCEPT_ENCODING)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accepted| {
-            accepted
-                .split(',')
-                .any(|coding| coding.trim().starts_with("gzip"))
-        });
+    let gzip = shared.config.gzip
+        && request
+            .get(axum::http::header::ACCEPT_ENCODING)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|accepted| {
+                accepted
+                    .split(',')
+                    .any(|coding| coding.trim().starts_with("gzip"))
+            });
     shared
         .stats
         .bytes_plain
