@@ -52,6 +52,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Incremental run for cron: fetch what changed since the last applied version
     Sync(SyncArgs),
+    /// Compare the store's records with PostgreSQL's rows; --repair fixes what differs
+    Reconcile(ReconcileArgs),
     /// Serve a simulated Lightspeed X-Series API for tests, benchmarks and demos
     Simulate(SimulateArgs),
     /// Serve the password-protected dashboard (needs LIGHTSYNC_DASHBOARD_PASSWORD)
@@ -219,6 +221,22 @@ pub struct SyncArgs {
     /// Sync only this entity (repeatable; default all)
     #[arg(long = "entity", value_name = "ENTITY", env = crate::config::vars::ENTITIES, value_delimiter = ',')]
     pub entities: Vec<Entity>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Reconcile only this entity (repeatable; default all)
+    #[arg(long = "entity", value_name = "ENTITY", value_delimiter = ',')]
+    pub entities: Vec<Entity>,
+    /// Check N windows of one page each at random versions instead of every record
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub sample: Option<u32>,
+    /// Fetch again what is missing or stale, mark extra rows deleted, then check again
+    #[arg(long)]
+    pub repair: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -41,6 +41,7 @@ pub mod health;
 pub mod lightspeed;
 pub mod local_postgres;
 pub mod private_files;
+pub mod reconcile;
 pub mod schedule;
 pub mod simulator;
 pub mod web;

@@ -6,6 +6,7 @@ mod checkpoint;
 mod cron;
 mod demo;
 mod migrate;
+mod reconcile;
 mod run;
 mod serve;
 mod simulate;
@@ -22,6 +23,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Migrate => migrate::migrate(&config),
         Command::Import(args) => run::import(&config, args),
         Command::Sync(args) => run::sync(&config, args),
+        Command::Reconcile(args) => reconcile::reconcile(&config, args),
         Command::Simulate(args) => simulate::simulate(args),
         Command::Serve(args) => serve::serve(&config, args),
         Command::HashPassword => serve::hash_password(),

@@ -10,6 +10,7 @@ mod migrate;
 mod pooler;
 mod prepared;
 mod quarantine;
+mod reconcile;
 mod refresh;
 pub mod rows;
 pub mod schema;
@@ -23,6 +24,10 @@ pub use lock::{session_holds_lock, store_lock_key, try_lock_store};
 pub use logouts::{load_logouts, record_logout};
 pub use migrate::{revert_all_migrations, run_pending_migrations, MIGRATIONS};
 pub use quarantine::{load_quarantine_counts, QuarantineCounts};
+pub use reconcile::{
+    child_ids, forget_and_rewind, load_last_reconciles, mark_extras_deleted, record_reconcile,
+    ReconcileRecord, RowIdentity, RowsInVersionOrder,
+};
 pub use refresh::{apply_refresh, load_live_raw};
 pub use state::{
     begin_entity_run, estimate_rows, finish_entity_run, load_chart_runs, load_last_runs,

@@ -554,6 +554,9 @@ diesel::table! {
         error -> Nullable<Text>,
         records_untyped -> Int8,
         records_quarantined -> Int8,
+        reconcile_missing -> Nullable<Int8>,
+        reconcile_stale -> Nullable<Int8>,
+        reconcile_extra -> Nullable<Int8>,
     }
 }
 

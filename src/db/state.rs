@@ -52,6 +52,10 @@ pub struct SyncLogRow {
     pub records_untyped: i64,
     /// Records kept in `lightspeed_quarantine` for want of a usable identity.
     pub records_quarantined: i64,
+    /// What a reconcile found (its rows only).
+    pub reconcile_missing: Option<i64>,
+    pub reconcile_stale: Option<i64>,
+    pub reconcile_extra: Option<i64>,
 }
 
 /// Every entity's state, in table order.
@@ -276,7 +280,7 @@ pub fn load_run(conn: &mut PgConnection, id: i64) -> Result<Option<SyncLogRow>, 
 /// The newest import or incremental run of each entity.
 pub fn load_last_runs(conn: &mut PgConnection) -> Result<Vec<SyncLogRow>, DbError> {
     Ok(sync_log::table
-        .filter(sync_log::mode.ne("operator"))
+        .filter(sync_log::mode.ne_all(["operator", "reconcile"]))
         .select(SyncLogRow::as_select())
         .distinct_on(sync_log::entity)
         .order((
@@ -295,7 +299,7 @@ pub fn load_chart_runs(
 ) -> Result<Vec<SyncLogRow>, DbError> {
     let mut rows: Vec<SyncLogRow> = sync_log::table
         .filter(sync_log::entity.eq(entity))
-        .filter(sync_log::mode.ne("operator"))
+        .filter(sync_log::mode.ne_all(["operator", "reconcile"]))
         .select(SyncLogRow::as_select())
         .order((sync_log::started_at.desc(), sync_log::id.desc()))
         .limit(limit)

@@ -41,7 +41,7 @@ pub fn load_run_totals(conn: &mut PgConnection) -> Result<Vec<RunTotals>, DbErro
          COALESCE(SUM(requests), 0)::BIGINT AS requests, \
          COALESCE(SUM(rate_limited), 0)::BIGINT AS rate_limited, \
          COALESCE({untyped}, 0)::BIGINT AS untyped \
-         FROM sync_log WHERE mode <> 'operator' GROUP BY entity"
+         FROM sync_log WHERE mode NOT IN ('operator', 'reconcile') GROUP BY entity"
     ))
     .load(conn)?)
 }

@@ -248,6 +248,53 @@ impl Client {
         .await
     }
 
+    /// Fetches one record by its id (`GET /<entity>/<id>`, answered `{"data": {...}}`), with the
+    /// same retries: its JSON text, or `None` when the store has no such record (404).
+    pub async fn fetch_record(
+        &self,
+        entity: Entity,
+        id: &str,
+        counters: &RequestCounters,
+    ) -> Result<Option<String>, FetchError> {
+        let mut url = reqwest::Url::parse(&self.base_url).map_err(|err| FetchError {
+            entity,
+            after: 0,
+            attempts: 0,
+            cause: ApiError::Connection(format!("the API base URL is invalid: {err}")),
+        })?;
+        url.path_segments_mut()
+            .map_err(|()| FetchError {
+                entity,
+                after: 0,
+                attempts: 0,
+                cause: ApiError::Connection("the API base URL cannot take a path".into()),
+            })?
+            .extend([entity.name(), id]);
+        let url = url.to_string();
+        self.with_retries(entity, 0, counters, || async {
+            match self.get(entity, &url, None, 1, false, counters).await {
+                Err(ApiError::Status { status: 404, .. }) => Ok(None),
+                body => {
+                    let body = body?.into_memory().map_err(|err| {
+                        ApiError::Spill(format!("cannot read back a spilled response body: {err}"))
+                    })?;
+                    #[derive(serde::Deserialize)]
+                    struct One<'a> {
+                        #[serde(borrow)]
+                        data: &'a serde_json::value::RawValue,
+                    }
+                    let one: One = serde_json::from_slice(&body).map_err(|err| {
+                        ApiError::Page(PageError::Envelope(format!(
+                            "a record by id is not {{\"data\": {{...}}}}: {err}"
+                        )))
+                    })?;
+                    Ok(Some(one.data.get().to_string()))
+                }
+            }
+        })
+        .await
+    }
+
     /// Fetches the page after version `after` of a parent's children that the API lists at
     /// `GET /<entity>/<parent_id>/<sub>` (a consignment's products), with the same retries. A
     /// parent that is gone (404) has no children.

@@ -173,6 +173,26 @@ fn id_paged_page(
     }
 }
 
+/// The body of `GET /<entity>/<id>` (`{"data": {...}}`), or `None` when there is no such
+/// record. Found by computing every record's key: fine for the few lookups a reconcile makes.
+pub(crate) fn record_by_id(shared: &Shared, entity: Entity, id: &str) -> Option<String> {
+    let (snapshot, shape) = {
+        let store = shared.store.read().expect("store lock");
+        let shape = store.shape().clone();
+        let snapshot = store
+            .page(entity, 0, None, usize::MAX, true)
+            .into_iter()
+            .find(|snapshot| {
+                super::reference::record_key(shape.seed, entity, snapshot.index, &shape) == id
+            })?;
+        (snapshot, shape)
+    };
+    let mut body = String::from("{\"data\":");
+    render_record_into(&mut body, &snapshot, &render_context(shared, &shape));
+    body.push('}');
+    Some(body)
+}
+
 /// The body of `GET /consignments/{id}/products`, or `None` for an unknown consignment.
 pub(crate) fn consignment_products_page(
     shared: &Shared,

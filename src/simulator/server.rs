@@ -169,6 +169,7 @@ impl Shared {
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let mut router = Router::new()
         .route("/api/2.0/{entity}", get(list_endpoint))
+        .route("/api/2.0/{entity}/{id}", get(record_endpoint))
         .route("/api/2.0/{entity}/{id}/{sub}", get(child_endpoint))
         .route("/api/1.0/token", post(super::oauth::token_endpoint));
     if shared.config.control {
@@ -218,6 +219,26 @@ async fn list_endpoint(
             ok_page(&shared, &headers, body, rate_headers).await
         }
         Err(refused) => refused,
+    }
+}
+
+/// `GET /<entity>/<id>`: one record as the store holds it now, deleted ones included.
+async fn record_endpoint(
+    State(shared): State<Arc<Shared>>,
+    Path((entity, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let not_found = || json_response(StatusCode::NOT_FOUND, json!({"error": "Not Found"}));
+    let Ok(entity) = entity.parse::<Entity>() else {
+        return not_found();
+    };
+    let rate_headers = match admit(&shared, entity, &headers).await {
+        Ok(rate_headers) => rate_headers,
+        Err(refused) => return refused,
+    };
+    match page_body::record_by_id(&shared, entity, &id) {
+        Some(body) => ok_page(&shared, &headers, body, rate_headers).await,
+        None => not_found(),
     }
 }
 
