@@ -201,6 +201,9 @@ pub struct ServeArgs {
     /// Also run `sync` on this cron schedule, e.g. "0 2 * * *" (local time) [env: LIGHTSYNC_SCHEDULE]
     #[arg(long, value_name = "CRON")]
     pub schedule: Option<String>,
+    /// Also run a sampled `reconcile` on this cron schedule, e.g. "0 3 * * 0" [env: LIGHTSYNC_RECONCILE_SCHEDULE]
+    #[arg(long, value_name = "CRON")]
+    pub reconcile_schedule: Option<String>,
 }
 
 #[derive(Debug, Args)]

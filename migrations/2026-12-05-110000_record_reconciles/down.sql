@@ -1,3 +1,7 @@
+DELETE FROM alert_log WHERE state = 'differs';
+ALTER TABLE alert_log DROP CONSTRAINT alert_log_state_check;
+ALTER TABLE alert_log ADD CONSTRAINT alert_log_state_check
+    CHECK (state IN ('failed', 'red', 'recovered', 'resumed'));
 DELETE FROM sync_log WHERE mode = 'reconcile';
 ALTER TABLE sync_log DROP CONSTRAINT sync_log_status_check;
 ALTER TABLE sync_log ADD CONSTRAINT sync_log_status_check

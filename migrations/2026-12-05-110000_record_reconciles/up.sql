@@ -11,3 +11,8 @@ ALTER TABLE sync_log ADD CONSTRAINT sync_log_mode_check
 ALTER TABLE sync_log DROP CONSTRAINT sync_log_status_check;
 ALTER TABLE sync_log ADD CONSTRAINT sync_log_status_check
     CHECK (status IN ('running', 'ok', 'failed', 'interrupted', 'skipped', 'differs'));
+
+-- A reconcile that finds differences sends an alert of its own.
+ALTER TABLE alert_log DROP CONSTRAINT alert_log_state_check;
+ALTER TABLE alert_log ADD CONSTRAINT alert_log_state_check
+    CHECK (state IN ('failed', 'red', 'recovered', 'resumed', 'differs'));

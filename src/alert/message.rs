@@ -199,6 +199,25 @@ impl MessageContext {
         }
     }
 
+    /// A reconcile found `entity`'s rows differing from the store.
+    pub fn differs(
+        &self,
+        entity: &str,
+        run_id: &str,
+        (missing, stale, extra): (u64, u64, u64),
+    ) -> AlertMessage {
+        AlertMessage {
+            text: escape_for_chat(&self.scrub(&format!(
+                "lightsync: reconciling {entity} against the store found {missing} missing, {stale} stale and {extra} extra record(s); `lightsync reconcile --repair --entity {entity}` fixes them."
+            ))),
+            entity: entity.to_string(),
+            state: "differs".to_string(),
+            run_id: Some(run_id.to_string()),
+            error: None,
+            dashboard_url: self.link(entity),
+        }
+    }
+
     /// The message `lightsync alert test` sends.
     pub fn test(&self) -> AlertMessage {
         AlertMessage {

@@ -224,6 +224,42 @@ pub async fn send_test(config: &Config) -> anyhow::Result<Vec<(String, Result<()
     Ok(hosts.into_iter().zip(results).collect())
 }
 
+/// The hook a reconcile calls: one `differs` alert for each entity whose rows differ from the
+/// store. Never fails.
+pub async fn notify_after_reconcile(
+    config: &Config,
+    run_id: &str,
+    differing: Vec<(Entity, (u64, u64, u64))>,
+) {
+    let Some(alerter) = Alerter::from_config(config) else {
+        return;
+    };
+    if differing.is_empty() {
+        return;
+    }
+    let context = alerter.context.clone();
+    let run_id = run_id.to_string();
+    let budget = alerter.webhooks.timeout() + DATABASE_ALLOWANCE;
+    let url = alerter.url.clone();
+    let claimed = alerter.claim_then_post(
+        move |conn| {
+            let mut pending = Vec::new();
+            for (entity, counts) in &differing {
+                let message = context.differs(entity.name(), &run_id, *counts);
+                let key = format!("differs:{}:{run_id}", entity.name());
+                if let Some(id) = record::claim_event(conn, &key, &message)? {
+                    pending.push(Pending { id, message });
+                }
+            }
+            Ok(pending)
+        },
+        url,
+    );
+    if tokio::time::timeout(budget, claimed).await.is_err() {
+        log::warn!("alerts: gave up after {budget:?}; the reconcile is not affected");
+    }
+}
+
 /// The hook a run calls when it has closed: posts the alerts its outcome calls for. Never
 /// fails and never takes much longer than the alert timeout.
 pub async fn notify_after_run(config: &Config, report: &RunReport) {

@@ -5,14 +5,22 @@ use std::io::BufRead;
 use crate::cli::ServeArgs;
 use crate::config::{Config, MIN_PASSWORD_CHARS};
 use crate::exit;
+use crate::schedule::ScheduledJob;
 use crate::web::{self, WebState};
+
+/// Windows per entity of a scheduled (sampled) reconcile: a few dozen requests for a store.
+const SCHEDULED_WINDOWS: u32 = 2;
 
 pub fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<i32> {
     let schedule = match &args.schedule {
         Some(text) => Some(crate::config::parse_schedule(text, "--schedule")?),
         None => config.monitoring.schedule.clone(),
     };
-    if schedule.is_some() {
+    let reconcile_schedule = match &args.reconcile_schedule {
+        Some(text) => Some(crate::config::parse_schedule(text, "--reconcile-schedule")?),
+        None => config.monitoring.reconcile_schedule.clone(),
+    };
+    if schedule.is_some() || reconcile_schedule.is_some() {
         // A scheduled run needs the API settings: say so now, not at the first tick.
         config.api()?;
     }
@@ -29,8 +37,18 @@ pub fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<i32> {
             .await
             .map_err(|err| anyhow::anyhow!("the dashboard on {public} stopped: {err}"))?;
         crate::alert::spawn_watch(&config);
-        let schedule =
-            schedule.map(|schedule| crate::schedule::spawn_scheduler(config.clone(), schedule));
+        let schedule = schedule.map(|schedule| {
+            crate::schedule::spawn_scheduler(config.clone(), schedule, ScheduledJob::Sync)
+        });
+        if let Some(reconcile_schedule) = reconcile_schedule {
+            crate::schedule::spawn_scheduler(
+                config.clone(),
+                reconcile_schedule,
+                ScheduledJob::Reconcile {
+                    windows: SCHEDULED_WINDOWS,
+                },
+            );
+        }
         let rocket = door
             .open(rocket)
             .manage(web::Monitoring {

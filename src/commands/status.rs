@@ -20,6 +20,8 @@ struct EntityStatus {
     rows: i64,
     /// Records kept in `lightspeed_quarantine` for want of a usable identity.
     quarantined: i64,
+    /// The last reconcile against the store.
+    last_reconcile: Option<crate::reconcile::LastReconcile>,
     last_error: Option<String>,
 }
 
@@ -29,6 +31,7 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
     db::run_pending_migrations(&mut conn)?;
     let states = db::load_sync_states(&mut conn)?;
     let quarantine = db::load_quarantine_counts(&mut conn)?;
+    let reconciles = db::load_last_reconciles(&mut conn)?;
     let now = chrono::Utc::now();
     let entities: Vec<EntityStatus> = Entity::ALL
         .into_iter()
@@ -45,6 +48,10 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
                 last_version: state.map_or(0, |s| s.last_version),
                 rows: state.map_or(0, |s| s.rows_in_table),
                 quarantined: quarantine.of(entity.name()),
+                last_reconcile: reconciles
+                    .iter()
+                    .find(|row| row.entity == entity.name())
+                    .map(|row| crate::reconcile::LastReconcile::of(row, now)),
                 last_error: state.and_then(|s| s.last_error.clone()),
             }
         })
@@ -76,6 +83,38 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
                 e.last_version,
                 e.rows,
                 e.last_error.as_deref().unwrap_or("-")
+            );
+        }
+        for e in &entities {
+            if let Some(reconcile) = e.last_reconcile.as_ref().filter(|r| r.status != "ok") {
+                println!(
+                    "{}: the last reconcile ({}) {}",
+                    e.entity,
+                    reconcile.ago,
+                    if reconcile.status == "failed" {
+                        "could not compare; see `lightsync reconcile`".to_string()
+                    } else {
+                        format!(
+                            "found {} missing, {} stale, {} extra; `lightsync reconcile --repair` fixes them",
+                            reconcile.missing, reconcile.stale, reconcile.extra
+                        )
+                    }
+                );
+            }
+        }
+        if let Some(oldest) = entities
+            .iter()
+            .filter_map(|e| e.last_reconcile.as_ref())
+            .min_by_key(|r| r.at)
+        {
+            let reconciled = entities
+                .iter()
+                .filter(|e| e.last_reconcile.is_some())
+                .count();
+            println!(
+                "{reconciled} of {} entities reconciled against the store, the oldest {}",
+                entities.len(),
+                oldest.ago
             );
         }
         for e in entities.iter().filter(|e| e.quarantined > 0) {

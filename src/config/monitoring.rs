@@ -84,6 +84,8 @@ pub struct MonitoringConfig {
     pub metrics_public: bool,
     /// When `serve` runs `sync` by itself.
     pub schedule: Option<Schedule>,
+    /// When `serve` runs a sampled reconcile by itself.
+    pub reconcile_schedule: Option<Schedule>,
 }
 
 pub(super) fn load_monitoring(inputs: &Inputs) -> Result<MonitoringConfig, ConfigError> {
@@ -112,6 +114,10 @@ pub(super) fn load_monitoring(inputs: &Inputs) -> Result<MonitoringConfig, Confi
         .variable(vars::SCHEDULE)
         .map(|setting| parse_schedule(&setting.value, vars::SCHEDULE))
         .transpose()?;
+    let reconcile_schedule = inputs
+        .variable(vars::RECONCILE_SCHEDULE)
+        .map(|setting| parse_schedule(&setting.value, vars::RECONCILE_SCHEDULE))
+        .transpose()?;
     Ok(MonitoringConfig {
         webhooks,
         alert_timeout: Duration::from_secs(alert_timeout),
@@ -119,6 +125,7 @@ pub(super) fn load_monitoring(inputs: &Inputs) -> Result<MonitoringConfig, Confi
         dashboard_url,
         metrics_public,
         schedule,
+        reconcile_schedule,
     })
 }
 

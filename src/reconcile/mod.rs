@@ -8,9 +8,11 @@
 //! those entities (version-guarded, crash-exact like any run), and compares again.
 
 mod compare;
+mod last;
 mod walk;
 
 pub use compare::{Differences, Examples, EXAMPLES};
+pub use last::LastReconcile;
 pub use walk::Coverage;
 
 use std::time::Instant;
@@ -86,14 +88,16 @@ pub async fn reconcile(
         entities.dedup();
         entities
     };
-    let first = compare_all(config, &entities, request.sample).await?;
+    let run_id = engine::new_run_id();
+    let first = compare_all(config, &entities, request.sample, &run_id).await?;
+    crate::alert::notify_after_reconcile(config, &run_id, differing(&first)).await;
     if !request.repair
         || first
             .iter()
             .all(|e| e.error.is_none() && e.differences.total() == 0)
     {
         return Ok(ReconcileReport {
-            run_id: engine::new_run_id(),
+            run_id,
             mode: mode_name(request.sample),
             before_repair: None,
             entities: first,
@@ -108,20 +112,34 @@ pub async fn reconcile(
         .filter(|e| e.differences.total() > 0)
         .map(|e| e.entity)
         .collect();
-    let mut after = compare_all(config, &repaired, None).await?;
+    let mut after = compare_all(config, &repaired, None, &format!("{run_id}-repaired")).await?;
     for entity in &first {
         if !repaired.contains(&entity.entity) {
             after.push(entity.clone());
         }
     }
     after.sort_by_key(|e| e.entity);
+    crate::alert::notify_after_reconcile(config, &format!("{run_id}-repaired"), differing(&after))
+        .await;
     Ok(ReconcileReport {
-        run_id: engine::new_run_id(),
+        run_id,
         mode: mode_name(request.sample),
         before_repair: Some(first),
         entities: after,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The entities whose rows differ, with their counts (missing, stale, extra).
+fn differing(results: &[EntityReconcile]) -> Vec<(Entity, (u64, u64, u64))> {
+    results
+        .iter()
+        .filter(|e| e.differences.total() > 0)
+        .map(|e| {
+            let d = &e.differences;
+            (e.entity, (d.missing, d.stale, d.extra))
+        })
+        .collect()
 }
 
 fn entity_name<S: serde::Serializer>(entity: &Entity, serializer: S) -> Result<S::Ok, S::Error> {
@@ -141,7 +159,9 @@ async fn compare_all(
     config: &Config,
     entities: &[Entity],
     sample: Option<u32>,
+    run_id: &str,
 ) -> anyhow::Result<Vec<EntityReconcile>> {
+    let run_id = run_id.to_string();
     let api = config.api()?;
     let url = config.database_url()?.clone();
     let client = Client::new(&api, &config.engine.checkpoint_dir)
@@ -166,7 +186,6 @@ async fn compare_all(
         }
         let mut cursor_conn = db::connect(&url)?;
         let mut conn = db::connect(&url)?;
-        let run_id = engine::new_run_id();
         let mut results = Vec::new();
         for entity in entities {
             let begun = chrono::Utc::now();

@@ -8,7 +8,7 @@ use std::fmt;
 
 use chrono::{DateTime, TimeZone};
 
-pub use runner::{spawn_scheduler, ScheduleStatus, ScheduleView};
+pub use runner::{spawn_scheduler, ScheduleStatus, ScheduleView, ScheduledJob};
 
 /// A five-field cron schedule (or `@daily` and friends), evaluated in local time like cron.
 #[derive(Clone)]

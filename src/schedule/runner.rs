@@ -1,5 +1,5 @@
-//! Starts `sync` at every tick of the schedule, in the background of the dashboard process. A
-//! tick while a run is still going (this process's previous one, or any other holding the
+//! Starts `sync` (or a sampled `reconcile`) at every tick of its schedule, in the background
+//! of the dashboard process. A tick while a run is still going (this process's previous one, or any other holding the
 //! store's locks) is skipped and logged, never queued: the engine's locks are the only arbiter.
 
 use std::sync::{Arc, Mutex};
@@ -49,19 +49,47 @@ impl ScheduleStatus {
     }
 }
 
+/// What a schedule starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduledJob {
+    /// An incremental run of every entity.
+    Sync,
+    /// A sampled reconcile of every entity, this many windows each.
+    Reconcile { windows: u32 },
+}
+
+impl ScheduledJob {
+    fn name(self) -> &'static str {
+        match self {
+            ScheduledJob::Sync => "sync",
+            ScheduledJob::Reconcile { .. } => "reconcile --sample",
+        }
+    }
+}
+
 /// Starts the scheduler on the current tokio runtime; it lives as long as the runtime.
-pub fn spawn_scheduler(config: Config, schedule: Schedule) -> Arc<ScheduleStatus> {
+pub fn spawn_scheduler(
+    config: Config,
+    schedule: Schedule,
+    job: ScheduledJob,
+) -> Arc<ScheduleStatus> {
     let status = Arc::new(ScheduleStatus::new(&schedule));
-    tokio::spawn(run_schedule(config, schedule, status.clone()));
+    tokio::spawn(run_schedule(config, schedule, job, status.clone()));
     status
 }
 
-async fn run_schedule(config: Config, schedule: Schedule, status: Arc<ScheduleStatus>) {
+async fn run_schedule(
+    config: Config,
+    schedule: Schedule,
+    job: ScheduledJob,
+    status: Arc<ScheduleStatus>,
+) {
     // Held by the run in progress: a tick that cannot take it is skipped.
     let gate = Arc::new(tokio::sync::Mutex::new(()));
     let mut last_tick = Local::now();
     log::info!(
-        "scheduler: running `sync` on \"{}\" (local time)",
+        "scheduler: running `{}` on \"{}\" (local time)",
+        job.name(),
         schedule.as_str()
     );
     loop {
@@ -90,7 +118,10 @@ async fn run_schedule(config: Config, schedule: Schedule, status: Arc<ScheduleSt
         tokio::spawn(async move {
             let _guard = guard;
             status.update(|view| view.running_since = Some(Utc::now()));
-            scheduled_run(&config, tick).await;
+            match job {
+                ScheduledJob::Sync => scheduled_run(&config, tick).await,
+                ScheduledJob::Reconcile { windows } => scheduled_reconcile(&config, windows).await,
+            }
             status.update(|view| view.running_since = None);
         });
     }
@@ -139,5 +170,25 @@ async fn scheduled_run(config: &Config, tick: DateTime<Local>) {
             tick.format("%Y-%m-%d %H:%M:%S")
         ),
         Err(err) => log::error!("scheduler: the run could not start: {err:#}"),
+    }
+}
+
+async fn scheduled_reconcile(config: &Config, windows: u32) {
+    let request = crate::reconcile::ReconcileRequest {
+        entities: Vec::new(),
+        sample: Some(windows),
+        repair: false,
+    };
+    match crate::reconcile::reconcile(config, request).await {
+        Ok(report) if report.differs() => log::warn!(
+            "scheduler: reconcile {} found differences; `lightsync reconcile --repair` fixes them",
+            report.run_id
+        ),
+        Ok(report) => log::info!(
+            "scheduler: reconcile {} found nothing differing in {:.1} s",
+            report.run_id,
+            report.seconds
+        ),
+        Err(err) => log::error!("scheduler: the reconcile could not run: {err:#}"),
     }
 }

@@ -49,6 +49,8 @@ pub struct EntityFigures {
     pub totals: RunTotals,
     /// Records held in `lightspeed_quarantine`.
     pub quarantined: i64,
+    /// The last reconcile: unix time and differences found, if there was one.
+    pub last_reconcile: Option<(f64, i64)>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -71,6 +73,8 @@ pub fn render(figures: &[EntityFigures]) -> String {
     let rate_limited = Family::<EntityLabel, Counter>::default();
     let untyped = Family::<EntityLabel, Counter>::default();
     let quarantined = Family::<EntityLabel, Gauge>::default();
+    let reconcile_differences = Family::<EntityLabel, Gauge>::default();
+    let last_reconcile = Family::<EntityLabel, FloatGauge>::default();
     registry.register(
         "lightsync_entity_health",
         "Entity health: 0 green, 1 yellow, 2 red (failed, never synced, or stale), -1 skipped (the token lacks the permission)",
@@ -123,6 +127,17 @@ pub fn render(figures: &[EntityFigures]) -> String {
         "Records held in lightspeed_quarantine for want of a usable id or version",
         quarantined.clone(),
     );
+    registry.register(
+        "lightsync_reconcile_differences",
+        "Records the last reconcile found missing, stale or extra (entities reconciled at least once)",
+        reconcile_differences.clone(),
+    );
+    registry.register_with_unit(
+        "lightsync_last_reconcile_timestamp",
+        "Unix time of the entity's last reconcile against the store",
+        Unit::Seconds,
+        last_reconcile.clone(),
+    );
     for entity in figures {
         let label = EntityLabel {
             entity: entity.entity.to_string(),
@@ -142,6 +157,10 @@ pub fn render(figures: &[EntityFigures]) -> String {
         last_version.get_or_create(&label).set(entity.last_version);
         duration.get_or_create(&label).set(entity.last_run_seconds);
         quarantined.get_or_create(&label).set(entity.quarantined);
+        if let Some((at, differences)) = entity.last_reconcile {
+            last_reconcile.get_or_create(&label).set(at);
+            reconcile_differences.get_or_create(&label).set(differences);
+        }
         let totals = &entity.totals;
         for (family, value) in [
             (&records, totals.records),
@@ -167,6 +186,7 @@ pub fn load_figures(
     let last_runs = db::load_last_runs(conn)?;
     let totals = db::load_run_totals(conn)?;
     let quarantine = db::load_quarantine_counts(conn)?;
+    let reconciles = db::load_last_reconciles(conn)?;
     Ok(Entity::ALL
         .iter()
         .map(|entity| {
@@ -191,6 +211,13 @@ pub fn load_figures(
                     .cloned()
                     .unwrap_or_default(),
                 quarantined: quarantine.of(name),
+                last_reconcile: reconciles.iter().find(|row| row.entity == name).map(|row| {
+                    let reconcile = crate::reconcile::LastReconcile::of(row, now);
+                    (
+                        reconcile.at.timestamp_millis() as f64 / 1000.0,
+                        reconcile.differences(),
+                    )
+                }),
             }
         })
         .collect())
@@ -236,6 +263,7 @@ mod tests {
                     untyped: 0,
                 },
                 quarantined: 2,
+                last_reconcile: Some((1_700_000_000.0, 3)),
             })
             .collect();
         let text = render(&figures);
@@ -261,6 +289,16 @@ mod tests {
         );
         assert!(
             text.contains("lightsync_records_quarantined{entity=\"sales\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("lightsync_reconcile_differences{entity=\"sales\"} 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "lightsync_last_reconcile_timestamp_seconds{entity=\"outlets\"} 1700000000"
+            ),
             "{text}"
         );
         assert!(text.trim_end().ends_with("# EOF"));

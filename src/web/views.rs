@@ -42,6 +42,8 @@ pub struct EntityCard {
     pub payments: Option<i64>,
     /// Records kept in `lightspeed_quarantine` for want of a usable identity.
     pub quarantined: i64,
+    /// The entity's last reconcile against the store, if any.
+    pub last_reconcile: Option<crate::reconcile::LastReconcile>,
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_success_ago: String,
     pub last_error: Option<String>,
@@ -76,6 +78,7 @@ pub fn load_entity_cards(
     let states = db::load_sync_states(conn)?;
     let last_runs = db::load_last_runs(conn)?;
     let quarantine = db::load_quarantine_counts(conn)?;
+    let reconciles = db::load_last_reconciles(conn)?;
     let any_running = states.iter().any(|state| state.status == "running");
     let mut cards = Vec::new();
     for entity in Entity::ALL {
@@ -129,6 +132,10 @@ pub fn load_entity_cards(
             line_items,
             payments,
             quarantined: quarantine.of(entity.name()),
+            last_reconcile: reconciles
+                .iter()
+                .find(|row| row.entity == entity.name())
+                .map(|row| crate::reconcile::LastReconcile::of(row, now)),
             last_success_ago: ago(last_success_at, now),
             last_success_at,
             last_error,

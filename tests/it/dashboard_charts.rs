@@ -91,8 +91,13 @@ fn charts_after_a_few_dozen_runs_in_headless_chromium() {
         .merge(("address", "127.0.0.1"))
         .merge(("secret_key", vec![3u8; 64]))
         .merge(("log_level", rocket::config::LogLevel::Off));
-    let schedule = runtime
-        .block_on(async { spawn_scheduler(config.clone(), Schedule::parse("0 2 * * *").unwrap()) });
+    let schedule = runtime.block_on(async {
+        spawn_scheduler(
+            config.clone(),
+            Schedule::parse("0 2 * * *").unwrap(),
+            lightsync::schedule::ScheduledJob::Sync,
+        )
+    });
     let rocket = web::build(crate::web::test_state(&database), figment)
         .unwrap()
         .manage(Monitoring {
