@@ -85,14 +85,15 @@ pub fn insert_first_forced() -> bool {
 }
 
 /// Crash points outside the batch protocol: an OAuth renewal's journal synced, not yet renamed
-/// over the token file (`lightspeed::token_file`).
-pub const TOKEN_CRASH_POINTS: [&str; 1] = ["token-journaled"];
+/// over the token file (`lightspeed::token_file`); a reconcile between two pages of the store;
+/// a repair whose stale rows are removed and cursor rewound, before its run.
+pub const OTHER_CRASH_POINTS: [&str; 3] = ["token-journaled", "reconcile-page", "repair-rewound"];
 
 /// Marks a crash point.
 #[inline]
 pub fn crash_point(name: &'static str) {
     debug_assert!(
-        CRASH_POINTS.contains(&name) || TOKEN_CRASH_POINTS.contains(&name),
+        CRASH_POINTS.contains(&name) || OTHER_CRASH_POINTS.contains(&name),
         "unknown crash point {name}"
     );
     #[cfg(feature = "failpoints")]

@@ -81,10 +81,11 @@ fn print_table(entities: &[EntityReconcile]) {
             d.stale,
             d.extra,
             e.requests,
-            e.error
-                .as_deref()
-                .map(|err| format!("cannot reconcile: {err}"))
-                .unwrap_or_else(|| examples.join("; "))
+            match (&e.error, e.note) {
+                (Some(err), _) => format!("cannot reconcile: {err}"),
+                (None, Some(note)) => note.to_string(),
+                (None, None) => examples.join("; "),
+            }
         );
     }
 }

@@ -97,28 +97,61 @@ async fn fetch_all(
             )
             .await?;
         let length = page.records.len();
-        let advanced = page.max_version.filter(|max| *max > after);
         if length == 0 {
             return Ok(records);
         }
-        if after > 0 && advanced.is_none() {
-            log::warn!(
-                "{}/{parent_id}/{sub}: the server answered the same lines again for after={after}; keeping the first {} (a server that ignores `after` lists no more than one page: raise LIGHTSYNC_PAGE_SIZE if a list is longer)",
-                ctx.entity,
-                records.len()
-            );
-            return Ok(records);
-        }
-        records.extend(page.records);
         let longest = ctx
             .longest_child_page
             .fetch_max(length, Ordering::Relaxed)
             .max(length);
-        let short = length < ctx.page_size as usize && length < longest;
-        match advanced {
-            Some(max_version) if !short => after = max_version,
-            _ => return Ok(records),
+        match judge_child_page(after, length, page.max_version, ctx.page_size, longest) {
+            ChildPageVerdict::Repeat => {
+                log::warn!(
+                    "{}/{parent_id}/{sub}: the server answered the same lines again for after={after}; keeping the first {} (a server that ignores `after` lists no more than one page: raise LIGHTSYNC_PAGE_SIZE if a list is longer)",
+                    ctx.entity,
+                    records.len()
+                );
+                return Ok(records);
+            }
+            ChildPageVerdict::Keep { next } => {
+                records.extend(page.records);
+                match next {
+                    Some(next) => after = next,
+                    None => return Ok(records),
+                }
+            }
         }
+    }
+}
+
+/// What a page of a parent's children means for its list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChildPageVerdict {
+    /// The page repeats what came before (a server that ignores `after`): drop it and stop.
+    Repeat,
+    /// Keep the page's records; continue after `next`, or stop when `None`.
+    Keep { next: Option<i64> },
+}
+
+/// Where a list of children goes after a page of `length` records requested after `after` with
+/// `asked` as the page size, when the longest page of children answered so far is `longest`.
+/// The list ends at a page that is empty, states no version, does not advance, or is short:
+/// shorter than asked and than the longest page seen (a server clamping `page_size` answers
+/// pages of its clamp, which must not end a list).
+pub(crate) fn judge_child_page(
+    after: i64,
+    length: usize,
+    max_version: Option<i64>,
+    asked: u32,
+    longest: usize,
+) -> ChildPageVerdict {
+    let advanced = max_version.filter(|max| *max > after);
+    if length > 0 && after > 0 && advanced.is_none() {
+        return ChildPageVerdict::Repeat;
+    }
+    let short = length < asked as usize && length < longest;
+    ChildPageVerdict::Keep {
+        next: advanced.filter(|_| length > 0 && !short),
     }
 }
 
@@ -145,6 +178,30 @@ fn embed(object: &str, field: &str, items: &[String]) -> String {
 mod tests {
     use super::*;
     use serde_json::{json, Value};
+
+    #[test]
+    fn a_list_of_children_ends_where_the_server_says_or_shows_it() {
+        use ChildPageVerdict::*;
+        // A full page continues; a short one ends the list once a longer one was seen.
+        assert_eq!(
+            judge_child_page(0, 10, Some(20), 10, 10),
+            Keep { next: Some(20) }
+        );
+        assert_eq!(
+            judge_child_page(20, 4, Some(24), 10, 10),
+            Keep { next: None }
+        );
+        // A server clamping to 5 when 10 are asked: pages of 5 go on.
+        assert_eq!(
+            judge_child_page(0, 5, Some(5), 10, 5),
+            Keep { next: Some(5) }
+        );
+        // The same lines again: a server ignoring `after`.
+        assert_eq!(judge_child_page(5, 5, Some(5), 10, 5), Repeat);
+        // No version to continue after, or an empty page.
+        assert_eq!(judge_child_page(0, 3, None, 10, 3), Keep { next: None });
+        assert_eq!(judge_child_page(7, 0, None, 10, 3), Keep { next: None });
+    }
 
     #[test]
     fn children_are_embedded_as_an_array_field() {

@@ -5,7 +5,7 @@
 //! together.
 
 mod applier;
-mod child_fetch;
+pub(crate) mod child_fetch;
 mod failure;
 mod lanes;
 pub mod mapping;

@@ -24,7 +24,13 @@ pub struct Walk<'a> {
     pub counters: &'a RequestCounters,
     /// PostgreSQL's applied version: nothing above it is compared.
     pub applied: i64,
+    /// The longest page of fetched children answered so far (a sync's stop rule).
+    pub longest_child_page: std::cell::Cell<usize>,
 }
+
+/// Pages a full walk reads past the applied version (records changed since the last sync)
+/// before it stops and settles what it did not meet by id.
+const PAGES_BEYOND_APPLIED: u32 = 2;
 
 /// A sampled walk's reach.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -86,6 +92,7 @@ impl Walk<'_> {
             self.applied,
         )?;
         let mut waiting: VecDeque<RowIdentity> = VecDeque::new();
+        let mut stopped_early = false;
         if spec.is_refreshed() {
             let mut after: Option<String> = None;
             loop {
@@ -107,7 +114,12 @@ impl Walk<'_> {
             }
         } else {
             let mut after = 0;
+            let mut pages_beyond = 0;
             loop {
+                if pages_beyond >= PAGES_BEYOND_APPLIED {
+                    stopped_early = true;
+                    break;
+                }
                 let page = self.handle.block_on(self.client.fetch_raw_page(
                     entity,
                     after,
@@ -117,6 +129,9 @@ impl Walk<'_> {
                 let Some(max_version) = page.max_version else {
                     break;
                 };
+                if after >= self.applied {
+                    pages_beyond += 1;
+                }
                 let records = page.decode_or_quarantine(entity, 0..page.len())?.records;
                 for record in &records {
                     if comparable {
@@ -140,6 +155,7 @@ impl Walk<'_> {
                     comparison.store(seen(record));
                 }
                 self.compare_children(conn, &records, &mut comparison)?;
+                crate::failpoint::crash_point("reconcile-page");
                 after = max_version;
             }
         }
@@ -155,7 +171,36 @@ impl Walk<'_> {
                 comparison.row(row_seen(row));
             }
         }
-        Ok(comparison.finish())
+        let mut found = comparison.finish();
+        if stopped_early {
+            self.excuse_changed_since(&mut found)?;
+        }
+        Ok(found)
+    }
+
+    /// After a walk that stopped short of the store's end (a store changing faster than it
+    /// is paged), a row the walk did not meet may belong to a record changed since the applied
+    /// version: each is looked up by id, and those the store holds above it are no difference.
+    fn excuse_changed_since(&self, found: &mut Differences) -> anyhow::Result<()> {
+        let mut still_extra = Vec::new();
+        for id in std::mem::take(&mut found.extra_ids) {
+            let record = self
+                .handle
+                .block_on(self.client.fetch_record(self.entity, &id, self.counters))?
+                .and_then(|text| decode_record(self.entity, &text, None).ok());
+            match record {
+                Some(record) if record.version > self.applied => {}
+                _ => still_extra.push(id),
+            }
+        }
+        found.extra = still_extra.len() as u64;
+        found.examples.extra = still_extra
+            .iter()
+            .take(super::compare::EXAMPLES)
+            .cloned()
+            .collect();
+        found.extra_ids = still_extra;
+        Ok(())
     }
 
     /// `windows` pages at random cursors: each page's records against the rows whose versions
@@ -181,12 +226,24 @@ impl Walk<'_> {
         let Some(lowest) = lowest else {
             return Ok((total, coverage));
         };
-        for _ in 0..windows {
-            let cursor = if self.applied > lowest {
-                rand::random_range(lowest - 1..self.applied)
-            } else {
-                lowest - 1
-            };
+        // Windows in version order, each starting where the one before ended if they would
+        // overlap: no record is compared twice.
+        let mut cursors: Vec<i64> = (0..windows)
+            .map(|_| {
+                if self.applied > lowest {
+                    rand::random_range(lowest - 1..self.applied)
+                } else {
+                    lowest - 1
+                }
+            })
+            .collect();
+        cursors.sort_unstable();
+        let mut covered_to = i64::MIN;
+        for cursor in cursors {
+            let cursor = cursor.max(covered_to);
+            if cursor >= self.applied {
+                break;
+            }
             let page = self.handle.block_on(self.client.fetch_raw_page(
                 entity,
                 cursor,
@@ -198,6 +255,7 @@ impl Walk<'_> {
                 continue;
             };
             let top = max_version.min(self.applied);
+            covered_to = top;
             let records = page.decode_or_quarantine(entity, 0..page.len())?.records;
             let mut comparison = Comparison::new(top, true);
             for record in &records {
@@ -317,6 +375,7 @@ impl Walk<'_> {
 
     /// How many children `parent_id` has at its own endpoint, paged as a sync pages them.
     fn count_fetched_children(&self, parent_id: &str, sub: &str) -> anyhow::Result<usize> {
+        use crate::engine::child_fetch::{judge_child_page, ChildPageVerdict};
         let mut after = 0;
         let mut count = 0;
         loop {
@@ -329,10 +388,17 @@ impl Walk<'_> {
                 self.counters,
             ))?;
             let length = page.records.len();
-            count += length;
-            match page.max_version.filter(|max| *max > after) {
-                Some(max) if length >= self.page_size as usize => after = max,
-                _ => return Ok(count),
+            let longest = self.longest_child_page.get().max(length);
+            self.longest_child_page.set(longest);
+            match judge_child_page(after, length, page.max_version, self.page_size, longest) {
+                ChildPageVerdict::Repeat => return Ok(count),
+                ChildPageVerdict::Keep { next } => {
+                    count += length;
+                    match next {
+                        Some(next) => after = next,
+                        None => return Ok(count),
+                    }
+                }
             }
         }
     }

@@ -17,6 +17,7 @@ mod migrations;
 mod oauth;
 mod operations;
 mod quarantine;
+mod reconcile;
 mod reports;
 mod schedule;
 mod skipped;
