@@ -12,7 +12,11 @@ use lightsync::simulator::{SimulatorConfig, StoreShape};
 use predicates::prelude::*;
 use serde_json::Value;
 
+use rocket::http::Header;
+
+use crate::alerts::{Answer, Receiver};
 use crate::support::{assert_matches_simulator, lightsync, TestDatabase, TestSimulator};
+use crate::web::{dashboard_with, sign_in, test_state, API_TOKEN};
 
 fn store(page_cap: u32) -> TestSimulator {
     TestSimulator::start(SimulatorConfig {
@@ -105,11 +109,17 @@ fn differences_placed_in_postgresql_are_reported_exactly_then_repaired() {
     execute(&database, "INSERT INTO lightspeed_products (id, version, raw) VALUES ('not-in-the-store-1', 7, '{}'), ('not-in-the-store-2', 8, '{}')");
     execute(&database, &format!("DELETE FROM lightspeed_sale_line_items WHERE id = (SELECT min(id) FROM lightspeed_sale_line_items WHERE sale_id = '{}')", short[0]));
 
+    let receiver = Receiver::start(Answer::Ok);
     let output = lightsync(&database, &sim, &checkpoint)
         .args(["reconcile", "--json"])
+        .env("LIGHTSYNC_ALERT_WEBHOOK_URL", receiver.url())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "something differs");
+    for entity in ["sales", "customers", "products"] {
+        assert_eq!(receiver.count(entity, "differs"), 1, "{entity}: one alert");
+    }
+    assert_eq!(receiver.messages().len(), 3);
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     gone.sort();
     assert_eq!(examples(&report, "sales", "missing"), gone);
@@ -142,6 +152,35 @@ fn differences_placed_in_postgresql_are_reported_exactly_then_repaired() {
         .stdout(predicate::str::contains(
             "sales: the last reconcile (just now) found 2 missing, 1 stale, 0 extra",
         ));
+
+    let client = dashboard_with(test_state(&database));
+    let metrics = client
+        .get("/metrics")
+        .header(Header::new("Authorization", format!("Bearer {API_TOKEN}")))
+        .dispatch()
+        .into_string()
+        .unwrap();
+    assert!(
+        metrics.contains("lightsync_reconcile_differences{entity=\"sales\"} 3"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("lightsync_last_reconcile_timestamp_seconds{entity=\"outlets\"}"));
+    sign_in(&client);
+    let status: Value = client.get("/api/status").dispatch().into_json().unwrap();
+    let card = status["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["entity"] == "customers")
+        .unwrap()
+        .clone();
+    assert_eq!(card["last_reconcile"]["status"], "differs");
+    assert_eq!(card["last_reconcile"]["stale"], 1);
+    let overview = client.get("/").dispatch().into_string().unwrap();
+    assert!(
+        overview.contains("2 missing, 1 stale, 0 extra of"),
+        "the sales card says so"
+    );
 
     lightsync(&database, &sim, &checkpoint)
         .args(["reconcile", "--repair"])
@@ -313,4 +352,49 @@ fn a_killed_reconcile_and_a_killed_repair_leave_the_data_correct() {
         .arg("reconcile")
         .assert()
         .success();
+}
+
+#[test]
+fn serve_runs_a_sampled_reconcile_on_its_schedule() {
+    let (sim, database, dir) = imported(50);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _serve = crate::schedule::KillOnDrop(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("lightsync"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DATABASE_URL", database.url.expose())
+            .env("LIGHTSPEED_BASE_URL", sim.base_url())
+            .env("LIGHTSPEED_TOKEN", "simulator")
+            .env("LIGHTSYNC_CHECKPOINT_DIR", dir.path().join("cp"))
+            .env(
+                "LIGHTSYNC_DASHBOARD_PASSWORD",
+                "pw for the reconcile schedule",
+            )
+            .env("LIGHTSYNC_RECONCILE_SCHEDULE", "* * * * *")
+            .current_dir(dir.path())
+            .args(["serve", "--port", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("lightsync serve starts"),
+    );
+    // The first tick is at most a minute away.
+    crate::support::eventually(
+        std::time::Duration::from_secs(80),
+        "a scheduled reconcile",
+        || {
+            database.count("SELECT count(*) AS n FROM sync_log WHERE mode = 'reconcile'")
+                == lightsync::entity::Entity::ALL.len() as i64
+        },
+    );
+    assert_eq!(
+        database
+            .count("SELECT count(*) AS n FROM sync_log WHERE mode = 'reconcile' AND status = 'ok'"),
+        lightsync::entity::Entity::ALL.len() as i64,
+        "nothing differs"
+    );
 }

@@ -14,7 +14,7 @@ use lightsync::db;
 
 use crate::support::{TestDatabase, TestSimulator};
 
-struct KillOnDrop(Child);
+pub(crate) struct KillOnDrop(pub(crate) Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
