@@ -32,6 +32,9 @@ pub struct Walk<'a> {
 /// before it stops and settles what it did not meet by id.
 const PAGES_BEYOND_APPLIED: u32 = 2;
 
+/// Records decoded at once while walking a page.
+const DECODED_AT_ONCE: usize = 1000;
+
 /// A sampled walk's reach.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Coverage {
@@ -132,29 +135,35 @@ impl Walk<'_> {
                 if after >= self.applied {
                     pages_beyond += 1;
                 }
-                let records = page.decode_or_quarantine(entity, 0..page.len())?.records;
-                for record in &records {
-                    if comparable {
-                        // Rows before this record in (version, id) order meet their records
-                        // first: the maps hold only what differs.
-                        loop {
-                            if waiting.is_empty() {
-                                waiting.extend(rows.next_chunk()?);
-                            }
-                            match waiting.front() {
-                                Some(row)
-                                    if (row.version, &row.id) < (record.version, &record.id) =>
-                                {
-                                    let row = waiting.pop_front().expect("just seen");
-                                    comparison.row(row_seen(row));
+                // Decoded a run at a time, as a sync decodes: a page of 10,000 sales is never
+                // held decoded whole.
+                for start in (0..page.len()).step_by(DECODED_AT_ONCE) {
+                    let run = start..(start + DECODED_AT_ONCE).min(page.len());
+                    let records = page.decode_or_quarantine(entity, run)?.records;
+                    for record in &records {
+                        if comparable {
+                            // Rows before this record in (version, id) order meet their records
+                            // first: the maps hold only what differs.
+                            loop {
+                                if waiting.is_empty() {
+                                    waiting.extend(rows.next_chunk()?);
                                 }
-                                _ => break,
+                                match waiting.front() {
+                                    Some(row)
+                                        if (row.version, &row.id)
+                                            < (record.version, &record.id) =>
+                                    {
+                                        let row = waiting.pop_front().expect("just seen");
+                                        comparison.row(row_seen(row));
+                                    }
+                                    _ => break,
+                                }
                             }
                         }
+                        comparison.store(seen(record));
                     }
-                    comparison.store(seen(record));
+                    self.compare_children(conn, &records, &mut comparison)?;
                 }
-                self.compare_children(conn, &records, &mut comparison)?;
                 crate::failpoint::crash_point("reconcile-page");
                 after = max_version;
             }
@@ -256,10 +265,14 @@ impl Walk<'_> {
             };
             let top = max_version.min(self.applied);
             covered_to = top;
-            let records = page.decode_or_quarantine(entity, 0..page.len())?.records;
             let mut comparison = Comparison::new(top, true);
-            for record in &records {
-                comparison.store(seen(record));
+            for start in (0..page.len()).step_by(DECODED_AT_ONCE) {
+                let run = start..(start + DECODED_AT_ONCE).min(page.len());
+                let records = page.decode_or_quarantine(entity, run)?.records;
+                for record in &records {
+                    comparison.store(seen(record));
+                }
+                self.compare_children(conn, &records, &mut comparison)?;
             }
             let mut rows =
                 RowsInVersionOrder::open(cursor_conn, table, &key_sql(entity), cursor, top)?;
@@ -273,7 +286,6 @@ impl Walk<'_> {
                 }
             }
             drop(rows);
-            self.compare_children(conn, &records, &mut comparison)?;
             let window = comparison.finish();
             coverage.covered += window.checked;
             let window = self.confirm(conn, window)?;
