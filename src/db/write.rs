@@ -206,17 +206,7 @@ pub fn upsert_sql(
         ))
         .collect();
     let guard = if overwrite_same_version { "<=" } else { "<" };
-    let key_text = match rows.key {
-        [single] => format!("t.{single}"),
-        parts => format!(
-            "concat_ws(chr(31), {})",
-            parts
-                .iter()
-                .map(|part| format!("t.{part}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
+    let key_text = crate::entity::key_text_sql(rows.key);
     let on_conflict = match mode {
         WriteMode::Upsert => format!(
             " ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE t.version {guard} EXCLUDED.version",

@@ -333,22 +333,6 @@ fn apply_batch(
         ctx.spool_budget.add_permits(budget_kib as usize);
     }
     crash_point("after-release");
-    let progress = &ctx.progress;
-    progress.pages_applied.fetch_add(1, Ordering::Relaxed);
-    progress
-        .records_applied
-        .fetch_add(record_count, Ordering::Relaxed);
-    progress
-        .inserted
-        .fetch_add(outcome.inserted, Ordering::Relaxed);
-    progress
-        .updated
-        .fetch_add(outcome.updated, Ordering::Relaxed);
-    progress
-        .deleted
-        .fetch_add(outcome.deleted, Ordering::Relaxed);
-    progress
-        .line_items
-        .fetch_add(outcome.children_written[0], Ordering::Relaxed);
+    ctx.progress.applied(record_count, &outcome);
     Ok(())
 }

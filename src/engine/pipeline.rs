@@ -43,6 +43,17 @@ pub struct EntityProgress {
 }
 
 impl EntityProgress {
+    /// Counts a batch of `records` written with `outcome`.
+    pub fn applied(&self, records: u64, outcome: &crate::db::ApplyOutcome) {
+        self.pages_applied.fetch_add(1, Ordering::Relaxed);
+        self.records_applied.fetch_add(records, Ordering::Relaxed);
+        self.inserted.fetch_add(outcome.inserted, Ordering::Relaxed);
+        self.updated.fetch_add(outcome.updated, Ordering::Relaxed);
+        self.deleted.fetch_add(outcome.deleted, Ordering::Relaxed);
+        self.line_items
+            .fetch_add(outcome.children_written[0], Ordering::Relaxed);
+    }
+
     /// Counts and logs records set aside, and hands them on.
     pub fn note_quarantined(&self, entity: Entity, records: Vec<Quarantined>) -> Vec<Quarantined> {
         for record in &records {

@@ -112,19 +112,6 @@ fn apply(ctx: &StreamContext, target: &ApplierTarget, texts: &[String]) -> anyho
     crash_point("after-apply");
     // The local cursor follows, so `checkpoint verify` finds the store and PostgreSQL agreeing.
     ctx.store.set_cursor(entity, generation)?;
-    let progress = &ctx.progress;
-    progress.pages_applied.fetch_add(1, Ordering::Relaxed);
-    progress
-        .records_applied
-        .fetch_add(texts.len() as u64, Ordering::Relaxed);
-    progress
-        .inserted
-        .fetch_add(outcome.inserted, Ordering::Relaxed);
-    progress
-        .updated
-        .fetch_add(outcome.updated, Ordering::Relaxed);
-    progress
-        .deleted
-        .fetch_add(outcome.deleted, Ordering::Relaxed);
+    ctx.progress.applied(texts.len() as u64, &outcome);
     Ok(())
 }

@@ -80,14 +80,7 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
     let started = Instant::now();
     let api = config.api()?;
     let url = config.database_url()?.clone();
-    let entities = if request.entities.is_empty() {
-        Entity::ALL.to_vec()
-    } else {
-        let mut entities = request.entities.clone();
-        entities.sort();
-        entities.dedup();
-        entities
-    };
+    let entities = Entity::selection(&request.entities);
     let run_id = new_run_id();
     let identity = api.base_url.as_str().trim_end_matches('/').to_string();
     // Everything that can be refused without touching the database is checked before the run

@@ -8,8 +8,8 @@ mod sales_stock;
 pub mod spec;
 
 pub use spec::{
-    Cell, ChildKey, ChildSpec, Column, EntitySpec, Group, Kind, Quarantined, VersionSource,
-    KEY_SEPARATOR,
+    key_text_sql, Cell, ChildKey, ChildSpec, Column, EntitySpec, Group, Kind, Quarantined,
+    VersionSource, KEY_SEPARATOR,
 };
 
 use std::fmt;
@@ -141,6 +141,17 @@ impl Entity {
             Entity::Serialnumbers => 20,
             Entity::Shifts => 21,
         }
+    }
+
+    /// The entities a command names, in reporting order without repeats; all when none.
+    pub fn selection(named: &[Entity]) -> Vec<Entity> {
+        if named.is_empty() {
+            return Entity::ALL.to_vec();
+        }
+        let mut entities = named.to_vec();
+        entities.sort();
+        entities.dedup();
+        entities
     }
 
     /// The entity with this checkpoint tag, if any.

@@ -7,6 +7,22 @@ use chrono::{DateTime, NaiveDate, Utc};
 /// Separates the parts of a composite key where one string stands for it (`Record::id`).
 pub const KEY_SEPARATOR: char = '\u{1f}';
 
+/// SQL that reads a row's key (columns `key` of the table aliased `t`) as one string: the
+/// column itself, or the parts joined by `KEY_SEPARATOR` as `Record::id` joins them.
+pub fn key_text_sql(key: &[&str]) -> String {
+    match key {
+        [single] => format!("t.{single}"),
+        parts => format!(
+            "concat_ws(chr(31), {})",
+            parts
+                .iter()
+                .map(|part| format!("t.{part}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// The kind of a typed column: how its JSON field is read and its PostgreSQL type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

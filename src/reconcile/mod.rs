@@ -83,14 +83,7 @@ pub async fn reconcile(
     request: ReconcileRequest,
 ) -> anyhow::Result<ReconcileReport> {
     let started = Instant::now();
-    let entities = if request.entities.is_empty() {
-        Entity::ALL.to_vec()
-    } else {
-        let mut entities = request.entities.clone();
-        entities.sort();
-        entities.dedup();
-        entities
-    };
+    let entities = Entity::selection(&request.entities);
     let run_id = engine::new_run_id();
     let first = compare_all(config, &entities, request.sample, &run_id).await?;
     crate::alert::notify_after_reconcile(config, &run_id, differing(&first)).await;
@@ -189,6 +182,13 @@ async fn compare_all(
         }
         let mut cursor_conn = db::connect(&url)?;
         let mut conn = db::connect(&url)?;
+        // This connection only looks rows up by key or parent. Right after a large import the
+        // tables have no statistics yet, and the planner scanned 3,000,000 line items for each
+        // thousand parents (1.3 s, or more with JIT) instead of using the index (0.1 s).
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut conn,
+            "SET jit = off; SET enable_seqscan = off",
+        )?;
         let mut results = Vec::new();
         for entity in entities {
             let begun = chrono::Utc::now();

@@ -47,17 +47,7 @@ pub struct Coverage {
 
 /// How a row's key reads as one string (composite keys joined as `Record::id` joins them).
 pub fn key_sql(entity: Entity) -> String {
-    match entity.spec().key {
-        [single] => format!("t.{single}"),
-        parts => format!(
-            "concat_ws(chr(31), {})",
-            parts
-                .iter()
-                .map(|part| format!("t.{part}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
+    crate::entity::key_text_sql(entity.spec().key)
 }
 
 fn seen(record: &Record) -> Seen {

@@ -7,10 +7,9 @@
 use diesel::RunQueryDsl;
 use lightsync::simulator::{SimulatorConfig, StoreShape, UNIDENTIFIED_SALES};
 use predicates::prelude::*;
-use rocket::http::Header;
 
 use crate::support::{lightsync, TestDatabase, TestSimulator};
-use crate::web::{dashboard_with, sign_in, test_state, API_TOKEN};
+use crate::web::{dashboard_with, metrics_text, sign_in, status_card, test_state};
 
 #[derive(diesel::QueryableByName)]
 struct Kept {
@@ -111,25 +110,13 @@ fn sales_without_a_usable_identity_are_quarantined_and_the_rest_lands() {
         ));
 
     let client = dashboard_with(test_state(&database));
-    let metrics = client
-        .get("/metrics")
-        .header(Header::new("Authorization", format!("Bearer {API_TOKEN}")))
-        .dispatch()
-        .into_string()
-        .unwrap();
+    let metrics = metrics_text(&client);
     assert!(
         metrics.contains("lightsync_records_quarantined{entity=\"sales\"} 2"),
         "{metrics}"
     );
     sign_in(&client);
-    let status: serde_json::Value = client.get("/api/status").dispatch().into_json().unwrap();
-    let card = status["entities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["entity"] == "sales")
-        .unwrap()
-        .clone();
+    let card = status_card(&client, "sales");
     assert_eq!(card["quarantined"], 2);
     let overview = client.get("/").dispatch().into_string().unwrap();
     assert!(overview.contains("2 record(s) without a usable identity"));

@@ -12,11 +12,9 @@ use lightsync::simulator::{SimulatorConfig, StoreShape};
 use predicates::prelude::*;
 use serde_json::Value;
 
-use rocket::http::Header;
-
 use crate::alerts::{Answer, Receiver};
 use crate::support::{assert_matches_simulator, lightsync, TestDatabase, TestSimulator};
-use crate::web::{dashboard_with, sign_in, test_state, API_TOKEN};
+use crate::web::{dashboard_with, metrics_text, sign_in, status_card, test_state};
 
 fn store(page_cap: u32) -> TestSimulator {
     TestSimulator::start(SimulatorConfig {
@@ -154,26 +152,14 @@ fn differences_placed_in_postgresql_are_reported_exactly_then_repaired() {
         ));
 
     let client = dashboard_with(test_state(&database));
-    let metrics = client
-        .get("/metrics")
-        .header(Header::new("Authorization", format!("Bearer {API_TOKEN}")))
-        .dispatch()
-        .into_string()
-        .unwrap();
+    let metrics = metrics_text(&client);
     assert!(
         metrics.contains("lightsync_reconcile_differences{entity=\"sales\"} 3"),
         "{metrics}"
     );
     assert!(metrics.contains("lightsync_last_reconcile_timestamp_seconds{entity=\"outlets\"}"));
     sign_in(&client);
-    let status: Value = client.get("/api/status").dispatch().into_json().unwrap();
-    let card = status["entities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["entity"] == "customers")
-        .unwrap()
-        .clone();
+    let card = status_card(&client, "customers");
     assert_eq!(card["last_reconcile"]["status"], "differs");
     assert_eq!(card["last_reconcile"]["stale"], 1);
     let overview = client.get("/").dispatch().into_string().unwrap();

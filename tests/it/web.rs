@@ -99,6 +99,35 @@ pub fn urlencode(text: &str) -> String {
 }
 
 /// Signs in (for other test modules).
+/// `/metrics` as a monitor with the API token reads it.
+pub fn metrics_text(client: &Client) -> String {
+    client
+        .get("/metrics")
+        .header(rocket::http::Header::new(
+            "Authorization",
+            format!("Bearer {API_TOKEN}"),
+        ))
+        .dispatch()
+        .into_string()
+        .expect("a metrics body")
+}
+
+/// `entity`'s card in `/api/status` (the client signed in).
+pub fn status_card(client: &Client, entity: &str) -> serde_json::Value {
+    let status: serde_json::Value = client
+        .get("/api/status")
+        .dispatch()
+        .into_json()
+        .expect("a status body");
+    status["entities"]
+        .as_array()
+        .expect("entities")
+        .iter()
+        .find(|card| card["entity"] == entity)
+        .unwrap_or_else(|| panic!("no {entity} card"))
+        .clone()
+}
+
 pub fn sign_in(client: &Client) {
     login(client);
 }
