@@ -248,6 +248,28 @@ impl Client {
         .await
     }
 
+    /// `<base>/<entity>/<segments...>`, each segment escaped (ids are opaque text).
+    fn url_under(
+        &self,
+        entity: Entity,
+        segments: &[&str],
+        after: i64,
+    ) -> Result<String, FetchError> {
+        let unusable = |reason: String| FetchError {
+            entity,
+            after,
+            attempts: 0,
+            cause: ApiError::Connection(reason),
+        };
+        let mut url = reqwest::Url::parse(&self.base_url)
+            .map_err(|err| unusable(format!("the API base URL is invalid: {err}")))?;
+        url.path_segments_mut()
+            .map_err(|()| unusable("the API base URL cannot take a path".into()))?
+            .push(entity.name())
+            .extend(segments);
+        Ok(url.to_string())
+    }
+
     /// Fetches one record by its id (`GET /<entity>/<id>`, answered `{"data": {...}}`), with the
     /// same retries: its JSON text, or `None` when the store has no such record (404).
     pub async fn fetch_record(
@@ -256,21 +278,7 @@ impl Client {
         id: &str,
         counters: &RequestCounters,
     ) -> Result<Option<String>, FetchError> {
-        let mut url = reqwest::Url::parse(&self.base_url).map_err(|err| FetchError {
-            entity,
-            after: 0,
-            attempts: 0,
-            cause: ApiError::Connection(format!("the API base URL is invalid: {err}")),
-        })?;
-        url.path_segments_mut()
-            .map_err(|()| FetchError {
-                entity,
-                after: 0,
-                attempts: 0,
-                cause: ApiError::Connection("the API base URL cannot take a path".into()),
-            })?
-            .extend([entity.name(), id]);
-        let url = url.to_string();
+        let url = self.url_under(entity, &[id], 0)?;
         self.with_retries(entity, 0, counters, || async {
             match self.get(entity, &url, None, 1, false, counters).await {
                 Err(ApiError::Status { status: 404, .. }) => Ok(None),
@@ -307,21 +315,7 @@ impl Client {
         page_size: u32,
         counters: &RequestCounters,
     ) -> Result<ChildPage, FetchError> {
-        let mut url = reqwest::Url::parse(&self.base_url).map_err(|err| FetchError {
-            entity,
-            after,
-            attempts: 0,
-            cause: ApiError::Connection(format!("the API base URL is invalid: {err}")),
-        })?;
-        url.path_segments_mut()
-            .map_err(|()| FetchError {
-                entity,
-                after,
-                attempts: 0,
-                cause: ApiError::Connection("the API base URL cannot take a path".into()),
-            })?
-            .extend([entity.name(), parent_id, sub]);
-        let url = url.to_string();
+        let url = self.url_under(entity, &[parent_id, sub], after)?;
         self.with_retries(entity, after, counters, || async {
             match self
                 .get(

@@ -9,11 +9,12 @@
 
 mod compare;
 mod last;
+mod sample;
 mod walk;
 
 pub use compare::{Differences, Examples, EXAMPLES};
 pub use last::LastReconcile;
-pub use walk::Coverage;
+pub use sample::Coverage;
 
 use std::time::Instant;
 

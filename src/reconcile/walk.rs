@@ -1,13 +1,11 @@
-//! One entity's comparison: the store's records, walked through the same client and governor as
-//! a sync, against PostgreSQL's rows streamed in version order (`compare`). Full: every page
-//! from version 0. Sampled: windows of one page each at random cursors. Runs on a blocking
-//! thread; each API call is awaited on the runtime's handle.
+//! One entity's full comparison: the store's records from version 0, walked through the same
+//! client and governor as a sync, against PostgreSQL's rows streamed in version order
+//! (`compare`), children included. Runs on a blocking thread; each API call is awaited on the
+//! runtime's handle. The sampled comparison (`sample`) reuses its pieces.
 
 use std::collections::{BTreeSet, VecDeque};
 
-use anyhow::Context;
-use diesel::sql_types::{BigInt, Bool, Text};
-use diesel::{sql_query, PgConnection, QueryableByName, RunQueryDsl};
+use diesel::PgConnection;
 use tokio::runtime::Handle;
 
 use super::compare::{Comparison, Differences, Seen};
@@ -33,24 +31,14 @@ pub struct Walk<'a> {
 const PAGES_BEYOND_APPLIED: u32 = 2;
 
 /// Records decoded at once while walking a page.
-const DECODED_AT_ONCE: usize = 1000;
-
-/// A sampled walk's reach.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Coverage {
-    pub windows: u32,
-    /// Store records the windows compared.
-    pub covered: u64,
-    /// Rows of the table at or below the applied version.
-    pub rows: u64,
-}
+pub(super) const DECODED_AT_ONCE: usize = 1000;
 
 /// How a row's key reads as one string (composite keys joined as `Record::id` joins them).
 pub fn key_sql(entity: Entity) -> String {
     crate::entity::key_text_sql(entity.spec().key)
 }
 
-fn seen(record: &Record) -> Seen {
+pub(super) fn seen(record: &Record) -> Seen {
     Seen {
         id: record.id.clone(),
         version: record.version,
@@ -58,7 +46,7 @@ fn seen(record: &Record) -> Seen {
     }
 }
 
-fn row_seen(row: RowIdentity) -> Seen {
+pub(super) fn row_seen(row: RowIdentity) -> Seen {
     Seen {
         id: row.id,
         version: row.version,
@@ -202,130 +190,10 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// `windows` pages at random cursors: each page's records against the rows whose versions
-    /// fall in the same range. A row of that range the page does not list is looked up by id
-    /// in the store (it may have changed since); a record the range's rows lack, by id in
-    /// PostgreSQL.
-    pub fn sampled(
-        &self,
-        windows: u32,
-        cursor_conn: &mut PgConnection,
-        conn: &mut PgConnection,
-    ) -> anyhow::Result<(Differences, Coverage)> {
-        let entity = self.entity;
-        let spec = entity.spec();
-        let table = spec.table;
-        let (lowest, rows_total) = version_range(conn, table, self.applied)?;
-        let mut coverage = Coverage {
-            windows: 0,
-            covered: 0,
-            rows: rows_total,
-        };
-        let mut total = Differences::default();
-        let Some(lowest) = lowest else {
-            return Ok((total, coverage));
-        };
-        // Windows in version order, each starting where the one before ended if they would
-        // overlap: no record is compared twice.
-        let mut cursors: Vec<i64> = (0..windows)
-            .map(|_| {
-                if self.applied > lowest {
-                    rand::random_range(lowest - 1..self.applied)
-                } else {
-                    lowest - 1
-                }
-            })
-            .collect();
-        cursors.sort_unstable();
-        let mut covered_to = i64::MIN;
-        for cursor in cursors {
-            let cursor = cursor.max(covered_to);
-            if cursor >= self.applied {
-                break;
-            }
-            let page = self.handle.block_on(self.client.fetch_raw_page(
-                entity,
-                cursor,
-                self.page_size,
-                self.counters,
-            ))?;
-            coverage.windows += 1;
-            let Some(max_version) = page.max_version else {
-                continue;
-            };
-            let top = max_version.min(self.applied);
-            covered_to = top;
-            let mut comparison = Comparison::new(top, true);
-            for start in (0..page.len()).step_by(DECODED_AT_ONCE) {
-                let run = start..(start + DECODED_AT_ONCE).min(page.len());
-                let records = page.decode_or_quarantine(entity, run)?.records;
-                for record in &records {
-                    comparison.store(seen(record));
-                }
-                self.compare_children(conn, &records, &mut comparison)?;
-            }
-            let mut rows =
-                RowsInVersionOrder::open(cursor_conn, table, &key_sql(entity), cursor, top)?;
-            loop {
-                let chunk = rows.next_chunk()?;
-                if chunk.is_empty() {
-                    break;
-                }
-                for row in chunk {
-                    comparison.row(row_seen(row));
-                }
-            }
-            drop(rows);
-            let window = comparison.finish();
-            coverage.covered += window.checked;
-            let window = self.confirm(conn, window)?;
-            merge(&mut total, window);
-        }
-        Ok((total, coverage))
-    }
-
-    /// Settles a window's differences by id: a record missing from the window's rows may be
-    /// held at another version (stale) or not at all (missing); a row the window does not list
-    /// may have changed since the applied version (no difference) or be gone (extra).
-    fn confirm(&self, conn: &mut PgConnection, window: Differences) -> anyhow::Result<Differences> {
-        let entity = self.entity;
-        let mut settled = Differences {
-            checked: window.checked,
-            ..Differences::default()
-        };
-        let mut comparison = Comparison::new(self.applied, true);
-        let mut ids: BTreeSet<String> = BTreeSet::new();
-        ids.extend(window.differing_ids.iter().cloned());
-        ids.extend(window.extra_ids.iter().cloned());
-        for id in ids {
-            if let Some(text) =
-                self.handle
-                    .block_on(self.client.fetch_record(entity, &id, self.counters))?
-            {
-                if let Ok(record) = decode_record(entity, &text, None) {
-                    comparison.store(seen(&record));
-                }
-            }
-            if let Some(row) = row_by_id(conn, entity, &id)? {
-                comparison.row(row);
-            }
-        }
-        let confirmed = comparison.finish();
-        settled.missing = confirmed.missing;
-        settled.stale = confirmed.stale;
-        settled.extra = confirmed.extra;
-        settled.examples = confirmed.examples;
-        settled.extra_ids = confirmed.extra_ids;
-        settled.differing_ids = confirmed.differing_ids;
-        settled.stale_ids = confirmed.stale_ids;
-        settled.refetch_from = confirmed.refetch_from;
-        Ok(settled)
-    }
-
     /// Children listed inside their parents (a sale's line items and payments) and those
     /// fetched from their own endpoint (a consignment's lines, one request per consignment):
     /// the ids PostgreSQL holds under each parent compared at or below the applied version.
-    fn compare_children(
+    pub(super) fn compare_children(
         &self,
         conn: &mut PgConnection,
         records: &[Record],
@@ -404,80 +272,4 @@ impl Walk<'_> {
             }
         }
     }
-}
-
-fn merge(total: &mut Differences, window: Differences) {
-    total.checked += window.checked;
-    total.missing += window.missing;
-    total.stale += window.stale;
-    total.extra += window.extra;
-    for (all, some) in [
-        (&mut total.examples.missing, window.examples.missing),
-        (&mut total.examples.stale, window.examples.stale),
-        (&mut total.examples.extra, window.examples.extra),
-    ] {
-        for id in some {
-            if all.len() < super::compare::EXAMPLES && !all.contains(&id) {
-                all.push(id);
-            }
-        }
-    }
-    total.extra_ids.extend(window.extra_ids);
-    total.differing_ids.extend(window.differing_ids);
-    total.stale_ids.extend(window.stale_ids);
-    total.refetch_from = match (total.refetch_from, window.refetch_from) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-}
-
-#[derive(QueryableByName)]
-struct Range {
-    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
-    lowest: Option<i64>,
-    #[diesel(sql_type = BigInt)]
-    rows: i64,
-}
-
-/// The lowest version and the number of rows at or below `applied`.
-fn version_range(
-    conn: &mut PgConnection,
-    table: &str,
-    applied: i64,
-) -> anyhow::Result<(Option<i64>, u64)> {
-    let range: Range = sql_query(format!(
-        "SELECT min(version) AS lowest, count(*) AS rows FROM {table} WHERE version <= $1"
-    ))
-    .bind::<BigInt, _>(applied)
-    .get_result(conn)
-    .with_context(|| format!("reading {table}'s versions"))?;
-    Ok((range.lowest, range.rows as u64))
-}
-
-#[derive(QueryableByName)]
-struct Held {
-    #[diesel(sql_type = BigInt)]
-    version: i64,
-    #[diesel(sql_type = Bool)]
-    deleted: bool,
-}
-
-fn row_by_id(conn: &mut PgConnection, entity: Entity, id: &str) -> anyhow::Result<Option<Seen>> {
-    let held: Option<Held> = sql_query(format!(
-        "SELECT version, deleted_at IS NOT NULL AS deleted FROM {} t WHERE {} = $1",
-        entity.table(),
-        key_sql(entity)
-    ))
-    .bind::<Text, _>(id)
-    .get_result(conn)
-    .map(Some)
-    .or_else(|err| match err {
-        diesel::result::Error::NotFound => Ok(None),
-        err => Err(err),
-    })?;
-    Ok(held.map(|held| Seen {
-        id: id.to_string(),
-        version: held.version,
-        deleted: held.deleted,
-    }))
 }
