@@ -2,7 +2,7 @@
 
 use crate::checkpoint::CheckpointError;
 use crate::config::ConfigError;
-use crate::db::DbError;
+use crate::db::{DbError, LockHeld};
 
 /// The run finished and everything succeeded.
 pub const SUCCESS: i32 = 0;
@@ -17,11 +17,6 @@ pub const LOCKED: i32 = 3;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
-
-/// Another run holds the checkpoint store or the database lock (exit code 3).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct LockHeld(pub String);
 
 /// The exit code for an error that ended a command.
 pub fn code_for(err: &anyhow::Error) -> i32 {

@@ -8,6 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::db::RunStatus;
+
 /// Default age at which an entity turns yellow.
 pub const DEFAULT_YELLOW_HOURS: f64 = 2.0;
 /// Default age beyond which an entity turns red.
@@ -64,14 +66,14 @@ impl fmt::Display for Health {
 /// Skipped when the entity is skipped; red when failed or never synced; otherwise by age: green under `yellow_after`, yellow up to
 /// `red_after`, red beyond.
 pub fn health_of(
-    status: &str,
+    status: RunStatus,
     last_success_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     thresholds: &HealthThresholds,
 ) -> Health {
     match status {
-        "failed" => return Health::Red,
-        "skipped" => return Health::Skipped,
+        RunStatus::Failed => return Health::Red,
+        RunStatus::Skipped => return Health::Skipped,
         _ => {}
     }
     let Some(last_success) = last_success_at else {
@@ -134,16 +136,16 @@ mod tests {
         ];
         for (age, expected) in cases {
             let (last, now) = at(age);
-            assert_eq!(health_of("ok", last, now, &t), expected, "{age:?}");
+            assert_eq!(health_of(RunStatus::Ok, last, now, &t), expected, "{age:?}");
         }
         let (last, now) = at(Age::minutes(5));
-        assert_eq!(health_of("failed", last, now, &t), Health::Red);
+        assert_eq!(health_of(RunStatus::Failed, last, now, &t), Health::Red);
         assert_eq!(
-            health_of("idle", None, now, &t),
+            health_of(RunStatus::Idle, None, now, &t),
             Health::Red,
             "never synced"
         );
-        assert_eq!(health_of("running", last, now, &t), Health::Green);
+        assert_eq!(health_of(RunStatus::Running, last, now, &t), Health::Green);
     }
 
     #[test]
@@ -153,7 +155,7 @@ mod tests {
             red_after: Duration::from_secs(120),
         };
         let (last, now) = at(Age::seconds(90));
-        assert_eq!(health_of("ok", last, now, &t), Health::Yellow);
+        assert_eq!(health_of(RunStatus::Ok, last, now, &t), Health::Yellow);
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub mod failpoint;
 pub mod health;
 pub mod lightspeed;
 pub mod local_postgres;
+pub mod output;
 pub mod private_files;
 pub mod reconcile;
 pub mod schedule;

@@ -55,6 +55,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match commands::dispatch(cli) {
         Ok(code) => ExitCode::from(code as u8),
+        // The reader stopped early (`lightsync status | head -1`): nothing more to say.
+        Err(err) if lightsync::output::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(exit::code_for(&err) as u8)

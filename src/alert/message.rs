@@ -268,7 +268,7 @@ mod tests {
     fn failed_row(error: &str) -> SyncStateRow {
         SyncStateRow {
             entity: "sales".into(),
-            status: "failed".into(),
+            status: crate::db::RunStatus::Failed,
             last_version: 0,
             last_success_at: None,
             last_error: Some(error.into()),

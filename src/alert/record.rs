@@ -109,7 +109,7 @@ struct PreviousRun {
     #[diesel(sql_type = Text)]
     run_id: String,
     #[diesel(sql_type = Text)]
-    status: String,
+    status: crate::db::RunStatus,
 }
 
 /// The run of `entity` just before `run_id` (operator actions aside), if that run was
@@ -129,6 +129,6 @@ pub fn load_interrupted_predecessor(
     .get_result(conn)
     .optional()?;
     Ok(previous
-        .filter(|run| run.status == "interrupted")
+        .filter(|run| run.status == crate::db::RunStatus::Interrupted)
         .map(|run| run.run_id))
 }

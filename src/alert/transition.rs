@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::db::RunStatus;
 use crate::db::SyncStateRow;
 use crate::health::{health_of, Health, HealthThresholds};
 
@@ -69,10 +70,10 @@ pub fn observe(
     now: DateTime<Utc>,
     thresholds: &HealthThresholds,
 ) -> Observation {
-    if state.status == "failed" {
+    if state.status == RunStatus::Failed {
         return Observation::Failed;
     }
-    match health_of(&state.status, state.last_success_at, now, thresholds) {
+    match health_of(state.status, state.last_success_at, now, thresholds) {
         Health::Red if state.last_success_at.is_some() => Observation::Red,
         Health::Green => Observation::Green,
         _ => Observation::Quiet,
@@ -115,10 +116,10 @@ mod tests {
         Some(ChainHead { id: 1, state, at })
     }
 
-    fn row(status: &str, last_success_at: Option<DateTime<Utc>>) -> SyncStateRow {
+    fn row(status: RunStatus, last_success_at: Option<DateTime<Utc>>) -> SyncStateRow {
         SyncStateRow {
             entity: "sales".into(),
-            status: status.into(),
+            status,
             last_version: 0,
             last_success_at,
             last_error: None,
@@ -212,21 +213,28 @@ mod tests {
         let t = HealthThresholds::default();
         let now = Utc::now();
         assert_eq!(
-            observe(&row("failed", Some(now)), now, &t),
+            observe(&row(RunStatus::Failed, Some(now)), now, &t),
             Observation::Failed
         );
-        assert_eq!(observe(&row("ok", Some(now)), now, &t), Observation::Green);
         assert_eq!(
-            observe(&row("ok", Some(now - Duration::hours(3))), now, &t),
+            observe(&row(RunStatus::Ok, Some(now)), now, &t),
+            Observation::Green
+        );
+        assert_eq!(
+            observe(&row(RunStatus::Ok, Some(now - Duration::hours(3))), now, &t),
             Observation::Quiet,
             "yellow"
         );
         assert_eq!(
-            observe(&row("ok", Some(now - Duration::hours(13))), now, &t),
+            observe(
+                &row(RunStatus::Ok, Some(now - Duration::hours(13))),
+                now,
+                &t
+            ),
             Observation::Red
         );
         assert_eq!(
-            observe(&row("idle", None), now, &t),
+            observe(&row(RunStatus::Idle, None), now, &t),
             Observation::Quiet,
             "never synced"
         );

@@ -23,10 +23,10 @@ fn test(config: &Config) -> anyhow::Result<i32> {
     let mut failed = 0;
     for (host, result) in results {
         match result {
-            Ok(()) => println!("{host}: delivered"),
+            Ok(()) => crate::outln!("{host}: delivered"),
             Err(error) => {
                 failed += 1;
-                println!("NOT delivered: {error}");
+                crate::outln!("NOT delivered: {error}");
             }
         }
     }

@@ -12,7 +12,7 @@ use crate::cron::{find_entry, install_entry, remove_entry, render_entry, validat
 use crate::exit::{self, UsageError};
 
 fn crontab_program() -> String {
-    std::env::var("LIGHTSYNC_CRONTAB").unwrap_or_else(|_| "crontab".to_string())
+    std::env::var(crate::config::vars::CRONTAB).unwrap_or_else(|_| "crontab".to_string())
 }
 
 fn read_crontab() -> anyhow::Result<String> {
@@ -93,17 +93,17 @@ pub fn cron(command: CronCommand, env_file: Option<PathBuf>) -> anyhow::Result<i
             let current = read_crontab()?;
             let replaced = find_entry(&current).is_some();
             write_crontab(&install_entry(&current, &entry))?;
-            println!(
+            crate::outln!(
                 "{} the lightsync entry:",
                 if replaced { "replaced" } else { "installed" }
             );
-            println!("{entry}");
+            crate::outln!("{entry}");
             Ok(exit::SUCCESS)
         }
         CronCommand::Show => {
             match find_entry(&read_crontab()?) {
-                Some(entry) => println!("{entry}"),
-                None => println!(
+                Some(entry) => crate::outln!("{entry}"),
+                None => crate::outln!(
                     "no lightsync entry in the crontab (`lightsync cron install` adds one)"
                 ),
             }
@@ -112,11 +112,11 @@ pub fn cron(command: CronCommand, env_file: Option<PathBuf>) -> anyhow::Result<i
         CronCommand::Remove => {
             let current = read_crontab()?;
             if find_entry(&current).is_none() {
-                println!("no lightsync entry in the crontab; nothing to remove");
+                crate::outln!("no lightsync entry in the crontab; nothing to remove");
                 return Ok(exit::SUCCESS);
             }
             write_crontab(&remove_entry(&current))?;
-            println!("removed the lightsync entry; other entries are untouched");
+            crate::outln!("removed the lightsync entry; other entries are untouched");
             Ok(exit::SUCCESS)
         }
     }

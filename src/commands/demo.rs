@@ -23,16 +23,16 @@ const CHANGES_PER_ROUND: u32 = 40;
 pub fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<i32> {
     let local = match config.database_url() {
         Ok(url) => {
-            println!("using the database at {url}");
+            crate::outln!("using the database at {url}");
             None
         }
         Err(_) => {
-            println!("DATABASE_URL is not set: starting a throwaway PostgreSQL ...");
+            crate::outln!("DATABASE_URL is not set: starting a throwaway PostgreSQL ...");
             let server = LocalPostgres::start().map_err(|err| UsageError(format!("{err:#}")))?;
             let mut admin = crate::db::connect(&server.url("postgres"))?;
             sql_query("CREATE DATABASE lightsync_demo").execute(&mut admin)?;
             config.set_database_url(server.url("lightsync_demo"));
-            println!(
+            crate::outln!(
                 "throwaway PostgreSQL on 127.0.0.1:{} in {} (removed when the demo stops)",
                 server.port(),
                 server.data_dir().display()
@@ -51,7 +51,7 @@ pub fn demo(mut config: Config, args: DemoArgs) -> anyhow::Result<i32> {
     drop(local);
     drop(checkpoint);
     result?;
-    println!("demo stopped; its throwaway data was removed");
+    crate::outln!("demo stopped; its throwaway data was removed");
     Ok(exit::SUCCESS)
 }
 
@@ -75,10 +75,10 @@ async fn run_demo(mut config: Config, args: DemoArgs, password: String) -> anyho
     )
     .await
     .context("starting the simulator")?;
-    println!("simulated Lightspeed store at {}", simulator.base_url());
+    crate::outln!("simulated Lightspeed store at {}", simulator.base_url());
     config.set_api(simulator.base_url().parse()?, Secret::new("simulator"));
 
-    println!(
+    crate::outln!(
         "historical import of {} sales and the other entities ...",
         args.sales
     );
@@ -91,7 +91,7 @@ async fn run_demo(mut config: Config, args: DemoArgs, password: String) -> anyho
         },
     )
     .await?;
-    print!("{}", report.summary_table());
+    crate::out!("{}", report.summary_table());
 
     let state_config = config.clone();
     let checkpoint_dir = config.engine.checkpoint_dir.clone();
@@ -138,10 +138,10 @@ async fn run_demo(mut config: Config, args: DemoArgs, password: String) -> anyho
     let shutdown = rocket.shutdown();
     let mut server = tokio::spawn(rocket.launch());
     wait_until_listening(args.port).await;
-    println!();
-    println!("dashboard: http://127.0.0.1:{}/", args.port);
-    println!("password:  {password}");
-    println!(
+    crate::outln!();
+    crate::outln!("dashboard: http://127.0.0.1:{}/", args.port);
+    crate::outln!("password:  {password}");
+    crate::outln!(
         "every {} s the simulated store changes and an incremental sync runs; Ctrl-C stops the demo",
         args.every_secs
     );
@@ -151,7 +151,7 @@ async fn run_demo(mut config: Config, args: DemoArgs, password: String) -> anyho
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {
-                println!("stopping ...");
+                crate::outln!("stopping ...");
                 break;
             }
             ended = &mut server => {

@@ -8,15 +8,15 @@ pub fn migrate(config: &Config) -> anyhow::Result<i32> {
     let mut conn = db::connect(url)?;
     let applied = db::run_pending_migrations(&mut conn)?;
     if applied.is_empty() {
-        println!(
+        crate::outln!(
             "database {} is up to date; no migrations to apply",
             url.host_port()
         );
     } else {
         for version in &applied {
-            println!("applied migration {version}");
+            crate::outln!("applied migration {version}");
         }
-        println!(
+        crate::outln!(
             "applied {} migration(s) to {}",
             applied.len(),
             url.host_port()

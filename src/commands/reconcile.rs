@@ -16,14 +16,14 @@ pub fn reconcile(config: &Config, args: ReconcileArgs) -> anyhow::Result<i32> {
     };
     let report = super::runtime()?.block_on(reconcile::reconcile(config, request))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         if let Some(before) = &report.before_repair {
-            println!("before the repair:");
-            print_table(before);
-            println!("after the repair:");
+            crate::outln!("before the repair:");
+            print_table(before)?;
+            crate::outln!("after the repair:");
         }
-        print_table(&report.entities);
+        print_table(&report.entities)?;
         let differences: u64 = report.entities.iter().map(|e| e.differences.total()).sum();
         let checked: u64 = report.entities.iter().map(|e| e.differences.checked).sum();
         match report.mode {
@@ -39,12 +39,12 @@ pub fn reconcile(config: &Config, args: ReconcileArgs) -> anyhow::Result<i32> {
                     .iter()
                     .map(|e| e.coverage.map_or(e.differences.checked, |c| c.rows))
                     .sum();
-                println!(
+                crate::outln!(
                     "{differences} difference(s) in {windows} window(s) covering {checked} of {rows} records ({:.1} s)",
                     report.seconds
                 );
             }
-            _ => println!(
+            _ => crate::outln!(
                 "{differences} difference(s) in {checked} records checked ({:.1} s)",
                 report.seconds
             ),
@@ -57,10 +57,15 @@ pub fn reconcile(config: &Config, args: ReconcileArgs) -> anyhow::Result<i32> {
     })
 }
 
-fn print_table(entities: &[EntityReconcile]) {
-    println!(
+fn print_table(entities: &[EntityReconcile]) -> std::io::Result<()> {
+    crate::outln!(
         "{:<20} {:>10} {:>8} {:>8} {:>8} {:>9}  examples",
-        "entity", "checked", "missing", "stale", "extra", "requests"
+        "entity",
+        "checked",
+        "missing",
+        "stale",
+        "extra",
+        "requests"
     );
     for e in entities {
         let d = &e.differences;
@@ -73,7 +78,7 @@ fn print_table(entities: &[EntityReconcile]) {
         .filter(|(_, ids)| !ids.is_empty())
         .map(|(kind, ids)| format!("{kind}: {}", ids.join(" ")))
         .collect();
-        println!(
+        crate::outln!(
             "{:<20} {:>10} {:>8} {:>8} {:>8} {:>9}  {}",
             e.entity.name(),
             d.checked,
@@ -88,4 +93,5 @@ fn print_table(entities: &[EntityReconcile]) {
             }
         );
     }
+    Ok(())
 }

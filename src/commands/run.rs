@@ -37,8 +37,12 @@ fn execute(config: &Config, request: RunRequest) -> anyhow::Result<i32> {
     // Check the configuration before starting anything.
     config.api()?;
     config.database_url()?;
-    let report = super::runtime()?.block_on(engine::run(config, request))?;
-    print!("{}", report.summary_table());
+    let report = super::runtime()?.block_on(async {
+        let report = engine::run(config, request).await?;
+        crate::alert::notify_after_run(config, &report).await;
+        anyhow::Ok(report)
+    })?;
+    crate::out!("{}", report.summary_table());
     let records: u64 = report.entities.iter().map(|e| e.records).sum();
     let requests: u64 = report.entities.iter().map(|e| e.requests.requests).sum();
     if report.succeeded() {

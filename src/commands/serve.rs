@@ -86,6 +86,6 @@ pub fn hash_password() -> anyhow::Result<i32> {
     {
         return Err(exit::UsageError(format!("{err}")).into());
     }
-    println!("{}", web::auth::hash_password(password)?);
+    crate::outln!("{}", web::auth::hash_password(password)?);
     Ok(exit::SUCCESS)
 }

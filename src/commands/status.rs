@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::db;
+use crate::db::RunStatus;
 use crate::entity::Entity;
 use crate::exit;
 use crate::health::{ago, health_of, Health};
@@ -12,7 +13,7 @@ use crate::health::{ago, health_of, Health};
 #[derive(Serialize)]
 struct EntityStatus {
     entity: String,
-    status: String,
+    status: RunStatus,
     health: Health,
     last_success_at: Option<chrono::DateTime<chrono::Utc>>,
     last_success_ago: String,
@@ -37,11 +38,11 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
         .into_iter()
         .map(|entity| {
             let state = states.iter().find(|s| s.entity == entity.name());
-            let status = state.map_or("idle".to_string(), |s| s.status.clone());
+            let status = state.map_or(RunStatus::Idle, |s| s.status);
             let last_success_at = state.and_then(|s| s.last_success_at);
             EntityStatus {
                 entity: entity.name().to_string(),
-                health: health_of(&status, last_success_at, now, &config.health),
+                health: health_of(status, last_success_at, now, &config.health),
                 status,
                 last_success_at,
                 last_success_ago: ago(last_success_at, now),
@@ -59,9 +60,9 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
     // An entity skipped for want of a permission is a choice of the store, not ill health.
     let all_green = entities
         .iter()
-        .all(|e| e.health == Health::Green || e.status == "skipped");
+        .all(|e| e.health == Health::Green || e.status == RunStatus::Skipped);
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "all_green": all_green,
@@ -69,12 +70,17 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
             }))?
         );
     } else {
-        println!(
+        crate::outln!(
             "{:<20} {:<7} {:<8} {:<14} {:>14} {:>10}  last error",
-            "entity", "health", "status", "last success", "last version", "rows"
+            "entity",
+            "health",
+            "status",
+            "last success",
+            "last version",
+            "rows"
         );
         for e in &entities {
-            println!(
+            crate::outln!(
                 "{:<20} {:<7} {:<8} {:<14} {:>14} {:>10}  {}",
                 e.entity,
                 e.health.name(),
@@ -86,12 +92,16 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
             );
         }
         for e in &entities {
-            if let Some(reconcile) = e.last_reconcile.as_ref().filter(|r| r.status != "ok") {
-                println!(
+            if let Some(reconcile) = e
+                .last_reconcile
+                .as_ref()
+                .filter(|r| r.status != RunStatus::Ok)
+            {
+                crate::outln!(
                     "{}: the last reconcile ({}) {}",
                     e.entity,
                     reconcile.ago,
-                    if reconcile.status == "failed" {
+                    if reconcile.status == RunStatus::Failed {
                         "could not compare; see `lightsync reconcile`".to_string()
                     } else {
                         format!(
@@ -111,14 +121,14 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
                 .iter()
                 .filter(|e| e.last_reconcile.is_some())
                 .count();
-            println!(
+            crate::outln!(
                 "{reconciled} of {} entities reconciled against the store, the oldest {}",
                 entities.len(),
                 oldest.ago
             );
         }
         for e in entities.iter().filter(|e| e.quarantined > 0) {
-            println!(
+            crate::outln!(
                 "{}: {} record(s) without a usable identity are in lightspeed_quarantine (SELECT reason, raw FROM lightspeed_quarantine WHERE entity = '{}')",
                 e.entity, e.quarantined, e.entity
             );

@@ -80,9 +80,9 @@ pub fn token(config: &Config, command: TokenCommand) -> anyhow::Result<i32> {
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&status)?);
     } else {
-        println!("{}", status.summary);
+        crate::outln!("{}", status.summary);
     }
     Ok(exit::SUCCESS)
 }

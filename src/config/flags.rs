@@ -25,7 +25,7 @@ pub struct ConfigFlags {
     /// Checkpoint store directory [default: ./.lightsync]
     #[arg(long, global = true, value_name = "DIR", env = vars::CHECKPOINT_DIR, hide_env_values = true)]
     pub checkpoint_dir: Option<PathBuf>,
-    /// Records per API page [default: 1000]
+    /// Records per API page [default: 10000]
     #[arg(long, global = true, value_name = "N", env = vars::PAGE_SIZE, hide_env_values = true)]
     pub page_size: Option<String>,
 }

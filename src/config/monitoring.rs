@@ -10,7 +10,7 @@ use url::Url;
 use super::flags::{Inputs, Setting};
 use super::parse::number_or;
 use super::{vars, ConfigError, Secret};
-use crate::schedule::Schedule;
+use crate::cron::Schedule;
 
 /// How long one webhook delivery may take before it is abandoned (logged, never retried inline):
 /// long enough for a chat service, short enough that a hanging receiver barely delays a run.

@@ -37,3 +37,26 @@ pub const METRICS_PUBLIC: &str = "LIGHTSYNC_METRICS_PUBLIC";
 pub const SCHEDULE: &str = "LIGHTSYNC_SCHEDULE";
 pub const RECONCILE_SCHEDULE: &str = "LIGHTSYNC_RECONCILE_SCHEDULE";
 pub const ENTITIES: &str = "LIGHTSYNC_ENTITIES";
+/// The `crontab` program `cron install` runs (tests point it at a stand-in).
+pub const CRONTAB: &str = "LIGHTSYNC_CRONTAB";
+
+/// What a sync or import reads besides `DATABASE_URL`: the dashboard's "Sync now" passes
+/// exactly these on to the sync it starts. Alerts are left to the dashboard's own watch, and
+/// the dashboard's secrets never reach the child.
+pub const READ_BY_SYNC: [&str; 15] = [
+    DB_SCHEMA,
+    BASE_URL,
+    DOMAIN_PREFIX,
+    TOKEN,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REFRESH_TOKEN,
+    PAGE_SIZE,
+    RATE_SHARE,
+    RATE_WINDOW_SECS,
+    MAX_ATTEMPTS,
+    HTTP_TIMEOUT_SECS,
+    CHECKPOINT_DIR,
+    SPOOL_MAX_BYTES,
+    DB_PATIENCE_SECS,
+];

@@ -17,6 +17,12 @@ pub fn store_lock_key(store_identity: &str) -> i64 {
     hash as i64
 }
 
+/// Another run holds the store's lock, or the checkpoint store's (exit code 3). The message
+/// names who holds it and what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LockHeld(pub String);
+
 #[derive(QueryableByName)]
 struct Acquired {
     #[diesel(sql_type = Bool)]

@@ -13,6 +13,8 @@ mod quarantine;
 mod reconcile;
 mod refresh;
 pub mod rows;
+mod run_log;
+mod run_status;
 pub mod schema;
 mod state;
 mod totals;
@@ -20,19 +22,23 @@ mod write;
 
 pub use connect::{checkout, connect, pool, PgPool, PooledPg};
 pub use error::DbError;
-pub use lock::{session_holds_lock, store_lock_key, try_lock_store};
+pub use lock::{session_holds_lock, store_lock_key, try_lock_store, LockHeld};
 pub use logouts::{load_logouts, record_logout};
 pub use migrate::{revert_all_migrations, run_pending_migrations, MIGRATIONS};
 pub use quarantine::{load_quarantine_counts, QuarantineCounts};
 pub use reconcile::{
-    child_ids, forget_and_rewind, load_last_reconciles, mark_extras_deleted, record_reconcile,
-    ReconcileRecord, RowIdentity, RowsInVersionOrder,
+    child_ids, forget_and_rewind, load_last_reconciles, mark_extras_deleted, RowIdentity,
+    RowsInVersionOrder,
 };
 pub use refresh::{apply_refresh, load_live_raw};
+pub use run_log::{
+    begin_entity_run, finish_entity_run, mark_interrupted_runs, record_operator_action,
+    record_reconcile, rewind_entity, EntityRunEnd, ReconcileRecord,
+};
+pub use run_status::RunStatus;
 pub use state::{
-    begin_entity_run, estimate_rows, finish_entity_run, load_chart_runs, load_last_runs,
-    load_last_version, load_run, load_runs, load_sync_states, mark_interrupted_runs, ping,
-    record_operator_action, rewind_entity, EntityRunEnd, RunFilter, SyncLogRow, SyncStateRow,
+    estimate_rows, load_chart_runs, load_last_runs, load_last_version, load_run, load_runs,
+    load_sync_states, ping, RunFilter, SyncLogRow, SyncStateRow,
 };
 pub use totals::{load_run_totals, RunTotals};
 pub use write::{

@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bool, Text};
 use diesel::{sql_query, PgConnection, QueryableByName, RunQueryDsl};
 
 use super::error::DbError;
+use crate::entity::Entity;
 
 /// One row as reconcile compares it.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
@@ -113,13 +114,13 @@ pub fn child_ids(
 /// or lists as deleted), in one transaction with a `sync_log` row saying so.
 pub fn mark_extras_deleted(
     conn: &mut PgConnection,
-    table: &str,
+    entity: Entity,
     key_sql: &str,
     ids: &[String],
     run_id: &str,
-    entity: &str,
 ) -> Result<usize, DbError> {
     use diesel::Connection;
+    let table = entity.table();
     conn.transaction::<_, DbError, _>(|conn| {
         let marked = sql_query(format!(
             "UPDATE {table} t SET deleted_at = now(), synced_at = now() \
@@ -142,18 +143,17 @@ pub fn mark_extras_deleted(
 /// entity's applied version to `to_version`, in one transaction: the next run fetches them
 /// again, and a crash at any point leaves either nothing changed or the rewind that brings them
 /// back.
-#[allow(clippy::too_many_arguments)]
 pub fn forget_and_rewind(
     conn: &mut PgConnection,
-    table: &str,
+    entity: Entity,
     key_sql: &str,
     children: &[(&str, &str)],
     ids: &[String],
     to_version: i64,
     run_id: &str,
-    entity: &str,
 ) -> Result<(), DbError> {
     use diesel::Connection;
+    let table = entity.table();
     conn.transaction::<_, DbError, _>(|conn| {
         for (child_table, parent_column) in children {
             sql_query(format!(
@@ -165,10 +165,7 @@ pub fn forget_and_rewind(
         sql_query(format!("DELETE FROM {table} t WHERE {key_sql} = ANY($1)"))
             .bind::<Array<Text>, _>(ids)
             .execute(conn)?;
-        sql_query("UPDATE sync_state SET last_version = $2, updated_at = now() WHERE entity = $1")
-            .bind::<Text, _>(entity)
-            .bind::<BigInt, _>(to_version)
-            .execute(conn)?;
+        super::run_log::set_applied_version(conn, entity, to_version)?;
         super::record_operator_action(
             conn,
             run_id,
@@ -179,48 +176,6 @@ pub fn forget_and_rewind(
             ),
         )
     })
-}
-
-/// One entity's reconcile, as recorded.
-#[derive(Debug, Clone)]
-pub struct ReconcileRecord<'a> {
-    pub run_id: &'a str,
-    pub entity: &'a str,
-    pub checked: u64,
-    pub missing: u64,
-    pub stale: u64,
-    pub extra: u64,
-    pub requests: u64,
-    pub error: Option<&'a str>,
-    pub started_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// Records an entity's reconcile as a finished `sync_log` row of mode `reconcile`.
-pub fn record_reconcile(conn: &mut PgConnection, record: &ReconcileRecord) -> Result<(), DbError> {
-    let differs = record.missing + record.stale + record.extra > 0;
-    let status = match (record.error, differs) {
-        (Some(_), _) => "failed",
-        (None, true) => "differs",
-        (None, false) => "ok",
-    };
-    sql_query(
-        "INSERT INTO sync_log (run_id, entity, mode, status, started_at, finished_at, duration_ms, \
-         records_fetched, requests, error, reconcile_missing, reconcile_stale, reconcile_extra) \
-         VALUES ($1, $2, 'reconcile', $3, $4, now(), \
-         (EXTRACT(EPOCH FROM (now() - $4)) * 1000)::BIGINT, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind::<Text, _>(record.run_id)
-    .bind::<Text, _>(record.entity)
-    .bind::<Text, _>(status)
-    .bind::<Timestamptz, _>(record.started_at)
-    .bind::<BigInt, _>(record.checked as i64)
-    .bind::<BigInt, _>(record.requests as i64)
-    .bind::<Nullable<Text>, _>(record.error)
-    .bind::<BigInt, _>(record.missing as i64)
-    .bind::<BigInt, _>(record.stale as i64)
-    .bind::<BigInt, _>(record.extra as i64)
-    .execute(conn)?;
-    Ok(())
 }
 
 /// Each entity's last reconcile, newest per entity.

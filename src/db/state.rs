@@ -1,20 +1,22 @@
-//! `sync_state` and `sync_log`: reading each entity's applied version and health, and the run
-//! bookkeeping (start, finish, interrupted runs, operator changes).
+//! Reading `sync_state` and `sync_log`: each entity's applied version and health, and the runs
+//! for the dashboard, `status` and alerts (`run_log.rs` writes them).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Text};
 use diesel::{sql_query, PgConnection};
 
 use super::error::DbError;
+use super::run_status::RunStatus;
 use super::schema::{sync_log, sync_state};
+use crate::entity::Entity;
 
 /// One row of `sync_state`.
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = sync_state)]
 pub struct SyncStateRow {
     pub entity: String,
-    pub status: String,
+    pub status: RunStatus,
     pub last_version: i64,
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
@@ -35,7 +37,7 @@ pub struct SyncLogRow {
     pub run_id: String,
     pub entity: String,
     pub mode: String,
-    pub status: String,
+    pub status: RunStatus,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<i64>,
@@ -67,167 +69,13 @@ pub fn load_sync_states(conn: &mut PgConnection) -> Result<Vec<SyncStateRow>, Db
 }
 
 /// The applied version of one entity (0 when it has none).
-pub fn load_last_version(conn: &mut PgConnection, entity: &str) -> Result<i64, DbError> {
+pub fn load_last_version(conn: &mut PgConnection, entity: Entity) -> Result<i64, DbError> {
     Ok(sync_state::table
-        .filter(sync_state::entity.eq(entity))
+        .filter(sync_state::entity.eq(entity.name()))
         .select(sync_state::last_version)
         .first::<i64>(conn)
         .optional()?
         .unwrap_or(0))
-}
-
-/// Marks runs a dead process left `running` as `interrupted`; returns how many. Call only while
-/// holding the run lock, so no live run is touched.
-pub fn mark_interrupted_runs(conn: &mut PgConnection) -> Result<usize, DbError> {
-    let runs = sql_query(
-        "UPDATE sync_log SET status = 'interrupted', finished_at = now(), \
-         error = COALESCE(error, 'the process stopped before the run finished') \
-         WHERE status = 'running'",
-    )
-    .execute(conn)?;
-    sql_query(
-        "UPDATE sync_state SET status = 'failed', \
-         last_error = 'the previous run was interrupted before it finished', updated_at = now() \
-         WHERE status = 'running'",
-    )
-    .execute(conn)?;
-    Ok(runs)
-}
-
-/// Opens the `sync_log` row of one entity's run and shows the run in `sync_state`.
-pub fn begin_entity_run(
-    conn: &mut PgConnection,
-    run_id: &str,
-    entity: &str,
-    mode: &str,
-) -> Result<(), DbError> {
-    conn.transaction::<_, DbError, _>(|conn| {
-        sql_query(
-            "INSERT INTO sync_log (run_id, entity, mode, status) VALUES ($1, $2, $3, 'running')",
-        )
-        .bind::<Text, _>(run_id)
-        .bind::<Text, _>(entity)
-        .bind::<Text, _>(mode)
-        .execute(conn)?;
-        sql_query("INSERT INTO sync_state (entity) VALUES ($1) ON CONFLICT (entity) DO NOTHING")
-            .bind::<Text, _>(entity)
-            .execute(conn)?;
-        sql_query(
-            "UPDATE sync_state SET status = 'running', run_id = $2, run_mode = $3, \
-             run_started_at = now(), run_pages = 0, run_records = 0, updated_at = now() \
-             WHERE entity = $1",
-        )
-        .bind::<Text, _>(entity)
-        .bind::<Text, _>(run_id)
-        .bind::<Text, _>(mode)
-        .execute(conn)?;
-        Ok(())
-    })
-}
-
-/// How one entity's run ended.
-#[derive(Debug, Clone)]
-pub struct EntityRunEnd<'a> {
-    pub run_id: &'a str,
-    pub entity: &'a str,
-    pub table: &'a str,
-    /// `None` for success, the error otherwise.
-    pub error: Option<&'a str>,
-    /// Why the entity was skipped (no permission), if it was.
-    pub skipped: Option<&'a str>,
-    pub requests: u64,
-    pub retries: u64,
-    pub rate_limited: u64,
-    /// Whether anything was written (the row count is refreshed only then).
-    pub wrote_rows: bool,
-    /// When this entity's stream started and ended (each entity of a run has its own).
-    pub started_at: DateTime<Utc>,
-    pub finished_at: DateTime<Utc>,
-}
-
-/// Closes one entity's `sync_log` row and updates its `sync_state`.
-pub fn finish_entity_run(conn: &mut PgConnection, end: &EntityRunEnd) -> Result<(), DbError> {
-    let status = match (end.error, end.skipped) {
-        (Some(_), _) => "failed",
-        (None, Some(_)) => "skipped",
-        (None, None) => "ok",
-    };
-    let reason = end.error.or(end.skipped);
-    conn.transaction::<_, DbError, _>(|conn| {
-        sql_query(
-            "UPDATE sync_log SET status = $3, started_at = $8, finished_at = $9, \
-             duration_ms = (EXTRACT(EPOCH FROM ($9 - $8)) * 1000)::BIGINT, \
-             error = $4, requests = $5, retries = $6, rate_limited = $7 \
-             WHERE run_id = $1 AND entity = $2",
-        )
-        .bind::<Text, _>(end.run_id)
-        .bind::<Text, _>(end.entity)
-        .bind::<Text, _>(status)
-        .bind::<Nullable<Text>, _>(reason)
-        .bind::<BigInt, _>(end.requests as i64)
-        .bind::<BigInt, _>(end.retries as i64)
-        .bind::<BigInt, _>(end.rate_limited as i64)
-        .bind::<Timestamptz, _>(end.started_at)
-        .bind::<Timestamptz, _>(end.finished_at)
-        .execute(conn)?;
-        let success = reason.is_none();
-        let rows_sql = if end.wrote_rows {
-            format!("(SELECT count(*) FROM {})", end.table)
-        } else {
-            "rows_in_table".to_string()
-        };
-        sql_query(format!(
-            "UPDATE sync_state SET status = $2, \
-             last_success_at = CASE WHEN $3 THEN now() ELSE last_success_at END, \
-             last_error = CASE WHEN $3 THEN NULL ELSE $4 END, \
-             rows_in_table = {rows_sql}, updated_at = now() WHERE entity = $1"
-        ))
-        .bind::<Text, _>(end.entity)
-        .bind::<Text, _>(status)
-        .bind::<diesel::sql_types::Bool, _>(success)
-        .bind::<Nullable<Text>, _>(reason)
-        .execute(conn)?;
-        Ok(())
-    })
-}
-
-/// Sets an entity's applied version (operator rewind) and records the change in `sync_log`
-/// with mode `operator`.
-pub fn rewind_entity(
-    conn: &mut PgConnection,
-    run_id: &str,
-    entity: &str,
-    to_version: i64,
-    note: &str,
-) -> Result<(), DbError> {
-    conn.transaction::<_, DbError, _>(|conn| {
-        sql_query("INSERT INTO sync_state (entity) VALUES ($1) ON CONFLICT (entity) DO NOTHING")
-            .bind::<Text, _>(entity)
-            .execute(conn)?;
-        sql_query("UPDATE sync_state SET last_version = $2, updated_at = now() WHERE entity = $1")
-            .bind::<Text, _>(entity)
-            .bind::<BigInt, _>(to_version)
-            .execute(conn)?;
-        record_operator_action(conn, run_id, entity, note)
-    })
-}
-
-/// Records an operator's change (reset, rewind) as a finished `sync_log` row of mode `operator`.
-pub fn record_operator_action(
-    conn: &mut PgConnection,
-    run_id: &str,
-    entity: &str,
-    note: &str,
-) -> Result<(), DbError> {
-    sql_query(
-        "INSERT INTO sync_log (run_id, entity, mode, status, finished_at, duration_ms, error) \
-         VALUES ($1, $2, 'operator', 'ok', now(), 0, $3)",
-    )
-    .bind::<Text, _>(run_id)
-    .bind::<Text, _>(entity)
-    .bind::<Text, _>(note)
-    .execute(conn)?;
-    Ok(())
 }
 
 /// Which runs to list.

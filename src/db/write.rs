@@ -12,7 +12,7 @@ use diesel::{sql_query, PgConnection, QueryableByName, RunQueryDsl};
 use super::error::DbError;
 use super::prepared::TableUpsert;
 use super::rows::{BatchRows, TableRows};
-use crate::entity::Quarantined;
+use crate::entity::{Entity, Quarantined};
 
 /// What applying a batch changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub const MAX_CHILDREN: usize = 2;
 #[derive(Debug, Clone)]
 pub struct BatchBookkeeping<'a> {
     pub run_id: &'a str,
-    pub entity: &'a str,
+    pub entity: Entity,
     /// The `after` the page was fetched with. When given, the batch is applied only if it
     /// continues exactly from the entity's applied version (batches form a chain); a mismatch
     /// means the database lost committed work or was restored, and the batch is refused.
@@ -298,24 +298,6 @@ pub(super) fn record_batch(
     bookkeeping: &BatchBookkeeping,
     outcome: &ApplyOutcome,
 ) -> Result<(), DbError> {
-    let updated = sql_query(
-        "UPDATE sync_state SET last_version = GREATEST(last_version, $2), \
-         run_pages = run_pages + 1, run_records = run_records + $3, \
-         rows_in_table = rows_in_table + $4, updated_at = now() \
-         WHERE entity = $1 AND ($5::BIGINT IS NULL OR last_version = $5)",
-    )
-    .bind::<Text, _>(bookkeeping.entity)
-    .bind::<BigInt, _>(bookkeeping.max_version)
-    .bind::<BigInt, _>(bookkeeping.records_fetched as i64)
-    .bind::<BigInt, _>(outcome.inserted as i64)
-    .bind::<diesel::sql_types::Nullable<BigInt>, _>(bookkeeping.after)
-    .execute(conn)?;
-    if updated != 1 {
-        return Err(DbError::Continuity {
-            entity: bookkeeping.entity.to_string(),
-            after: bookkeeping.after.unwrap_or_default(),
-        });
-    }
     let quarantined = if bookkeeping.quarantined.is_empty() {
         0
     } else {
@@ -330,7 +312,7 @@ pub(super) fn record_batch(
              SELECT $1, $2, $3, unnest($4::text[]), unnest($5::text[]), $6 \
              ON CONFLICT DO NOTHING",
         )
-        .bind::<Text, _>(bookkeeping.entity)
+        .bind::<Text, _>(bookkeeping.entity.name())
         .bind::<BigInt, _>(bookkeeping.after.unwrap_or_default())
         .bind::<BigInt, _>(bookkeeping.max_version)
         .bind::<Array<Text>, _>(reasons)
@@ -338,27 +320,24 @@ pub(super) fn record_batch(
         .bind::<Text, _>(bookkeeping.run_id)
         .execute(conn)?
     };
-    sql_query(
-        "UPDATE sync_log SET pages = pages + 1, records_fetched = records_fetched + $3, \
-         records_inserted = records_inserted + $4, records_updated = records_updated + $5, \
-         records_deleted = records_deleted + $6, requests = $7, retries = $8, rate_limited = $9, \
-         records_untyped = records_untyped + $10, records_quarantined = records_quarantined + $11, \
-         duration_ms = (EXTRACT(EPOCH FROM (now() - started_at)) * 1000)::BIGINT \
-         WHERE run_id = $1 AND entity = $2",
+    super::run_log::record_batch_progress(
+        conn,
+        &super::run_log::BatchProgress {
+            run_id: bookkeeping.run_id,
+            entity: bookkeeping.entity,
+            after: bookkeeping.after,
+            max_version: bookkeeping.max_version,
+            records_fetched: bookkeeping.records_fetched,
+            inserted: outcome.inserted,
+            updated: outcome.updated,
+            deleted: outcome.deleted,
+            records_untyped: bookkeeping.records_untyped,
+            quarantined: quarantined as u64,
+            requests: bookkeeping.requests,
+            retries: bookkeeping.retries,
+            rate_limited: bookkeeping.rate_limited,
+        },
     )
-    .bind::<Text, _>(bookkeeping.run_id)
-    .bind::<Text, _>(bookkeeping.entity)
-    .bind::<BigInt, _>(bookkeeping.records_fetched as i64)
-    .bind::<BigInt, _>(outcome.inserted as i64)
-    .bind::<BigInt, _>(outcome.updated as i64)
-    .bind::<BigInt, _>(outcome.deleted as i64)
-    .bind::<BigInt, _>(bookkeeping.requests as i64)
-    .bind::<BigInt, _>(bookkeeping.retries as i64)
-    .bind::<BigInt, _>(bookkeeping.rate_limited as i64)
-    .bind::<BigInt, _>(bookkeeping.records_untyped as i64)
-    .bind::<BigInt, _>(quarantined as i64)
-    .execute(conn)?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -18,7 +18,9 @@ mod report;
 mod run;
 mod run_open;
 mod skip;
+mod stream;
 pub mod untyped;
+mod write_strategy;
 
 pub use pipeline::EntityProgress;
 pub use recovery::{recover_entity, Recovered};

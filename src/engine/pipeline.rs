@@ -20,7 +20,9 @@ use crate::db::rows::BatchRows;
 use crate::entity::Entity;
 use crate::entity::Quarantined;
 use crate::failpoint::{crash_point, panic_point};
-use crate::lightspeed::{Client, RequestCounters, RunLimit, Sorted};
+use crate::lightspeed::{
+    decode_or_quarantine, Chunk, Client, RawPage, Record, RequestCounters, RunLimit, Sorted,
+};
 
 /// Live counters of one entity's run, read by the progress display.
 #[derive(Debug, Default)]
@@ -72,6 +74,14 @@ impl EntityProgress {
 /// A spooled batch handed to the applier, decoded and mapped to rows: by the fetcher for a page
 /// it just fetched (the spool is not read back), or from the spool for a recovered batch.
 pub struct PreparedBatch {
+    pub meta: BatchMeta,
+    pub(super) rows: BatchRows,
+    /// The stream's slot for a decoded batch, given back once the batch is written.
+    pub(super) _slot: Option<OwnedSemaphorePermit>,
+}
+
+/// What the applier records of a batch besides its rows.
+pub struct BatchMeta {
     pub seq: u64,
     /// Budget (KiB) to give back once applied.
     pub budget_kib: u32,
@@ -79,12 +89,9 @@ pub struct PreparedBatch {
     pub(super) max_version: i64,
     pub(super) record_count: u64,
     pub(super) records_untyped: u64,
-    pub(super) rows: BatchRows,
     /// Records without a usable identity, kept in `lightspeed_quarantine` by the batch's
     /// transaction.
     pub(super) quarantined: Vec<Quarantined>,
-    /// The stream's slot for a decoded batch, given back once the batch is written.
-    pub(super) _slot: Option<OwnedSemaphorePermit>,
 }
 
 /// Batches of one stream that may exist decoded at once: one being written on each of its
@@ -162,60 +169,14 @@ pub async fn run_fetcher(
             return Ok(());
         };
         for chunk in page.chunks(entity, cursor, run_limit) {
-            if ctx.failures.cancelled().load(Ordering::SeqCst) {
-                return Ok(());
-            }
-            // The batch's share of the budget is taken before it is decoded, so the budget
-            // bounds what exists decoded, not only what is spooled.
-            let raw_bytes = page.bytes(chunk.records.clone());
-            let budget_kib =
-                ((raw_bytes * IN_FLIGHT_PER_RAW_BYTE / 1024) as u32 + 1).min(ctx.spool_budget_kib);
-            let permit = tokio::select! {
-                permit = ctx.spool_budget.acquire_many(budget_kib) => permit.context("spool budget closed")?,
-                _ = wait_for_cancel(ctx.failures.cancelled()) => return Ok(()),
+            let Some(prepared) = prepare_chunk(&ctx, &page, chunk, page_version).await? else {
+                return Ok(()); // the stream was stopped
             };
-            permit.forget();
-            let slot = tokio::select! {
-                slot = ctx.decoded_slots.clone().acquire_owned() => slot.context("decoded slots closed")?,
-                _ = wait_for_cancel(ctx.failures.cancelled()) => {
-                    ctx.spool_budget.add_permits(budget_kib as usize);
-                    return Ok(());
-                }
-            };
-            let Sorted {
-                records,
-                quarantined,
-            } = page
-                .decode_or_quarantine(entity, chunk.records.clone())
-                .with_context(|| format!("decoding the {entity} page after version {cursor}"))?;
-            let fetched = super::child_fetch::attach_children(&ctx, records, page_version).await?;
-            crash_point("after-fetch");
-            let stream = ctx.clone();
-            let (after, max_version) = (chunk.after, chunk.max_version);
-            let prepared = tokio::task::spawn_blocking(move || {
-                spool_and_prepare(
-                    &stream,
-                    after,
-                    max_version,
-                    fetched,
-                    quarantined,
-                    budget_kib,
-                    slot,
-                )
-            })
-            .await
-            .map_err(|err| match err.try_into_panic() {
-                Ok(panic) => anyhow!(
-                    "preparing a {entity} batch panicked: {}; what was spooled is kept and applied by the next run",
-                    panic_message(panic.as_ref())
-                ),
-                Err(err) => anyhow!("the {entity} spool task failed: {err}"),
-            })??;
             crash_point("after-spool");
             ctx.progress
                 .records_fetched
-                .fetch_add(prepared.record_count, Ordering::Relaxed);
-            cursor = max_version;
+                .fetch_add(prepared.meta.record_count, Ordering::Relaxed);
+            cursor = prepared.meta.max_version;
             if applier.send(prepared).await.is_err() {
                 // The applier stopped (it failed and said why); stop fetching.
                 return Ok(());
@@ -225,12 +186,76 @@ pub async fn run_fetcher(
     }
 }
 
+/// One run of a page's records made a batch: its share of the in-flight budget and a decoded
+/// slot taken, decoded, its fetched children attached, spooled. `None` when the stream was
+/// stopped meanwhile.
+async fn prepare_chunk(
+    ctx: &Arc<StreamContext>,
+    page: &RawPage,
+    chunk: Chunk,
+    page_version: i64,
+) -> anyhow::Result<Option<PreparedBatch>> {
+    let entity = ctx.entity;
+    let Some((budget_kib, slot)) = reserve(ctx, page.bytes(chunk.records.clone())).await? else {
+        return Ok(None);
+    };
+    let Sorted {
+        records,
+        quarantined,
+    } = page
+        .decode_or_quarantine(entity, chunk.records.clone())
+        .with_context(|| format!("decoding the {entity} page after version {}", chunk.after))?;
+    let fetched = super::child_fetch::attach_children(ctx, records, page_version).await?;
+    crash_point("after-fetch");
+    let stream = ctx.clone();
+    let bounds = (chunk.after, chunk.max_version);
+    let prepared = tokio::task::spawn_blocking(move || {
+        spool_and_prepare(&stream, bounds, fetched, quarantined, budget_kib, slot)
+    })
+    .await
+    .map_err(|err| match err.try_into_panic() {
+        Ok(panic) => anyhow!(
+            "preparing a {entity} batch panicked: {}; what was spooled is kept and applied by the next run",
+            panic_message(panic.as_ref())
+        ),
+        Err(err) => anyhow!("the {entity} spool task failed: {err}"),
+    })??;
+    Ok(Some(prepared))
+}
+
+/// Takes a batch's share of the in-flight budget (before it is decoded, so the budget bounds
+/// what exists decoded, not only what is spooled) and one of the stream's decoded slots.
+/// `None` when the stream was stopped while waiting.
+async fn reserve(
+    ctx: &StreamContext,
+    raw_bytes: usize,
+) -> anyhow::Result<Option<(u32, OwnedSemaphorePermit)>> {
+    let cancelled = ctx.failures.cancelled();
+    if cancelled.load(Ordering::SeqCst) {
+        return Ok(None);
+    }
+    let budget_kib =
+        ((raw_bytes * IN_FLIGHT_PER_RAW_BYTE / 1024) as u32 + 1).min(ctx.spool_budget_kib);
+    let permit = tokio::select! {
+        permit = ctx.spool_budget.acquire_many(budget_kib) => permit.context("spool budget closed")?,
+        _ = wait_for_cancel(cancelled) => return Ok(None),
+    };
+    permit.forget();
+    let slot = tokio::select! {
+        slot = ctx.decoded_slots.clone().acquire_owned() => slot.context("decoded slots closed")?,
+        _ = wait_for_cancel(cancelled) => {
+            ctx.spool_budget.add_permits(budget_kib as usize);
+            return Ok(None);
+        }
+    };
+    Ok(Some((budget_kib, slot)))
+}
+
 /// Spools a fetched page (the records' text, with fetched children embedded) and maps its
 /// already decoded records to rows.
 fn spool_and_prepare(
     ctx: &StreamContext,
-    after: i64,
-    max_version: i64,
+    (after, max_version): (i64, i64),
     fetched: WithChildren,
     quarantined: Vec<Quarantined>,
     budget_kib: u32,
@@ -260,17 +285,72 @@ fn spool_and_prepare(
     drop(batch);
     drop(spool_texts);
     panic_point("prepare-batch");
-    Ok(PreparedBatch {
+    Ok(prepare(
+        ctx,
+        seq,
+        (after, max_version),
+        budget_kib,
+        records,
+        quarantined,
+        Some(slot),
+    ))
+}
+
+/// Reads a spooled batch back and maps its records to rows (recovery, or a retry after the
+/// rows were spent on a failed write).
+pub(super) fn load_batch(
+    ctx: &StreamContext,
+    seq: u64,
+    budget_kib: u32,
+) -> anyhow::Result<PreparedBatch> {
+    let entity = ctx.entity;
+    panic_point("prepare-batch");
+    let batch = ctx.store.load_batch(entity, seq)?;
+    let Sorted {
+        records,
+        quarantined,
+    } = decode_or_quarantine(
+        entity,
+        batch.records.iter().map(String::as_str),
+        Some(batch.max_version),
+    );
+    let bounds = (batch.after, batch.max_version);
+    Ok(prepare(
+        ctx,
+        seq,
+        bounds,
+        budget_kib,
+        records,
+        quarantined,
+        None,
+    ))
+}
+
+/// A spooled batch's decoded records mapped to rows, counted and logged.
+fn prepare(
+    ctx: &StreamContext,
+    seq: u64,
+    (after, max_version): (i64, i64),
+    budget_kib: u32,
+    records: Vec<Record>,
+    quarantined: Vec<Quarantined>,
+    slot: Option<OwnedSemaphorePermit>,
+) -> PreparedBatch {
+    let entity = ctx.entity;
+    let meta = BatchMeta {
         seq,
         budget_kib,
         after,
         max_version,
         record_count: records.len() as u64,
         records_untyped: ctx.progress.untyped.note(entity, &records),
-        rows: rows_for_records(entity, records),
         quarantined: ctx.progress.note_quarantined(entity, quarantined),
-        _slot: Some(slot),
-    })
+    };
+    PreparedBatch {
+        meta,
+        rows: rows_for_records(entity, records),
+        _slot: slot,
+    }
 }
 
 async fn wait_for_cancel(flag: &AtomicBool) {

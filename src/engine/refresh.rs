@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
 
-use super::applier::ApplierTarget;
 use super::mapping::rows_for_records;
 use super::pipeline::StreamContext;
+use super::write_strategy::ApplierTarget;
 use crate::db::{self, BatchBookkeeping};
 use crate::failpoint::crash_point;
 use crate::lightspeed::{decode_or_quarantine, Record, Sorted};
@@ -65,7 +65,7 @@ fn apply(ctx: &StreamContext, target: &ApplierTarget, texts: &[String]) -> anyho
     let mut conn = db::checkout(&target.pool, &target.url)?;
     // Above every version this entity holds, and growing run after run even if the clock
     // goes back.
-    let generation = db::load_last_version(&mut conn, entity.name())?
+    let generation = db::load_last_version(&mut conn, entity)?
         .saturating_add(1)
         .max(chrono::Utc::now().timestamp_millis());
     let Sorted {
@@ -90,7 +90,7 @@ fn apply(ctx: &StreamContext, target: &ApplierTarget, texts: &[String]) -> anyho
     let totals = ctx.counters.totals();
     let bookkeeping = BatchBookkeeping {
         run_id: &ctx.run_id,
-        entity: entity.name(),
+        entity,
         after: None,
         max_version: generation,
         records_fetched: texts.len() as u64,

@@ -18,7 +18,7 @@ pub(super) fn open_run(
     entities: &[Entity],
 ) -> anyhow::Result<()> {
     for (opened, entity) in entities.iter().enumerate() {
-        if let Err(err) = db::begin_entity_run(conn, &meta.run_id, entity.name(), &meta.mode) {
+        if let Err(err) = db::begin_entity_run(conn, &meta.run_id, *entity, &meta.mode) {
             let opened = &entities[..opened];
             return Err(close_opened(conn, &meta.run_id, opened, err.into()));
         }
@@ -76,8 +76,7 @@ fn fail_opened(
     for entity in entities {
         let end = EntityRunEnd {
             run_id,
-            entity: entity.name(),
-            table: entity.table(),
+            entity: *entity,
             error: Some(error),
             skipped: None,
             requests: 0,

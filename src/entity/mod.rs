@@ -3,9 +3,13 @@
 //! upserts, status and the dashboard follow from the declaration. Shared vocabulary for every
 //! other module; it does no I/O.
 
-mod reference;
-mod sales_stock;
+mod catalog;
+mod customers;
+mod declare;
+mod sales;
 pub mod spec;
+mod stock;
+mod store;
 
 pub use spec::{
     key_text_sql, Cell, ChildKey, ChildSpec, Column, EntitySpec, Group, Kind, Quarantined,
@@ -15,92 +19,64 @@ pub use spec::{
 use std::fmt;
 use std::str::FromStr;
 
-/// A Lightspeed list endpoint that lightsync copies, in the order runs report them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
-pub enum Entity {
-    Outlets,
-    Products,
-    Customers,
-    Inventory,
-    Sales,
-    Users,
-    Registers,
-    Taxes,
-    #[value(name = "outlet_taxes")]
-    OutletTaxes,
-    #[value(name = "payment_types")]
-    PaymentTypes,
-    Brands,
-    Suppliers,
-    #[value(name = "product_types")]
-    ProductTypes,
-    #[value(name = "product_categories")]
-    ProductCategories,
-    Tags,
-    #[value(name = "customer_groups")]
-    CustomerGroups,
-    #[value(name = "price_books")]
-    PriceBooks,
-    #[value(name = "price_book_products")]
-    PriceBookProducts,
-    Consignments,
-    Serialnumbers,
-    Shifts,
+/// The registry: one row per entity, in reporting order, with its checkpoint tag and its
+/// declaration. It generates the enum, `ALL`, `spec()` and `tag()`, so an entity cannot be
+/// declared in one and missing from another.
+macro_rules! registry {
+    ($($variant:ident = $tag:literal => $spec:path,)+) => {
+        /// A Lightspeed list endpoint that lightsync copies, in the order runs report them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Entity {
+            $($variant,)+
+        }
+
+        impl Entity {
+            /// Every entity, in reporting order.
+            pub const ALL: [Entity; <[&str]>::len(&[$(stringify!($variant)),+])] =
+                [$(Entity::$variant),+];
+
+            /// The entity's declaration.
+            pub fn spec(self) -> &'static EntitySpec {
+                match self {
+                    $(Entity::$variant => &$spec,)+
+                }
+            }
+
+            /// A stable one-byte tag for keys in the checkpoint store. Never renumber these.
+            pub fn tag(self) -> u8 {
+                match self {
+                    $(Entity::$variant => $tag,)+
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    Outlets = 1 => store::OUTLETS,
+    Products = 2 => catalog::PRODUCTS,
+    Customers = 3 => customers::CUSTOMERS,
+    Inventory = 4 => stock::INVENTORY,
+    Sales = 5 => sales::SALES,
+    Users = 6 => store::USERS,
+    Registers = 7 => store::REGISTERS,
+    Taxes = 8 => store::TAXES,
+    OutletTaxes = 9 => store::OUTLET_TAXES,
+    PaymentTypes = 10 => store::PAYMENT_TYPES,
+    Brands = 11 => catalog::BRANDS,
+    Suppliers = 12 => catalog::SUPPLIERS,
+    ProductTypes = 13 => catalog::PRODUCT_TYPES,
+    ProductCategories = 14 => catalog::PRODUCT_CATEGORIES,
+    Tags = 15 => catalog::TAGS,
+    CustomerGroups = 16 => customers::CUSTOMER_GROUPS,
+    PriceBooks = 17 => catalog::PRICE_BOOKS,
+    PriceBookProducts = 18 => catalog::PRICE_BOOK_PRODUCTS,
+    Consignments = 19 => stock::CONSIGNMENTS,
+    Serialnumbers = 20 => stock::SERIALNUMBERS,
+    Shifts = 21 => sales::SHIFTS,
 }
 
 impl Entity {
-    /// Every entity, in reporting order.
-    pub const ALL: [Entity; 21] = [
-        Entity::Outlets,
-        Entity::Products,
-        Entity::Customers,
-        Entity::Inventory,
-        Entity::Sales,
-        Entity::Users,
-        Entity::Registers,
-        Entity::Taxes,
-        Entity::OutletTaxes,
-        Entity::PaymentTypes,
-        Entity::Brands,
-        Entity::Suppliers,
-        Entity::ProductTypes,
-        Entity::ProductCategories,
-        Entity::Tags,
-        Entity::CustomerGroups,
-        Entity::PriceBooks,
-        Entity::PriceBookProducts,
-        Entity::Consignments,
-        Entity::Serialnumbers,
-        Entity::Shifts,
-    ];
-
-    /// The entity's declaration.
-    pub fn spec(self) -> &'static EntitySpec {
-        match self {
-            Entity::Outlets => &sales_stock::OUTLETS,
-            Entity::Products => &sales_stock::PRODUCTS,
-            Entity::Customers => &sales_stock::CUSTOMERS,
-            Entity::Inventory => &sales_stock::INVENTORY,
-            Entity::Sales => &sales_stock::SALES,
-            Entity::Users => &reference::USERS,
-            Entity::Registers => &reference::REGISTERS,
-            Entity::Taxes => &reference::TAXES,
-            Entity::OutletTaxes => &reference::OUTLET_TAXES,
-            Entity::PaymentTypes => &reference::PAYMENT_TYPES,
-            Entity::Brands => &reference::BRANDS,
-            Entity::Suppliers => &reference::SUPPLIERS,
-            Entity::ProductTypes => &reference::PRODUCT_TYPES,
-            Entity::ProductCategories => &reference::PRODUCT_CATEGORIES,
-            Entity::Tags => &reference::TAGS,
-            Entity::CustomerGroups => &reference::CUSTOMER_GROUPS,
-            Entity::PriceBooks => &reference::PRICE_BOOKS,
-            Entity::PriceBookProducts => &reference::PRICE_BOOK_PRODUCTS,
-            Entity::Consignments => &reference::CONSIGNMENTS,
-            Entity::Serialnumbers => &reference::SERIALNUMBERS,
-            Entity::Shifts => &reference::SHIFTS,
-        }
-    }
-
     /// The name used by the API path, `sync_state.entity` and the CLI.
     pub fn name(self) -> &'static str {
         self.spec().name
@@ -114,33 +90,6 @@ impl Entity {
     /// Whether the endpoint declares the `deleted` parameter.
     pub fn accepts_deleted_param(self) -> bool {
         self.spec().takes_deleted
-    }
-
-    /// A stable one-byte tag for keys in the checkpoint store. Never renumber these.
-    pub fn tag(self) -> u8 {
-        match self {
-            Entity::Outlets => 1,
-            Entity::Products => 2,
-            Entity::Customers => 3,
-            Entity::Inventory => 4,
-            Entity::Sales => 5,
-            Entity::Users => 6,
-            Entity::Registers => 7,
-            Entity::Taxes => 8,
-            Entity::OutletTaxes => 9,
-            Entity::PaymentTypes => 10,
-            Entity::Brands => 11,
-            Entity::Suppliers => 12,
-            Entity::ProductTypes => 13,
-            Entity::ProductCategories => 14,
-            Entity::Tags => 15,
-            Entity::CustomerGroups => 16,
-            Entity::PriceBooks => 17,
-            Entity::PriceBookProducts => 18,
-            Entity::Consignments => 19,
-            Entity::Serialnumbers => 20,
-            Entity::Shifts => 21,
-        }
     }
 
     /// The entities a command names, in reporting order without repeats; all when none.
@@ -160,13 +109,24 @@ impl Entity {
     }
 }
 
+/// On the command line an entity is spelled as its API name (`--entity price_book_products`).
+impl clap::ValueEnum for Entity {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Entity::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
 impl fmt::Display for Entity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
 }
 
-/// The error for a name that is not one of the five entities.
+/// The error for a name that is not one of the entities.
 #[derive(Debug, thiserror::Error)]
 #[error("unknown entity `{0}` (expected one of {names})", names = Entity::ALL.map(Entity::name).join(", "))]
 pub struct UnknownEntity(pub String);

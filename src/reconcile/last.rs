@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::db::RunStatus;
 use crate::db::SyncLogRow;
 use crate::health::ago;
 
@@ -13,7 +14,7 @@ pub struct LastReconcile {
     pub at: DateTime<Utc>,
     pub ago: String,
     /// `ok`, `differs` or `failed`.
-    pub status: String,
+    pub status: RunStatus,
     pub checked: i64,
     pub missing: i64,
     pub stale: i64,
@@ -26,7 +27,7 @@ impl LastReconcile {
         LastReconcile {
             at,
             ago: ago(Some(at), now),
-            status: row.status.clone(),
+            status: row.status,
             checked: row.records_fetched,
             missing: row.reconcile_missing.unwrap_or(0),
             stale: row.reconcile_stale.unwrap_or(0),

@@ -26,7 +26,6 @@ use crate::config::Config;
 use crate::db;
 use crate::engine::{self, RunMode, RunRequest};
 use crate::entity::Entity;
-use crate::exit::LockHeld;
 use crate::lightspeed::{Client, RequestCounters};
 
 /// What to reconcile.
@@ -176,7 +175,7 @@ async fn compare_all(
         let mut lock = db::connect(&url)?;
         db::run_pending_migrations(&mut lock)?;
         if !db::try_lock_store(&mut lock, db::store_lock_key(&identity))? {
-            return Err(LockHeld(format!(
+            return Err(crate::db::LockHeld(format!(
                 "a lightsync run is syncing {identity} into this database (its PostgreSQL advisory lock is held); reconcile when it has finished"
             ))
             .into());
@@ -213,7 +212,7 @@ async fn compare_all(
                 &mut conn,
                 &db::ReconcileRecord {
                     run_id: &run_id,
-                    entity: entity.name(),
+                    entity,
                     checked: differences.checked,
                     missing: differences.missing,
                     stale: differences.stale,
@@ -253,7 +252,7 @@ fn compare_one(
     cursor_conn: &mut PgConnection,
     conn: &mut PgConnection,
 ) -> anyhow::Result<(Differences, Option<Coverage>)> {
-    let applied = db::load_last_version(conn, entity.name())?;
+    let applied = db::load_last_version(conn, entity)?;
     let walk = walk::Walk {
         entity,
         client,
@@ -316,7 +315,7 @@ async fn repair(config: &Config, found: &[EntityReconcile]) -> anyhow::Result<()
     let refetch: Vec<Entity> = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Entity>> {
         let mut conn = db::connect(&url)?;
         if !db::try_lock_store(&mut conn, db::store_lock_key(&identity))? {
-            return Err(LockHeld(format!(
+            return Err(crate::db::LockHeld(format!(
                 "a lightsync run is syncing {identity} into this database; repair when it has finished"
             ))
             .into());
@@ -329,16 +328,15 @@ async fn repair(config: &Config, found: &[EntityReconcile]) -> anyhow::Result<()
             if !found.extra_ids.is_empty() {
                 let marked = db::mark_extras_deleted(
                     &mut conn,
-                    entity.table(),
+                    entity,
                     &key_sql,
                     &found.extra_ids,
                     &format!("{run_id}-{entity}"),
-                    entity.name(),
                 )?;
                 log::info!("{entity}: marked {marked} row(s) the store does not list deleted");
             }
             if let Some(from) = found.refetch_from {
-                let applied = db::load_last_version(&mut conn, entity.name())?;
+                let applied = db::load_last_version(&mut conn, entity)?;
                 let rewind_to = (from - 1).max(0).min(applied);
                 let children: Vec<(&str, &str)> = entity
                     .spec()
@@ -348,13 +346,12 @@ async fn repair(config: &Config, found: &[EntityReconcile]) -> anyhow::Result<()
                     .collect();
                 db::forget_and_rewind(
                     &mut conn,
-                    entity.table(),
+                    entity,
                     &key_sql,
                     &children,
                     &found.stale_ids,
                     rewind_to,
                     &format!("{run_id}-{entity}-rewind"),
-                    entity.name(),
                 )?;
                 store.reset_entity(entity)?;
                 store.set_cursor(entity, rewind_to)?;
@@ -383,6 +380,7 @@ async fn repair(config: &Config, found: &[EntityReconcile]) -> anyhow::Result<()
         },
     )
     .await?;
+    crate::alert::notify_after_run(config, &report).await;
     if !report.succeeded() {
         anyhow::bail!(
             "the repair's run failed for {}; run `lightsync reconcile --repair` again",

@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Local, Utc};
 use serde::Serialize;
 
-use super::Schedule;
 use crate::config::Config;
+use crate::cron::Schedule;
 use crate::engine::{self, RunMode, RunRequest};
 use crate::exit;
 
@@ -149,6 +149,7 @@ async fn scheduled_run(config: &Config, tick: DateTime<Local>) {
     };
     match engine::run(config, request).await {
         Ok(report) => {
+            crate::alert::notify_after_run(config, &report).await;
             let records: u64 = report.entities.iter().map(|e| e.records).sum();
             let failed = report.failed_entities();
             if failed.is_empty() {

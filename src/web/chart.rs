@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::db::RunStatus;
 use crate::db::SyncLogRow;
 
 // Close to a card's width in pixels, so text of size 11 shows at about 10 to 11 px.
@@ -55,7 +56,7 @@ pub struct ChartRun {
     pub started_at: DateTime<Utc>,
     pub duration_ms: i64,
     pub records: i64,
-    pub status: String,
+    pub status: RunStatus,
     pub mode: String,
 }
 
@@ -65,7 +66,7 @@ impl From<&SyncLogRow> for ChartRun {
             started_at: row.started_at,
             duration_ms: row.duration_ms.unwrap_or(0),
             records: row.records_fetched,
-            status: row.status.clone(),
+            status: row.status,
             mode: row.mode.clone(),
         }
     }
@@ -216,13 +217,17 @@ pub fn render(entity: &str, runs: &[ChartRun]) -> String {
     for run in runs {
         let seconds = run.duration_ms as f64 / 1000.0;
         // A failed run is often quick: keep its red bar visible.
-        let least = if run.status == "failed" { 4.0 } else { 1.0 };
+        let least = if run.status == RunStatus::Failed {
+            4.0
+        } else {
+            1.0
+        };
         let height = (seconds / max_seconds * plot_height).max(least);
         let center = scale.x(run.started_at.timestamp_millis());
-        let (fill, class) = match run.status.as_str() {
-            "failed" => (FAILED_FILL, "bar failed"),
-            "interrupted" => (INTERRUPTED_FILL, "bar interrupted"),
-            "running" => (RUNNING_FILL, "bar running"),
+        let (fill, class) = match run.status {
+            RunStatus::Failed => (FAILED_FILL, "bar failed"),
+            RunStatus::Interrupted => (INTERRUPTED_FILL, "bar interrupted"),
+            RunStatus::Running => (RUNNING_FILL, "bar running"),
             _ => (DURATION_FILL, "bar"),
         };
         let _ = write!(
@@ -234,9 +239,9 @@ pub fn render(entity: &str, runs: &[ChartRun]) -> String {
             escape(&run.mode),
             seconds,
             run.records,
-            escape(&run.status)
+            run.status
         );
-        if run.status == "failed" {
+        if run.status == RunStatus::Failed {
             let _ = write!(
                 svg,
                 r#"<text class="failed-mark" x="{center:.1}" y="{:.1}" text-anchor="middle" fill="{FAILED_FILL}" font-size="12" font-weight="700">✕<title>failed run</title></text>"#,
@@ -369,13 +374,13 @@ mod tests {
     use super::*;
     use chrono::Duration;
 
-    fn run(minutes_ago: i64, duration_ms: i64, records: i64, status: &str) -> ChartRun {
+    fn run(minutes_ago: i64, duration_ms: i64, records: i64, status: RunStatus) -> ChartRun {
         ChartRun {
             started_at: Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
                 - Duration::minutes(minutes_ago),
             duration_ms,
             records,
-            status: status.into(),
+            status,
             mode: "incremental".into(),
         }
     }
@@ -385,9 +390,9 @@ mod tests {
         let svg = render(
             "sales",
             &[
-                run(120, 1000, 10, "ok"),
-                run(60, 3000, 0, "failed"),
-                run(0, 2000, 50, "ok"),
+                run(120, 1000, 10, RunStatus::Ok),
+                run(60, 3000, 0, RunStatus::Failed),
+                run(0, 2000, 50, RunStatus::Ok),
             ],
         );
         assert_eq!(svg.matches("<rect class=\"bar").count(), 3);
@@ -408,9 +413,9 @@ mod tests {
         let svg = render(
             "sales",
             &[
-                run(61, 1000, 1, "ok"),
-                run(1, 1000, 1, "ok"),
-                run(0, 1000, 1, "ok"),
+                run(61, 1000, 1, RunStatus::Ok),
+                run(1, 1000, 1, RunStatus::Ok),
+                run(0, 1000, 1, RunStatus::Ok),
             ],
         );
         let xs: Vec<f64> = svg
@@ -426,10 +431,18 @@ mod tests {
 
     #[test]
     fn the_time_axis_shows_times_and_dates() {
-        let svg = render("sales", &[run(180, 1000, 1, "ok"), run(0, 1000, 1, "ok")]);
+        let svg = render(
+            "sales",
+            &[
+                run(180, 1000, 1, RunStatus::Ok),
+                run(0, 1000, 1, RunStatus::Ok),
+            ],
+        );
         assert!(svg.contains(">Nov 26<"), "{svg}");
         assert!(svg.contains(">10:00<") || svg.contains(">11:00<"), "{svg}");
-        let days: Vec<ChartRun> = (0..30).map(|d| run(d * 24 * 60, 500, 5, "ok")).collect();
+        let days: Vec<ChartRun> = (0..30)
+            .map(|d| run(d * 24 * 60, 500, 5, RunStatus::Ok))
+            .collect();
         let svg = render("sales", &days);
         assert!(svg.contains(">Nov "), "{svg}");
         assert!(svg.contains(">Oct "), "{svg}");
@@ -446,7 +459,7 @@ mod tests {
         assert_eq!(seconds_label(0.25), "0.25");
         assert_eq!(seconds_label(30.0), "30");
         assert_eq!(seconds_label(0.0), "0");
-        let svg = render("sales", &[run(0, 3200, 420, "ok")]);
+        let svg = render("sales", &[run(0, 3200, 420, RunStatus::Ok)]);
         assert!(svg.contains(">5<") && svg.contains(">500<"), "{svg}");
     }
 

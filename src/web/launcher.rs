@@ -12,27 +12,9 @@ use std::sync::{Arc, Mutex};
 use crate::config::{vars, DatabaseUrl};
 use crate::entity::Entity;
 
-/// Variables a sync reads, passed on from the dashboard's environment (which includes `.env`).
+/// The process's own variables a sync needs besides its configuration (`vars::READ_BY_SYNC`).
 /// DATABASE_URL is set explicitly from the dashboard's own configuration.
-const PASSED_VARIABLES: [&str; 17] = [
-    vars::DB_SCHEMA,
-    vars::BASE_URL,
-    vars::DOMAIN_PREFIX,
-    vars::TOKEN,
-    vars::PAGE_SIZE,
-    vars::RATE_SHARE,
-    vars::RATE_WINDOW_SECS,
-    vars::MAX_ATTEMPTS,
-    vars::HTTP_TIMEOUT_SECS,
-    vars::CHECKPOINT_DIR,
-    vars::SPOOL_MAX_BYTES,
-    vars::DB_PATIENCE_SECS,
-    "RUST_LOG",
-    "RUST_BACKTRACE",
-    "PATH",
-    "HOME",
-    "TZ",
-];
+const PROCESS_VARIABLES: [&str; 5] = ["RUST_LOG", "RUST_BACKTRACE", "PATH", "HOME", "TZ"];
 /// Prefixes passed on as well: libpq's own settings (PGPASSWORD, PGSSLROOTCERT, ...).
 const PASSED_PREFIXES: [&str; 1] = ["PG"];
 
@@ -44,7 +26,8 @@ pub fn sync_environment(
         .into_iter()
         .filter(|(name, _)| {
             name.to_str().is_some_and(|name| {
-                PASSED_VARIABLES.contains(&name)
+                vars::READ_BY_SYNC.contains(&name)
+                    || PROCESS_VARIABLES.contains(&name)
                     || PASSED_PREFIXES
                         .iter()
                         .any(|prefix| name.starts_with(prefix))

@@ -192,7 +192,7 @@ pub fn load_figures(
         .map(|entity| {
             let name = entity.name();
             let state = states.iter().find(|s| s.entity == name);
-            let status = state.map_or("idle", |s| s.status.as_str());
+            let status = state.map_or(crate::db::RunStatus::Idle, |s| s.status);
             let last_success_at = state.and_then(|s| s.last_success_at);
             EntityFigures {
                 entity: name,

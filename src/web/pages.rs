@@ -17,6 +17,7 @@ use super::client_addr::ClientAddr;
 use super::launcher::LaunchError;
 use super::views::{load_entity_cards, load_outlets_today};
 use super::{with_db, WebState};
+use crate::db::RunStatus;
 use crate::db::{self, RunFilter};
 use crate::entity::{Entity, Group};
 use crate::health::{health_of, Health};
@@ -357,7 +358,7 @@ pub async fn sync_now(
             .map(|s| (s.status.clone(), s.last_success_at));
         let running = states
             .into_iter()
-            .filter(|s| s.status == "running")
+            .filter(|s| s.status == RunStatus::Running)
             .map(|s| s.entity)
             .collect::<Vec<_>>();
         Ok((running, health))
@@ -377,7 +378,7 @@ pub async fn sync_now(
     // syncs of an entity that is up to date.
     let now = chrono::Utc::now();
     if let Some((status, Some(last_success))) = health {
-        if health_of(&status, Some(last_success), now, &state.health) == Health::Green {
+        if health_of(status, Some(last_success), now, &state.health) == Health::Green {
             return Ok(Flash::error(
                 Redirect::to("/"),
                 format!(

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 use serde::Serialize;
 
+use crate::db::RunStatus;
 use crate::db::{self, DbError, SyncLogRow};
 use crate::entity::Entity;
 use crate::health::{ago, health_of, Health, HealthThresholds};
@@ -23,7 +24,7 @@ pub struct Progress {
 pub struct LastRun {
     pub id: i64,
     pub mode: String,
-    pub status: String,
+    pub status: RunStatus,
     pub duration_secs: f64,
     pub records: i64,
     pub records_per_sec: f64,
@@ -33,7 +34,7 @@ pub struct LastRun {
 #[derive(Debug, Clone, Serialize)]
 pub struct EntityCard {
     pub entity: String,
-    pub status: String,
+    pub status: RunStatus,
     pub health: Health,
     pub last_version: i64,
     pub rows: i64,
@@ -58,7 +59,7 @@ fn last_run_of(row: &SyncLogRow) -> LastRun {
     LastRun {
         id: row.id,
         mode: row.mode.clone(),
-        status: row.status.clone(),
+        status: row.status,
         duration_secs,
         records: row.records_fetched,
         records_per_sec: if duration_secs > 0.0 {
@@ -79,7 +80,9 @@ pub fn load_entity_cards(
     let last_runs = db::load_last_runs(conn)?;
     let quarantine = db::load_quarantine_counts(conn)?;
     let reconciles = db::load_last_reconciles(conn)?;
-    let any_running = states.iter().any(|state| state.status == "running");
+    let any_running = states
+        .iter()
+        .any(|state| state.status == RunStatus::Running);
     let mut cards = Vec::new();
     for entity in Entity::ALL {
         let state = states.iter().find(|s| s.entity == entity.name());
@@ -89,16 +92,16 @@ pub fn load_entity_cards(
             .map(last_run_of);
         let (status, last_version, rows, last_success_at, last_error) = match state {
             Some(s) => (
-                s.status.clone(),
+                s.status,
                 s.last_version,
                 s.rows_in_table,
                 s.last_success_at,
                 s.last_error.clone(),
             ),
-            None => ("idle".to_string(), 0, 0, None, None),
+            None => (RunStatus::Idle, 0, 0, None, None),
         };
-        let health = health_of(&status, last_success_at, now, thresholds);
-        let progress = state.filter(|s| s.status == "running").map(|s| {
+        let health = health_of(status, last_success_at, now, thresholds);
+        let progress = state.filter(|s| s.status == RunStatus::Running).map(|s| {
             let elapsed = s
                 .run_started_at
                 .map(|start| (now - start).num_milliseconds().max(1) as f64 / 1000.0)

@@ -80,7 +80,7 @@ fn load(conn: &mut PgConnection, entity: Entity) -> usize {
         records += page.records.len();
         let bookkeeping = BatchBookkeeping {
             run_id: "contract",
-            entity: entity.name(),
+            entity,
             after: None,
             max_version: page.max_version.unwrap(),
             records_fetched: page.records.len() as u64,

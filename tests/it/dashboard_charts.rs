@@ -8,8 +8,9 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use fantoccini::Locator;
 use lightsync::config::{Config, ConfigFlags};
+use lightsync::cron::Schedule;
 use lightsync::engine::{self, RunMode, RunRequest};
-use lightsync::schedule::{spawn_scheduler, Schedule};
+use lightsync::schedule::spawn_scheduler;
 use lightsync::simulator::FaultKind;
 use lightsync::web::{self, Monitoring};
 

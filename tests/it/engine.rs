@@ -220,7 +220,7 @@ mod replay {
             .collect();
         let bookkeeping = BatchBookkeeping {
             run_id: "prop",
-            entity: "sales",
+            entity: lightsync::entity::Entity::Sales,
             after: None,
             max_version: batch.iter().map(|(_, v)| *v).max().unwrap_or(0),
             records_fetched: batch.len() as u64,
@@ -258,7 +258,7 @@ mod replay {
         let records = vec![decode_record(Entity::Sales, &sale(1, 20), None).unwrap()];
         let bookkeeping = BatchBookkeeping {
             run_id: "r",
-            entity: "sales",
+            entity: lightsync::entity::Entity::Sales,
             after: Some(10),
             max_version: 20,
             records_fetched: 1,
@@ -281,7 +281,7 @@ mod replay {
         );
         assert!(table(&mut conn).is_empty(), "nothing was written");
         assert_eq!(
-            lightsync::db::load_last_version(&mut conn, "sales").unwrap(),
+            lightsync::db::load_last_version(&mut conn, lightsync::entity::Entity::Sales).unwrap(),
             0
         );
     }
@@ -289,7 +289,7 @@ mod replay {
     fn bookkeeping(max_version: i64) -> BatchBookkeeping<'static> {
         BatchBookkeeping {
             run_id: "lanes",
-            entity: "sales",
+            entity: lightsync::entity::Entity::Sales,
             after: None,
             max_version,
             records_fetched: 1,
@@ -400,7 +400,7 @@ mod replay {
             "nothing of the failed batch landed"
         );
         assert_eq!(
-            lightsync::db::load_last_version(&mut conn, "sales").unwrap(),
+            lightsync::db::load_last_version(&mut conn, lightsync::entity::Entity::Sales).unwrap(),
             2
         );
         let outcome = apply_as(&mut conn, &[(3, 3), (1, 4)], WriteMode::Upsert).unwrap();

@@ -9,6 +9,7 @@ mod config_cli;
 mod consignment_lines;
 mod contract;
 mod dashboard_charts;
+mod docs;
 mod engine;
 mod fidelity;
 mod install;

@@ -224,8 +224,11 @@ fn parallel_tests_get_separate_databases() {
                 .execute(&mut database.connect())
                 .unwrap();
                 std::thread::sleep(Duration::from_millis(50));
-                let version =
-                    lightsync::db::load_last_version(&mut database.connect(), "sales").unwrap();
+                let version = lightsync::db::load_last_version(
+                    &mut database.connect(),
+                    lightsync::entity::Entity::Sales,
+                )
+                .unwrap();
                 (database.name().to_string(), version, n)
             })
         })

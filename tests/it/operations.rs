@@ -159,7 +159,8 @@ fn reset_and_rewind_need_yes_and_then_the_next_sync_fetches_from_the_right_versi
     let (sim, database, dir) = imported();
     let checkpoint = dir.path().join("cp");
     let applied = |database: &TestDatabase| {
-        lightsync::db::load_last_version(&mut database.connect(), "sales").unwrap()
+        lightsync::db::load_last_version(&mut database.connect(), lightsync::entity::Entity::Sales)
+            .unwrap()
     };
     let before = applied(&database);
     for args in [

@@ -155,7 +155,10 @@ fn rewinding_a_cursor_forward_needs_forward() {
         .args(["import", "--entity", "sales"])
         .assert()
         .success();
-    let applied = || lightsync::db::load_last_version(&mut database.connect(), "sales").unwrap();
+    let applied = || {
+        lightsync::db::load_last_version(&mut database.connect(), lightsync::entity::Entity::Sales)
+            .unwrap()
+    };
     let before = applied();
     let ahead = (before + 1000).to_string();
     let rewind = |extra: &[&str]| {

@@ -494,7 +494,11 @@ fn sync_now_starts_a_background_sync_and_refuses_while_one_runs() {
             db::load_sync_states(&mut database.connect())
                 .unwrap()
                 .into_iter()
-                .any(|s| s.entity == "sales" && s.status == "ok" && s.rows_in_table == 20)
+                .any(|s| {
+                    s.entity == "sales"
+                        && s.status == lightsync::db::RunStatus::Ok
+                        && s.rows_in_table == 20
+                })
         },
     );
     // Now green: the card shows no button, and a form posted by hand is refused too.

@@ -63,7 +63,7 @@ pub(super) fn show(config: &Config, dir: &Path, json: bool) -> anyhow::Result<i3
         });
     }
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "path": dir,
@@ -78,26 +78,32 @@ pub(super) fn show(config: &Config, dir: &Path, json: bool) -> anyhow::Result<i3
         );
         return Ok(exit::SUCCESS);
     }
-    println!("checkpoint store {}", dir.display());
-    println!(
+    crate::outln!("checkpoint store {}", dir.display());
+    crate::outln!(
         "  format version {FORMAT_VERSION}, {} bytes on disk",
         store.size_on_disk()
     );
     if let Some(identity) = store.identity()? {
-        println!("  store {identity}");
+        crate::outln!("  store {identity}");
     }
     if let Some(run) = &run {
-        println!("  last run {} ({}, pid {})", run.run_id, run.mode, run.pid);
+        crate::outln!("  last run {} ({}, pid {})", run.run_id, run.mode, run.pid);
     }
     if let Err(err) = &applied {
-        println!("  PostgreSQL not consulted: {err}");
+        crate::outln!("  PostgreSQL not consulted: {err}");
     }
-    println!(
+    crate::outln!(
         "{:<10} {:>14} {:>14} {:>8} {:>12} {:>26} {:>10}  import",
-        "entity", "fetch cursor", "applied", "batches", "bytes", "spooled versions", "oldest"
+        "entity",
+        "fetch cursor",
+        "applied",
+        "batches",
+        "bytes",
+        "spooled versions",
+        "oldest"
     );
     for e in &entities {
-        println!(
+        crate::outln!(
             "{:<10} {:>14} {:>14} {:>8} {:>12} {:>26} {:>10}  {}",
             e.entity,
             e.fetch_cursor.map_or("-".into(), |v| v.to_string()),
@@ -125,7 +131,7 @@ fn show_locked(
 ) -> anyhow::Result<i32> {
     let holder = read_holder(dir);
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "path": dir,
@@ -136,19 +142,21 @@ fn show_locked(
         );
         return Ok(exit::SUCCESS);
     }
-    println!("checkpoint store {}", dir.display());
+    crate::outln!("checkpoint store {}", dir.display());
     match &holder {
-        Some(h) => println!(
+        Some(h) => crate::outln!(
             "  in use by a running lightsync: pid {}, `lightsync {}`, since {}",
-            h.pid, h.command, h.since
+            h.pid,
+            h.command,
+            h.since
         ),
-        None => println!("  in use by another lightsync process"),
+        None => crate::outln!("  in use by another lightsync process"),
     }
-    println!("  its local state cannot be read while it runs; PostgreSQL says:");
+    crate::outln!("  its local state cannot be read while it runs; PostgreSQL says:");
     match applied {
         Ok(applied) => {
             for entity in Entity::ALL {
-                println!(
+                crate::outln!(
                     "  {:<10} applied version {}",
                     entity.name(),
                     applied
@@ -157,7 +165,7 @@ fn show_locked(
                 );
             }
         }
-        Err(err) => println!("  (PostgreSQL not consulted: {err})"),
+        Err(err) => crate::outln!("  (PostgreSQL not consulted: {err})"),
     }
     Ok(exit::SUCCESS)
 }
@@ -191,19 +199,24 @@ pub(super) fn list(dir: &Path, entity: Option<Entity>, json: bool) -> anyhow::Re
     let store = CheckpointStore::inspect(dir)?;
     let views = batch_views(&store, entity)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&views)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&views)?);
         return Ok(exit::SUCCESS);
     }
     if views.is_empty() {
-        println!("no spooled batches: everything fetched has been applied");
+        crate::outln!("no spooled batches: everything fetched has been applied");
         return Ok(exit::SUCCESS);
     }
-    println!(
+    crate::outln!(
         "{:<10} {:>6} {:>14} {:>14} {:>8} {:>10}  fetched at",
-        "entity", "seq", "after", "max version", "records", "bytes"
+        "entity",
+        "seq",
+        "after",
+        "max version",
+        "records",
+        "bytes"
     );
     for v in &views {
-        println!(
+        crate::outln!(
             "{:<10} {:>6} {:>14} {:>14} {:>8} {:>10}  {}",
             v.entity,
             v.batch.seq,
@@ -253,6 +266,6 @@ pub(super) fn export(dir: &Path, file: &Path) -> anyhow::Result<i32> {
     // The export holds customers' data: readable by its owner only.
     crate::private_files::write_private(file, &serde_json::to_vec_pretty(&document)?)
         .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", file.display()))?;
-    println!("exported the checkpoint store to {}", file.display());
+    crate::outln!("exported the checkpoint store to {}", file.display());
     Ok(exit::SUCCESS)
 }

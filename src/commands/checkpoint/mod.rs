@@ -50,7 +50,7 @@ fn record(config: &Config, entities: &[Entity], note: &str) {
         db::run_pending_migrations(&mut conn)?;
         let run_id = new_run_id();
         for entity in entities {
-            db::record_operator_action(&mut conn, &run_id, entity.name(), note)?;
+            db::record_operator_action(&mut conn, &run_id, *entity, note)?;
         }
         Ok(())
     }) {

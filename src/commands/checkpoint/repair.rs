@@ -7,9 +7,10 @@ use super::record;
 use crate::checkpoint::{self, CheckpointStore};
 use crate::config::Config;
 use crate::db;
+use crate::db::LockHeld;
 use crate::engine::new_run_id;
 use crate::entity::Entity;
-use crate::exit::{self, LockHeld, UsageError};
+use crate::exit::{self, UsageError};
 
 pub(super) fn reset(
     config: &Config,
@@ -30,13 +31,13 @@ pub(super) fn reset(
             let store = CheckpointStore::inspect(dir)?;
             store.reset_entity(entity)?;
             record(config, &[entity], note);
-            println!("reset the {entity} checkpoint; the next run resumes from PostgreSQL");
+            crate::outln!("reset the {entity} checkpoint; the next run resumes from PostgreSQL");
         }
         None => {
             // A damaged or foreign store is exactly what a full reset is for.
             checkpoint::destroy(dir)?;
             record(config, &Entity::ALL, note);
-            println!(
+            crate::outln!(
                 "reset the checkpoint store {}; the next run resumes from PostgreSQL",
                 dir.display()
             );
@@ -74,7 +75,7 @@ pub(super) fn rewind(
             .into());
         }
     }
-    let applied = db::load_last_version(&mut conn, entity.name())?;
+    let applied = db::load_last_version(&mut conn, entity)?;
     if to_version > applied && !forward {
         return Err(UsageError(format!(
             "--to-version {to_version} is ahead of the version PostgreSQL has applied for {entity} ({applied}): the records changed in between would never be fetched; add --forward if that is what you want (nothing was changed)"
@@ -84,7 +85,7 @@ pub(super) fn rewind(
     db::rewind_entity(
         &mut conn,
         &new_run_id(),
-        entity.name(),
+        entity,
         to_version,
         &format!(
             "checkpoint rewind: the next run fetches {entity} again from version {to_version}"
@@ -92,6 +93,6 @@ pub(super) fn rewind(
     )?;
     store.reset_entity(entity)?;
     store.set_cursor(entity, to_version)?;
-    println!("rewound {entity} to version {to_version}: the next run fetches from there (rows already stored stay; newer versions win)");
+    crate::outln!("rewound {entity} to version {to_version}: the next run fetches from there (rows already stored stay; newer versions win)");
     Ok(exit::SUCCESS)
 }

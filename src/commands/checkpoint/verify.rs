@@ -11,12 +11,12 @@ use crate::entity::Entity;
 use crate::exit;
 
 pub(super) fn verify(config: &Config, dir: &Path) -> anyhow::Result<i32> {
-    warn_if_open_to_others(dir);
+    warn_if_open_to_others(dir)?;
     let store = match CheckpointStore::inspect(dir) {
         Ok(store) => store,
         Err(err @ CheckpointError::Locked { .. }) => return Err(err.into()),
         Err(err) => {
-            println!("problem: {err}");
+            crate::outln!("problem: {err}");
             return Ok(exit::FAILURE);
         }
     };
@@ -46,16 +46,16 @@ pub(super) fn verify(config: &Config, dir: &Path) -> anyhow::Result<i32> {
         }
     }
     for note in &findings.notes {
-        println!("note: {note}");
+        crate::outln!("note: {note}");
     }
     for problem in &findings.problems {
-        println!("problem: {problem}");
+        crate::outln!("problem: {problem}");
     }
     if findings.problems.is_empty() {
-        println!("checkpoint store {} is consistent", dir.display());
+        crate::outln!("checkpoint store {} is consistent", dir.display());
         Ok(exit::SUCCESS)
     } else {
-        println!(
+        crate::outln!(
             "{} problem(s). The next run discards a spool it cannot continue and fetches again from PostgreSQL's applied version; `lightsync checkpoint reset --yes` discards all local state now.",
             findings.problems.len()
         );
@@ -65,18 +65,19 @@ pub(super) fn verify(config: &Config, dir: &Path) -> anyhow::Result<i32> {
 
 /// Spooled pages hold customers' names, emails and phone numbers: a store others can read is
 /// worth a warning (not a problem: the next run makes it private by itself).
-fn warn_if_open_to_others(dir: &Path) {
+fn warn_if_open_to_others(dir: &Path) -> std::io::Result<()> {
     let Ok(open) = crate::private_files::open_to_others(dir) else {
-        return;
+        return Ok(());
     };
     if let Some((path, mode)) = open.first() {
-        println!(
+        crate::outln!(
             "warning: the checkpoint store is readable by other local users ({} entries, e.g. {} with mode {mode:04o}); it holds customers' data: run `chmod -R go-rwx {}` (the next import or sync makes it private by itself)",
             open.len(),
             path.display(),
             dir.display()
         );
     }
+    Ok(())
 }
 
 /// What `verify` found.

@@ -1,6 +1,11 @@
 //! The one crontab entry lightsync manages: validating a schedule, rendering the entry, and
 //! replacing or removing it in a crontab's text while leaving every other line untouched. Pure
-//! code; `commands::cron` reads and writes the crontab.
+//! code; `commands::cron` reads and writes the crontab. `Schedule` is a validated schedule
+//! parsed for `serve`.
+
+mod schedule;
+
+pub use schedule::Schedule;
 
 /// Appended to the managed line so it can be found again (a shell comment for cron's `sh`).
 pub const MARKER: &str = "# lightsync-managed";
