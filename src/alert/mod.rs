@@ -260,7 +260,7 @@ pub async fn notify_after_reconcile(
     }
 }
 
-/// The hook a run calls when it has closed: posts the alerts its outcome calls for. Never
+/// Posts the alerts a closed run calls for; each caller of `engine::run` calls it. Never
 /// fails and never takes much longer than the alert timeout.
 pub async fn notify_after_run(config: &Config, report: &RunReport) {
     let Some(alerter) = Alerter::from_config(config) else {

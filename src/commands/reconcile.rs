@@ -3,6 +3,7 @@
 
 use crate::cli::ReconcileArgs;
 use crate::config::Config;
+use crate::entity::Entity;
 use crate::exit;
 use crate::reconcile::{self, EntityReconcile, ReconcileRequest};
 
@@ -58,8 +59,9 @@ pub fn reconcile(config: &Config, args: ReconcileArgs) -> anyhow::Result<i32> {
 }
 
 fn print_table(entities: &[EntityReconcile]) -> std::io::Result<()> {
+    let w = Entity::NAME_WIDTH;
     crate::outln!(
-        "{:<20} {:>10} {:>8} {:>8} {:>8} {:>9}  examples",
+        "{:<w$} {:>10} {:>8} {:>8} {:>8} {:>9}  examples",
         "entity",
         "checked",
         "missing",
@@ -79,7 +81,7 @@ fn print_table(entities: &[EntityReconcile]) -> std::io::Result<()> {
         .map(|(kind, ids)| format!("{kind}: {}", ids.join(" ")))
         .collect();
         crate::outln!(
-            "{:<20} {:>10} {:>8} {:>8} {:>8} {:>9}  {}",
+            "{:<w$} {:>10} {:>8} {:>8} {:>8} {:>9}  {}",
             e.entity.name(),
             d.checked,
             d.missing,

@@ -27,6 +27,7 @@ struct EntityStatus {
 }
 
 pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
+    let w = Entity::NAME_WIDTH;
     let url = config.database_url()?;
     let mut conn = db::connect(url)?;
     db::run_pending_migrations(&mut conn)?;
@@ -71,7 +72,7 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
         );
     } else {
         crate::outln!(
-            "{:<20} {:<7} {:<8} {:<14} {:>14} {:>10}  last error",
+            "{:<w$} {:<7} {:<8} {:<14} {:>14} {:>10}  last error",
             "entity",
             "health",
             "status",
@@ -81,7 +82,7 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
         );
         for e in &entities {
             crate::outln!(
-                "{:<20} {:<7} {:<8} {:<14} {:>14} {:>10}  {}",
+                "{:<w$} {:<7} {:<8} {:<14} {:>14} {:>10}  {}",
                 e.entity,
                 e.health.name(),
                 e.status,

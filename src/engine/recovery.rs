@@ -32,16 +32,7 @@ pub fn recover_entity(
         .map(|batch| batch.seq)
         .collect();
     let verdict = judge_spool(applied_version, cursor, &batches, &damaged);
-    for seq in &verdict.stale {
-        store.release_batch(entity, *seq)?;
-    }
-    let dropped = verdict.stale.len();
-    if dropped > 0 {
-        store.flush()?;
-        log::warn!(
-            "{entity}: recovered {dropped} spooled batch(es) that PostgreSQL had already applied (up to version {applied_version}); dropped them"
-        );
-    }
+    let dropped = drop_applied(store, entity, &verdict.stale, applied_version)?;
     let pending = match verdict.chain {
         Ok(pending) => pending,
         Err(problem) => {
@@ -78,6 +69,26 @@ pub fn recover_entity(
         pending,
         dropped,
     })
+}
+
+/// Releases the spooled batches PostgreSQL already has; returns how many.
+fn drop_applied(
+    store: &CheckpointStore,
+    entity: Entity,
+    stale: &[u64],
+    applied_version: i64,
+) -> Result<usize, CheckpointError> {
+    for seq in stale {
+        store.release_batch(entity, *seq)?;
+    }
+    if !stale.is_empty() {
+        store.flush()?;
+        log::warn!(
+            "{entity}: recovered {} spooled batch(es) that PostgreSQL had already applied (up to version {applied_version}); dropped them",
+            stale.len()
+        );
+    }
+    Ok(stale.len())
 }
 
 #[cfg(test)]

@@ -62,8 +62,9 @@ impl RunReport {
 
     /// The summary table printed at the end of a run.
     pub fn summary_table(&self) -> String {
+        let w = Entity::NAME_WIDTH;
         let mut out = format!(
-            "{:<10} {:>7} {:>9} {:>9} {:>9} {:>8} {:>10} {:>8} {:>9} {:>8}  {}\n",
+            "{:<w$} {:>7} {:>9} {:>9} {:>9} {:>8} {:>10} {:>8} {:>9} {:>8}  {}\n",
             "entity",
             "pages",
             "records",
@@ -79,7 +80,7 @@ impl RunReport {
         for e in &self.entities {
             let seconds = e.elapsed().as_secs_f64();
             out.push_str(&format!(
-                "{:<10} {:>7} {:>9} {:>9} {:>9} {:>8} {:>10} {:>8} {:>9.0} {:>8.1}  {}\n",
+                "{:<w$} {:>7} {:>9} {:>9} {:>9} {:>8} {:>10} {:>8} {:>9.0} {:>8.1}  {}\n",
                 e.entity.name(),
                 e.pages,
                 e.records,

@@ -35,6 +35,9 @@ macro_rules! registry {
             pub const ALL: [Entity; <[&str]>::len(&[$(stringify!($variant)),+])] =
                 [$(Entity::$variant),+];
 
+            /// The longest entity name: the width of the entity column in printed tables.
+            pub const NAME_WIDTH: usize = longest(&[$($spec.name.len()),+]);
+
             /// The entity's declaration.
             pub fn spec(self) -> &'static EntitySpec {
                 match self {
@@ -50,6 +53,17 @@ macro_rules! registry {
             }
         }
     };
+}
+
+const fn longest(lengths: &[usize]) -> usize {
+    let (mut at, mut most) = (0, 0);
+    while at < lengths.len() {
+        if lengths[at] > most {
+            most = lengths[at];
+        }
+        at += 1;
+    }
+    most
 }
 
 registry! {
@@ -175,5 +189,6 @@ mod tests {
             assert_eq!(value.get_name(), entity.name());
         }
         assert_eq!(Entity::from_tag(0), None);
+        assert_eq!(Entity::NAME_WIDTH, "price_book_products".len());
     }
 }

@@ -142,3 +142,29 @@ fn an_unreadable_env_file_is_a_usage_error_that_does_not_echo_its_lines() {
         .code(2)
         .stderr(predicate::str::contains("supersecret").not());
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_status_quietly() {
+    // `lightsync status | head -1`: the reader closes the pipe before the table is written.
+    let database = crate::support::TestDatabase::migrated();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lightsync"))
+        .env_clear()
+        .env("DATABASE_URL", database.url.expose())
+        .arg("status")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the lightsync binary starts");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("status ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("panicked"),
+        "no panic on a closed pipe: {stderr}"
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "a closed pipe is the reader's choice, not a failure: {stderr}"
+    );
+}

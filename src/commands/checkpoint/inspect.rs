@@ -29,6 +29,7 @@ struct EntityView {
 }
 
 pub(super) fn show(config: &Config, dir: &Path, json: bool) -> anyhow::Result<i32> {
+    let w = Entity::NAME_WIDTH;
     let applied = applied_versions(config);
     let store = match CheckpointStore::inspect(dir) {
         Ok(store) => store,
@@ -93,7 +94,7 @@ pub(super) fn show(config: &Config, dir: &Path, json: bool) -> anyhow::Result<i3
         crate::outln!("  PostgreSQL not consulted: {err}");
     }
     crate::outln!(
-        "{:<10} {:>14} {:>14} {:>8} {:>12} {:>26} {:>10}  import",
+        "{:<w$} {:>14} {:>14} {:>8} {:>12} {:>26} {:>10}  import",
         "entity",
         "fetch cursor",
         "applied",
@@ -104,7 +105,7 @@ pub(super) fn show(config: &Config, dir: &Path, json: bool) -> anyhow::Result<i3
     );
     for e in &entities {
         crate::outln!(
-            "{:<10} {:>14} {:>14} {:>8} {:>12} {:>26} {:>10}  {}",
+            "{:<w$} {:>14} {:>14} {:>8} {:>12} {:>26} {:>10}  {}",
             e.entity,
             e.fetch_cursor.map_or("-".into(), |v| v.to_string()),
             e.applied_version.map_or("-".into(), |v| v.to_string()),
@@ -129,6 +130,7 @@ fn show_locked(
     applied: &Result<BTreeMap<String, i64>, String>,
     json: bool,
 ) -> anyhow::Result<i32> {
+    let w = Entity::NAME_WIDTH;
     let holder = read_holder(dir);
     if json {
         crate::outln!(
@@ -157,7 +159,7 @@ fn show_locked(
         Ok(applied) => {
             for entity in Entity::ALL {
                 crate::outln!(
-                    "  {:<10} applied version {}",
+                    "  {:<w$} applied version {}",
                     entity.name(),
                     applied
                         .get(entity.name())
@@ -196,6 +198,7 @@ fn batch_views(store: &CheckpointStore, entity: Option<Entity>) -> anyhow::Resul
 }
 
 pub(super) fn list(dir: &Path, entity: Option<Entity>, json: bool) -> anyhow::Result<i32> {
+    let w = Entity::NAME_WIDTH;
     let store = CheckpointStore::inspect(dir)?;
     let views = batch_views(&store, entity)?;
     if json {
@@ -207,7 +210,7 @@ pub(super) fn list(dir: &Path, entity: Option<Entity>, json: bool) -> anyhow::Re
         return Ok(exit::SUCCESS);
     }
     crate::outln!(
-        "{:<10} {:>6} {:>14} {:>14} {:>8} {:>10}  fetched at",
+        "{:<w$} {:>6} {:>14} {:>14} {:>8} {:>10}  fetched at",
         "entity",
         "seq",
         "after",
@@ -217,7 +220,7 @@ pub(super) fn list(dir: &Path, entity: Option<Entity>, json: bool) -> anyhow::Re
     );
     for v in &views {
         crate::outln!(
-            "{:<10} {:>6} {:>14} {:>14} {:>8} {:>10}  {}",
+            "{:<w$} {:>6} {:>14} {:>14} {:>8} {:>10}  {}",
             v.entity,
             v.batch.seq,
             v.batch.after,
