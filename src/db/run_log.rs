@@ -11,6 +11,7 @@ use diesel::PgConnection;
 use super::error::DbError;
 use super::run_status::RunStatus;
 use super::schema::{sync_log, sync_state};
+use super::write::{ApplyOutcome, BatchBookkeeping};
 use crate::entity::Entity;
 
 /// What `sync_log.duration_ms` of a row still running is: the time since it started.
@@ -202,29 +203,14 @@ pub fn record_operator_action(
     Ok(())
 }
 
-/// A batch's bookkeeping, written in the batch's transaction (see `BatchBookkeeping`).
-pub struct BatchProgress<'a> {
-    pub run_id: &'a str,
-    pub entity: Entity,
-    /// The applied version the batch continues from, when it must continue from one.
-    pub after: Option<i64>,
-    pub max_version: i64,
-    pub records_fetched: u64,
-    pub inserted: u64,
-    pub updated: u64,
-    pub deleted: u64,
-    pub records_untyped: u64,
-    pub quarantined: u64,
-    pub requests: u64,
-    pub retries: u64,
-    pub rate_limited: u64,
-}
-
 /// Advances the entity's applied version to the batch's and adds the batch to the run's
-/// counters; refuses a batch that does not continue from the applied version.
-pub fn record_batch_progress(
+/// counters (`quarantined`: the records it set aside that were not kept already); refuses a
+/// batch that does not continue from the applied version.
+pub(super) fn record_batch_progress(
     conn: &mut PgConnection,
-    batch: &BatchProgress,
+    batch: &BatchBookkeeping,
+    outcome: &ApplyOutcome,
+    quarantined: u64,
 ) -> Result<(), DbError> {
     let entity = batch.entity.name();
     let state = sync_state::table.find(entity);
@@ -235,7 +221,7 @@ pub fn record_batch_progress(
                 .sql(")")),
             sync_state::run_pages.eq(sync_state::run_pages + 1),
             sync_state::run_records.eq(sync_state::run_records + batch.records_fetched as i64),
-            sync_state::rows_in_table.eq(sync_state::rows_in_table + batch.inserted as i64),
+            sync_state::rows_in_table.eq(sync_state::rows_in_table + outcome.inserted as i64),
             sync_state::updated_at.eq(now),
         )
     };
@@ -258,15 +244,14 @@ pub fn record_batch_progress(
         .set((
             sync_log::pages.eq(sync_log::pages + 1),
             sync_log::records_fetched.eq(sync_log::records_fetched + batch.records_fetched as i64),
-            sync_log::records_inserted.eq(sync_log::records_inserted + batch.inserted as i64),
-            sync_log::records_updated.eq(sync_log::records_updated + batch.updated as i64),
-            sync_log::records_deleted.eq(sync_log::records_deleted + batch.deleted as i64),
+            sync_log::records_inserted.eq(sync_log::records_inserted + outcome.inserted as i64),
+            sync_log::records_updated.eq(sync_log::records_updated + outcome.updated as i64),
+            sync_log::records_deleted.eq(sync_log::records_deleted + outcome.deleted as i64),
             sync_log::requests.eq(batch.requests as i64),
             sync_log::retries.eq(batch.retries as i64),
             sync_log::rate_limited.eq(batch.rate_limited as i64),
             sync_log::records_untyped.eq(sync_log::records_untyped + batch.records_untyped as i64),
-            sync_log::records_quarantined
-                .eq(sync_log::records_quarantined + batch.quarantined as i64),
+            sync_log::records_quarantined.eq(sync_log::records_quarantined + quarantined as i64),
             sync_log::duration_ms.eq(milliseconds_since_start().nullable()),
         ))
         .execute(conn)?;

@@ -320,24 +320,7 @@ pub(super) fn record_batch(
         .bind::<Text, _>(bookkeeping.run_id)
         .execute(conn)?
     };
-    super::run_log::record_batch_progress(
-        conn,
-        &super::run_log::BatchProgress {
-            run_id: bookkeeping.run_id,
-            entity: bookkeeping.entity,
-            after: bookkeeping.after,
-            max_version: bookkeeping.max_version,
-            records_fetched: bookkeeping.records_fetched,
-            inserted: outcome.inserted,
-            updated: outcome.updated,
-            deleted: outcome.deleted,
-            records_untyped: bookkeeping.records_untyped,
-            quarantined: quarantined as u64,
-            requests: bookkeeping.requests,
-            retries: bookkeeping.retries,
-            rate_limited: bookkeeping.rate_limited,
-        },
-    )
+    super::run_log::record_batch_progress(conn, bookkeeping, outcome, quarantined as u64)
 }
 
 #[cfg(test)]

@@ -123,9 +123,10 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
     Ok(report)
 }
 
-/// The API client of a run, its token renewed first if it would expire during the run. Page
-/// bodies too large to hold (10,000 sales) are spilled beside the checkpoint store.
-async fn open_client(config: &Config, api: &ApiConfig) -> anyhow::Result<Client> {
+/// The API client of a run (or a reconcile), its token renewed first if it would expire during
+/// the run. Page bodies too large to hold (10,000 sales) are spilled beside the checkpoint
+/// store.
+pub async fn open_client(config: &Config, api: &ApiConfig) -> anyhow::Result<Client> {
     let client = Client::new(api, &config.engine.checkpoint_dir)
         .context("building the API client")?
         .spilling_into(&config.engine.checkpoint_dir);

@@ -3,8 +3,10 @@
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+#[cfg(test)]
 use serde_json::Value;
 
+#[cfg(test)]
 use std::ops::Range;
 
 use bytes::Bytes;
@@ -42,6 +44,8 @@ pub enum PageError {
     LoopGuard { after: i64, max_version: i64 },
 }
 
+/// The envelope as serde reads it (the tests' oracle).
+#[cfg(test)]
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow)]
@@ -86,8 +90,9 @@ pub(super) fn declared_max(version: &[u8]) -> Result<Option<i64>, serde_json::Er
         .map(|range| range.as_ref().and_then(VersionRange::max_version))
 }
 
-/// Parses a page's envelope: where each record's text lies in `body`, and the declared
-/// `version.max`.
+/// Parses a page's envelope with serde: where each record's text lies in `body`, and the
+/// declared `version.max`. The tests' oracle for `envelope_scan`, which parses every body.
+#[cfg(test)]
 pub(super) fn parse_envelope(body: &[u8]) -> Result<(Vec<Range<usize>>, Option<i64>), PageError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| PageError::Envelope("the body is not UTF-8".into()))?;
@@ -119,6 +124,7 @@ pub(super) fn parse_envelope(body: &[u8]) -> Result<(Vec<Range<usize>>, Option<i
 }
 
 /// Whether `text` is a page in the shape paged by id (`page_info` and `data.categories`).
+#[cfg(test)]
 fn paged_by_id(text: &str) -> bool {
     serde_json::from_str::<Value>(text)
         .is_ok_and(|page| page["page_info"].is_object() && page["data"]["categories"].is_array())
@@ -154,7 +160,8 @@ pub struct ChildPage {
 /// their parent. Unlike a list page it has no loop guard: the caller decides where the list
 /// ends (`engine::child_fetch`), since servers page this endpoint in their own ways.
 pub fn decode_child_page(body: Bytes) -> Result<ChildPage, PageError> {
-    let (spans, declared) = parse_envelope(&body)?;
+    let found = super::envelope_scan::scan_envelope(&body[..])?;
+    let (spans, declared) = (found.spans, found.declared_max);
     let mut records = Vec::with_capacity(spans.len());
     let mut largest: Option<i64> = None;
     for (index, span) in spans.into_iter().enumerate() {
@@ -175,6 +182,7 @@ pub fn decode_child_page(body: Bytes) -> Result<ChildPage, PageError> {
     })
 }
 
+#[cfg(test)]
 fn classify(err: &serde_json::Error) -> &'static str {
     use serde_json::error::Category;
     match err.classify() {

@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use super::body::Body;
 use super::envelope_scan::scan_envelope;
-use super::page::{parse_envelope, record_version, PageError};
+use super::page::{record_version, PageError};
 use super::records::{decode_record, Record, Sorted};
 use crate::entity::{Entity, Quarantined, VersionSource};
 
@@ -54,19 +54,18 @@ impl RunLimit {
 }
 
 impl RawPage {
-    /// Parses the envelope of a page requested with `after` and checks that it advances. A
-    /// spilled body is scanned as a stream (`scan_envelope`), reading every record's version.
+    /// Parses the envelope of a page requested with `after` and checks that it advances. Every
+    /// body, held or spilled, is scanned as a stream (`scan_envelope`), which finds each
+    /// record's span and version in one pass.
     pub fn parse(after: i64, body: Body) -> Result<RawPage, PageError> {
-        let (spans, declared_max, versions) = match &body {
-            Body::Memory(bytes) => {
-                let (spans, declared_max) = parse_envelope(bytes)?;
-                (spans, declared_max, None)
-            }
+        let found = match &body {
+            Body::Memory(bytes) => scan_envelope(&bytes[..])?,
             Body::Spilled { file, .. } => {
-                let found = scan_envelope(std::io::BufReader::with_capacity(256 << 10, file))?;
-                (found.spans, found.declared_max, Some(found.versions))
+                scan_envelope(std::io::BufReader::with_capacity(256 << 10, file))?
             }
         };
+        let (spans, declared_max, versions) =
+            (found.spans, found.declared_max, Some(found.versions));
         let mut page = RawPage {
             body,
             spans,

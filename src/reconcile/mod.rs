@@ -160,13 +160,7 @@ async fn compare_all(
     let run_id = run_id.to_string();
     let api = config.api()?;
     let url = config.database_url()?.clone();
-    let client = Client::new(&api, &config.engine.checkpoint_dir)
-        .context("building the API client")?
-        .spilling_into(&config.engine.checkpoint_dir);
-    client
-        .renew_if_expiring()
-        .await
-        .context("preparing the Lightspeed token")?;
+    let client = engine::open_client(config, &api).await?;
     let identity = api.base_url.as_str().trim_end_matches('/').to_string();
     let page_size = config.page_size;
     let entities = entities.to_vec();

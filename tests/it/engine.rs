@@ -10,9 +10,10 @@ use lightsync::entity::Entity;
 use lightsync::simulator::StoreShape;
 use predicates::prelude::*;
 
+use crate::support::proxy::PgProxy;
 use crate::support::{
-    assert_matches_simulator, lightsync, running_import, spawn_import, ImportedStore, TestDatabase,
-    TestSimulator,
+    assert_matches_simulator, bare_lightsync, eventually, lightsync, running_import, ImportedStore,
+    RunningChild, TestDatabase, TestSimulator,
 };
 
 #[test]
@@ -127,41 +128,66 @@ fn a_second_run_exits_3_and_names_the_lock() {
 
 #[test]
 fn a_postgres_outage_during_an_import_pauses_the_writer_and_the_run_completes() {
-    let mut server = lightsync::local_postgres::LocalPostgres::start().expect(
-        "this test starts its own PostgreSQL to stop it: install PostgreSQL's server binaries",
+    let database = TestDatabase::migrated();
+    // The import reaches PostgreSQL through a proxy the test cuts while batches are written.
+    let mut through_proxy = url::Url::parse(database.url.expose()).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        through_proxy.host_str().unwrap(),
+        through_proxy.port().unwrap_or(5432)
     );
-    let url = server.url("postgres");
-    let mut admin = lightsync::db::connect(&url).unwrap();
-    sql_query("CREATE DATABASE outage")
-        .execute(&mut admin)
+    let proxy = PgProxy::start(upstream.parse().expect("the test server has a TCP address"));
+    through_proxy.set_host(Some("127.0.0.1")).unwrap();
+    through_proxy
+        .set_port(Some(proxy.address().port()))
         .unwrap();
-    drop(admin);
-    let database_url = server.url("outage");
     let sim = TestSimulator::paged(
         StoreShape {
             sales: 1000,
             ..StoreShape::default()
         },
         20,
-        Duration::from_millis(100),
+        Duration::from_millis(20),
     );
     let dir = tempfile::tempdir().unwrap();
-    let import = spawn_import(&database_url, &sim, &dir.path().join("checkpoint"), true);
-    std::thread::sleep(Duration::from_millis(1500));
-    server.stop().unwrap();
-    std::thread::sleep(Duration::from_secs(3));
-    server.restart().unwrap();
-    let output = import.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut import = RunningChild::spawn({
+        let mut command = bare_lightsync();
+        command
+            .env("DATABASE_URL", through_proxy.as_str())
+            .env("LIGHTSPEED_BASE_URL", sim.base_url())
+            .env("LIGHTSPEED_TOKEN", "simulator")
+            .env("LIGHTSYNC_CHECKPOINT_DIR", dir.path().join("checkpoint"))
+            .env("RUST_LOG", "warn")
+            .arg("import");
+        command
+    });
+    // Sales are being written: the outage lands mid-import.
+    eventually(
+        Duration::from_secs(60),
+        "sales batches were applied",
+        || {
+            database.count("SELECT COALESCE(sum(run_pages), 0)::BIGINT AS n FROM sync_state WHERE entity = 'sales'") >= 2
+        },
+    );
+    proxy.cut();
+    import.wait_for(
+        Duration::from_secs(60),
+        "a retry after the outage",
+        |line| line.contains("retrying in").then_some(()),
+    );
+    eventually(Duration::from_secs(60), "a retry met the outage", || {
+        proxy.refused() > 0
+    });
+    proxy.restore();
+    let (exit, transcript) = import.finish(Duration::from_secs(120));
     assert!(
-        output.status.success(),
-        "the import finished after the outage: {stderr}"
+        exit.success(),
+        "the import finished after the outage: {transcript}"
     );
     assert!(
-        stderr.contains("PostgreSQL write failed") || stderr.contains("PostgreSQL connection"),
-        "the outage was noticed: {stderr}"
+        transcript.contains("PostgreSQL write failed"),
+        "the outage was noticed: {transcript}"
     );
-    let database = crate::support::database::TestDatabase::adopt(database_url);
     assert_matches_simulator(&database, &sim);
 }
 

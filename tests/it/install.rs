@@ -4,15 +4,15 @@
 //! its stylesheet, `import` and `sync` copy the store, and none of them leaves anything in the
 //! temporary directory. `--version` names the commit the binary was built from.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use lightsync::simulator::StoreShape;
 
-use crate::support::{assert_matches_simulator, TestDatabase, TestSimulator};
+use crate::support::{
+    assert_matches_simulator, eventually_some, RunningChild, TestDatabase, TestSimulator,
+};
 
 /// How long a starting demo or dashboard may take to print what the test waits for.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
@@ -60,94 +60,6 @@ impl Installed {
     }
 }
 
-/// A child whose output lines arrive on a channel, so the test can wait for one with a deadline.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    transcript: String,
-}
-
-impl Running {
-    fn spawn(mut command: Command) -> Running {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the installed binary starts");
-        let (sender, lines) = mpsc::channel();
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let sender = sender.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { return };
-                    if sender.send(line).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        Running {
-            child,
-            lines,
-            transcript: String::new(),
-        }
-    }
-
-    /// The first line (stdout or stderr) for which `pick` returns something.
-    fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&str) -> Option<T>) -> T {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.transcript.push_str(&line);
-                    self.transcript.push('\n');
-                    if let Some(found) = pick(&line) {
-                        return found;
-                    }
-                }
-                Err(_) => panic!("no {what} within {START_TIMEOUT:?}:\n{}", self.transcript),
-            }
-        }
-    }
-
-    /// Sends `signal`, waits for a successful exit and returns everything it printed.
-    fn stop(mut self, signal: libc::c_int) -> String {
-        // SAFETY: sending a signal to our own child process.
-        unsafe {
-            libc::kill(self.child.id() as i32, signal);
-        }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let exit = loop {
-            if let Some(exit) = self.child.try_wait().unwrap() {
-                break exit;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "it did not stop on signal {signal}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        // The reader threads end with the child's output; collect what they still hold.
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.transcript.push_str(&line);
-            self.transcript.push('\n');
-        }
-        assert!(exit.success(), "{exit:?}:\n{}", self.transcript);
-        std::mem::take(&mut self.transcript)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -165,14 +77,9 @@ fn http() -> reqwest::blocking::Client {
 
 /// `GET url` until it answers (the server may print its address just before it accepts).
 fn get_when_up(http: &reqwest::blocking::Client, url: &str) -> reqwest::blocking::Response {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match http.get(url).send() {
-            Ok(response) => return response,
-            Err(err) => assert!(Instant::now() < deadline, "{url} never answered: {err}"),
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually_some(Duration::from_secs(30), format!("{url} answers"), || {
+        http.get(url).send().ok()
+    })
 }
 
 fn cookie(response: &reqwest::blocking::Response, name: &str) -> String {
@@ -241,8 +148,8 @@ fn an_installed_demo_serves_healthz_and_leaves_nothing_behind() {
         "--every-secs",
         "3600",
     ]);
-    let mut demo = Running::spawn(command);
-    let password = demo.wait_for("dashboard password", |line| {
+    let mut demo = RunningChild::spawn(command);
+    let password = demo.wait_for(START_TIMEOUT, "dashboard password", |line| {
         line.strip_prefix("password:").map(|p| p.trim().to_string())
     });
     assert_eq!(password.len(), 16);
@@ -275,8 +182,8 @@ fn an_installed_dashboard_renders_the_overview_with_its_assets() {
             "--port",
             &port.to_string(),
         ]);
-    let mut serve = Running::spawn(command);
-    serve.wait_for("dashboard address", |line| {
+    let mut serve = RunningChild::spawn(command);
+    serve.wait_for(START_TIMEOUT, "dashboard address", |line| {
         line.contains(&format!("dashboard listening on http://127.0.0.1:{port}"))
             .then_some(())
     });

@@ -1,9 +1,8 @@
 //! The operator's commands through the real binary: checkpoint show/list/export/verify/reset/
 //! rewind, status, cron against a fake crontab, demo, and damaged or foreign checkpoint stores.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use diesel::{sql_query, RunQueryDsl};
@@ -13,7 +12,8 @@ use lightsync::simulator::StoreShape;
 use predicates::prelude::*;
 
 use crate::support::{
-    assert_matches_simulator, eventually, lightsync, running_import, TestDatabase, TestSimulator,
+    assert_matches_simulator, bare_lightsync, lightsync, running_import, RunningChild,
+    TestDatabase, TestSimulator,
 };
 
 fn imported() -> (TestSimulator, TestDatabase, tempfile::TempDir) {
@@ -434,51 +434,33 @@ fn demo_imports_serves_the_dashboard_and_cleans_up_on_sigint() {
         .local_addr()
         .unwrap()
         .port();
-    let mut demo = Command::new(assert_cmd::cargo::cargo_bin("lightsync"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn")
-        .args([
-            "demo",
-            "--port",
-            &port.to_string(),
-            "--sales",
-            "300",
-            "--every-secs",
-            "3",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
-    let mut password = None;
-    let mut data_dir = None;
-    let mut transcript = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        transcript.push_str(&line);
-        transcript.push('\n');
-        if let Some(rest) = line
-            .split(" in ")
-            .nth(1)
-            .filter(|_| line.starts_with("throwaway PostgreSQL"))
-        {
-            data_dir = Some(rest.split(" (").next().unwrap().to_string());
-        }
-        if let Some(rest) = line.strip_prefix("password:") {
-            password = Some(rest.trim().to_string());
-            break;
-        }
-    }
-    let password =
-        password.unwrap_or_else(|| panic!("the demo printed no password:\n{transcript}"));
-    let data_dir =
-        data_dir.unwrap_or_else(|| panic!("the demo started no throwaway database:\n{transcript}"));
+    let mut command = bare_lightsync();
+    command.env("RUST_LOG", "warn").args([
+        "demo",
+        "--port",
+        &port.to_string(),
+        "--sales",
+        "300",
+        "--every-secs",
+        "3",
+    ]);
+    let mut demo = RunningChild::spawn(command);
+    let data_dir = demo.wait_for(Duration::from_secs(120), "a throwaway database", |line| {
+        line.strip_prefix("throwaway PostgreSQL")
+            .and_then(|line| line.split(" in ").nth(1))
+            .map(|rest| rest.split(" (").next().unwrap().to_string())
+    });
+    let mut summary = String::new();
+    let password = demo.wait_for(Duration::from_secs(120), "the dashboard password", |line| {
+        summary.push_str(line);
+        summary.push('\n');
+        line.strip_prefix("password:")
+            .map(|rest| rest.trim().to_string())
+    });
     assert!(Path::new(&data_dir).exists());
     assert!(
-        transcript.contains("sales") && transcript.contains("ok"),
-        "{transcript}"
+        summary.contains("sales") && summary.contains("ok"),
+        "the import's summary: {summary}"
     );
 
     let http = reqwest::blocking::Client::builder()
@@ -515,21 +497,7 @@ fn demo_imports_serves_the_dashboard_and_cleans_up_on_sigint() {
     assert_eq!(entities.len(), Entity::ALL.len());
     assert!(entities.iter().all(|e| e["health"] == "green"), "{status}");
 
-    // SAFETY: sending SIGINT to our own child process.
-    unsafe {
-        libc::kill(demo.id() as i32, libc::SIGINT);
-    }
-    let mut exit = None;
-    eventually(
-        Duration::from_secs(30),
-        "the demo did not stop on SIGINT",
-        || {
-            exit = demo.try_wait().unwrap();
-            exit.is_some()
-        },
-    );
-    let exit = exit.expect("the demo exited");
-    assert!(exit.success(), "{exit:?}");
+    demo.stop(libc::SIGINT);
     assert!(
         !Path::new(&data_dir).exists(),
         "the throwaway database was removed"

@@ -17,7 +17,7 @@ use lightsync::web::{self, SyncLauncher, WebState};
 use rocket::http::{ContentType, Cookie, Header, Status};
 use rocket::local::blocking::Client;
 
-use crate::support::TestDatabase;
+use crate::support::{RunningChild, TestDatabase};
 use crate::web::{
     csrf_in, dashboard_with, login, quick_throttle, state_with_password, urlencode, API_TOKEN,
     PASSWORD,
@@ -248,11 +248,12 @@ fn healthz_stays_fast_during_a_login_flood() {
         let remotes = (0..64).map(|n| format!("203.0.113.{n}")).collect();
         let attack = tokio::spawn(flood(client.clone(), remotes));
         let state = client.rocket().state::<WebState>().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while state.password.verifications_in_flight() == 0 {
-            assert!(Instant::now() < deadline, "the flood never reached argon2");
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        crate::support::eventually_async(
+            Duration::from_secs(30),
+            "the flood reached argon2",
+            || state.password.verifications_in_flight() > 0,
+        )
+        .await;
         // Measured from a task of its own, as a monitor's connection would be served.
         let monitor = client.clone();
         let slowest = tokio::spawn(async move {
@@ -442,20 +443,15 @@ fn recording_executable(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn wait_for_file(path: &std::path::Path) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if text.ends_with('\n') {
-                return text;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::support::eventually_some(
+        Duration::from_secs(20),
+        format!("{} never appeared", path.display()),
+        || {
+            std::fs::read_to_string(path)
+                .ok()
+                .filter(|text| text.ends_with('\n'))
+        },
+    )
 }
 
 #[test]
@@ -611,10 +607,8 @@ fn an_invalid_token_leaves_no_entity_running() {
 
 /// `lightsync serve` started in `dir` with nothing from this process's environment but PATH.
 fn serve_command(database: &TestDatabase, dir: &std::path::Path) -> std::process::Command {
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("lightsync"));
+    let mut command = crate::support::bare_lightsync();
     command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("RUST_LOG", "info")
         .env("DATABASE_URL", database.url.expose())
         .env("LIGHTSYNC_DASHBOARD_PASSWORD", PASSWORD)
@@ -626,79 +620,20 @@ fn serve_command(database: &TestDatabase, dir: &std::path::Path) -> std::process
     command
 }
 
-/// A running `serve`: its stderr lines arrive on a channel.
-struct Served {
-    child: std::process::Child,
-    lines: std::sync::mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Served {
-    fn start(mut command: std::process::Command) -> Served {
-        use std::io::BufRead;
-        let mut child = command.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (sender, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Served {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// The first line containing one of `needles` (or panics after a minute or at exit).
-    fn wait_for(&mut self, needles: &[&str]) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if needles.iter().any(|needle| line.contains(needle)) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "serve never said {needles:?}; it said:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// Stops the server and returns everything it wrote to stderr.
-    fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(line);
-        }
-        self.seen.join("\n")
-    }
-}
-
 #[test]
 fn serve_from_an_empty_directory_listens_on_5001() {
     let database = TestDatabase::migrated();
     let empty = tempfile::tempdir().unwrap();
-    let mut served = Served::start(serve_command(&database, empty.path()));
-    let line = served.wait_for(&["dashboard listening on", "stopped"]);
+    let mut served = RunningChild::spawn(serve_command(&database, empty.path()));
+    let line = served.wait_for_any(&["dashboard listening on", "stopped"]);
     if line.contains("dashboard listening on") {
         assert!(line.ends_with("http://127.0.0.1:5001"), "{line}");
         let health = reqwest::blocking::get("http://127.0.0.1:5001/healthz").unwrap();
         assert_eq!(health.status(), 200);
-        served.stop();
+        served.kill();
     } else {
         // Something else on this machine holds 5001: the error still shows what was tried.
-        let output = served.stop();
+        let output = served.kill();
         assert!(output.contains("on 127.0.0.1:5001 stopped"), "{output}");
         assert!(output.contains("starting the dashboard on http://127.0.0.1:5001"));
     }
@@ -741,8 +676,8 @@ fn a_wrong_bearer_token_is_logged_with_the_real_address_and_without_the_token() 
     command
         .env("LIGHTSYNC_API_TOKEN", API_TOKEN)
         .args(["--port", "0"]);
-    let mut served = Served::start(command);
-    let line = served.wait_for(&["dashboard listening on"]);
+    let mut served = RunningChild::spawn(command);
+    let line = served.wait_for_any(&["dashboard listening on"]);
     let base = line[line.find("http://").unwrap()..].to_string();
     let guess = "guessed-token-7f3a9c";
     let response = reqwest::blocking::Client::new()
@@ -752,8 +687,8 @@ fn a_wrong_bearer_token_is_logged_with_the_real_address_and_without_the_token() 
         .send()
         .unwrap();
     assert_eq!(response.status(), 401);
-    served.wait_for(&["wrong bearer token"]);
-    let output = served.stop();
+    served.wait_for_any(&["wrong bearer token"]);
+    let output = served.kill();
     assert!(
         output.contains("wrong bearer token from 127.0.0.1"),
         "{output}"
@@ -835,8 +770,8 @@ fn parallel_guessing_is_no_faster_than_serial_and_the_owner_gets_in() {
     command
         .args(["--port", &port.to_string()])
         .env("LIGHTSYNC_TRUSTED_PROXY", "127.0.0.1");
-    let mut served = Served::start(command);
-    served.wait_for(&["dashboard listening on"]);
+    let mut served = RunningChild::spawn(command);
+    served.wait_for_any(&["dashboard listening on"]);
     let base = format!("http://127.0.0.1:{port}");
     let attacker = "203.0.113.7";
     let window = Duration::from_secs(12);
@@ -873,7 +808,7 @@ fn parallel_guessing_is_no_faster_than_serial_and_the_owner_gets_in() {
     let (status, _) = post_login(&base, &form, owner, PASSWORD);
     let owner_took = signing_in.elapsed();
     let results: Vec<(u32, u32)> = guessers.into_iter().map(|g| g.join().unwrap()).collect();
-    served.stop();
+    served.kill();
     assert_eq!(status, 303, "the owner's password is accepted");
     assert!(owner_took < Duration::from_secs(11), "{owner_took:?}");
     let checked: u32 = results.iter().map(|(checked, _)| checked).sum();
@@ -943,14 +878,14 @@ fn a_logout_survives_a_restart_of_serve() {
             "ROCKET_SECRET_KEY",
             "bGlnaHRzeW5jLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmc=",
         );
-        let mut served = Served::start(command);
-        served.wait_for(&["dashboard listening on"]);
+        let mut served = RunningChild::spawn(command);
+        served.wait_for_any(&["dashboard listening on"]);
         served
     };
     let served = start();
     let kept = sign_in(&base);
     let saved = sign_in(&base);
-    served.stop();
+    served.kill();
     let served = start();
     let (status, page) = status_with_cookie(&base, "/", &saved);
     assert_eq!(
@@ -966,7 +901,7 @@ fn a_logout_survives_a_restart_of_serve() {
         .unwrap();
     assert_eq!(logout.status(), 303);
     assert_eq!(status_with_cookie(&base, "/api/status", &saved).0, 401);
-    served.stop();
+    served.kill();
     let served = start();
     assert_eq!(
         status_with_cookie(&base, "/", &saved).0,
@@ -979,7 +914,7 @@ fn a_logout_survives_a_restart_of_serve() {
         200,
         "another session is untouched"
     );
-    served.stop();
+    served.kill();
     assert_eq!(
         database.count("SELECT count(*) AS n FROM lightsync_dashboard_logouts"),
         1
@@ -1017,8 +952,8 @@ fn idle_and_half_sent_connections_are_closed_and_the_dashboard_stays_fast() {
     let port = crate::browser::free_port();
     let mut command = serve_command(&database, dir.path());
     command.args(["--port", &port.to_string()]);
-    let mut served = Served::start(command);
-    served.wait_for(&["dashboard listening on"]);
+    let mut served = RunningChild::spawn(command);
+    served.wait_for_any(&["dashboard listening on"]);
     let base = format!("http://127.0.0.1:{port}");
     let opened = Instant::now();
     let mut idle: Vec<TcpStream> = (0..20)
@@ -1070,5 +1005,5 @@ fn idle_and_half_sent_connections_are_closed_and_the_dashboard_stays_fast() {
         "closed too early to be the timeout: {all_closed:?}"
     );
     eprintln!("221 stalled connections closed after {all_closed:?}; /healthz took {healthz_took:?} and a login {login_took:?} meanwhile");
-    served.stop();
+    served.kill();
 }

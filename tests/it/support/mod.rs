@@ -2,6 +2,8 @@
 //! exact comparison of a database with the simulator's ground truth.
 
 pub mod database;
+pub mod process;
+pub mod proxy;
 pub mod simulator;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,6 +15,7 @@ use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use lightsync::entity::Entity;
 
 pub use database::{count, count_on, TestDatabase};
+pub use process::{bare_lightsync, RunningChild};
 pub use simulator::TestSimulator;
 
 /// A small store (3 outlets, 60 products, 70 customers, 400 sales) imported into a fresh
@@ -56,10 +59,8 @@ pub fn lightsync(
     simulator: &TestSimulator,
     checkpoint_dir: &Path,
 ) -> assert_cmd::Command {
-    let mut command = assert_cmd::Command::cargo_bin("lightsync").expect("the lightsync binary");
+    let mut command = assert_cmd::Command::from_std(bare_lightsync());
     command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("RUST_LOG", "info")
         .env("DATABASE_URL", database.url.expose())
         .env("LIGHTSPEED_BASE_URL", simulator.base_url())
@@ -77,8 +78,7 @@ pub fn spawn_import(
     checkpoint_dir: &Path,
     capture_stderr: bool,
 ) -> std::process::Child {
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("lightsync"))
-        .env_clear()
+    bare_lightsync()
         .env("DATABASE_URL", database_url.expose())
         .env("LIGHTSPEED_BASE_URL", simulator.base_url())
         .env("LIGHTSPEED_TOKEN", "simulator")
@@ -101,10 +101,37 @@ pub fn eventually(
     what: impl std::fmt::Display,
     mut condition: impl FnMut() -> bool,
 ) {
+    eventually_some(timeout, what, || condition().then_some(()))
+}
+
+/// Polls `probe` every 50 ms until it returns something, and returns that; fails the test
+/// naming `what` after `timeout`.
+pub fn eventually_some<T>(
+    timeout: Duration,
+    what: impl std::fmt::Display,
+    mut probe: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{what} (waited {timeout:?})");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `eventually` for a test running on an async runtime: polls every millisecond without blocking
+/// the runtime's other tasks.
+pub async fn eventually_async(
+    timeout: Duration,
+    what: impl std::fmt::Display,
+    mut condition: impl FnMut() -> bool,
+) {
     let deadline = Instant::now() + timeout;
     while !condition() {
         assert!(Instant::now() < deadline, "{what} (waited {timeout:?})");
-        std::thread::sleep(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
