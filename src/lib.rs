@@ -46,3 +46,11 @@ pub mod reconcile;
 pub mod schedule;
 pub mod simulator;
 pub mod web;
+
+/// The integration tests need the test build (`required-features` in Cargo.toml), so a plain
+/// `cargo test` would skip them without a word: this test says what to run instead.
+#[cfg(all(test, not(feature = "failpoints")))]
+#[test]
+fn the_whole_suite_needs_the_failpoints_feature() {
+    panic!("plain `cargo test` runs only the unit tests: run `scripts/test` (or `cargo test --features failpoints`) for the whole suite");
+}

@@ -62,6 +62,7 @@ impl LocalPostgres {
     }
 
     /// Starts a server with TLS on, using this certificate and key (PEM files).
+    #[cfg(feature = "failpoints")]
     pub fn start_with_tls(certificate: &Path, key: &Path) -> anyhow::Result<LocalPostgres> {
         let certificate = std::fs::read(certificate)?;
         let key = std::fs::read(key)?;
@@ -172,7 +173,7 @@ impl LocalPostgres {
     }
 
     /// Stops the server fast (pending transactions are lost, as in a crash).
-    pub fn stop(&mut self) -> anyhow::Result<()> {
+    fn stop(&mut self) -> anyhow::Result<()> {
         if !self.stopped {
             self.run_tool(
                 "pg_ctl",
@@ -187,13 +188,6 @@ impl LocalPostgres {
             )?;
             self.stopped = true;
         }
-        Ok(())
-    }
-
-    /// Starts a stopped server again on the same port.
-    pub fn restart(&mut self) -> anyhow::Result<()> {
-        self.pg_ctl_start()?;
-        self.stopped = false;
         Ok(())
     }
 
@@ -275,6 +269,7 @@ fn is_root() -> bool {
 }
 
 /// The (uid, gid) of the unprivileged account root hands servers to (`postgres`).
+#[cfg(feature = "failpoints")]
 pub fn unprivileged_user() -> anyhow::Result<(u32, u32)> {
     lookup_user(SERVER_USER)
 }

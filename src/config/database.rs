@@ -125,6 +125,7 @@ impl DatabaseUrl {
     }
 
     /// The same server with another database name (used to create test databases).
+    #[cfg(feature = "failpoints")]
     pub fn with_database(&self, name: &str) -> DatabaseUrl {
         let mut url = self.url.clone();
         url.set_path(&format!("/{name}"));

@@ -299,6 +299,7 @@ impl BatchRows {
 
 /// Every table the declarations write, with the columns a batch sets (tests check these
 /// against the migrated database).
+#[cfg(feature = "failpoints")]
 pub fn declared_tables() -> Vec<TableRows> {
     crate::entity::Entity::ALL
         .into_iter()

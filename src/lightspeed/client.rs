@@ -130,6 +130,7 @@ impl Client {
     }
 
     /// Shortens the retry backoff (tests that inject many faults).
+    #[cfg(feature = "failpoints")]
     pub fn with_backoff(mut self, base: Duration, cap: Duration) -> Client {
         self.backoff = Backoff::new(base, cap);
         self

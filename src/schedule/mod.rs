@@ -3,4 +3,7 @@
 
 mod runner;
 
-pub use runner::{spawn_scheduler, ScheduleStatus, ScheduleView, ScheduledJob};
+pub use runner::{
+    spawn_scheduler, spawn_scheduler_with_clock, Clock, ScheduleStatus, ScheduleView, ScheduledJob,
+    WallClock,
+};

@@ -2,6 +2,8 @@
 //! of the dashboard process. A tick while a run is still going (this process's previous one, or any other holding the
 //! store's locks) is skipped and logged, never queued: the engine's locks are the only arbiter.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +22,8 @@ pub struct ScheduleView {
     pub next_run_at: Option<DateTime<Utc>>,
     /// The start of the scheduled run in progress, if any.
     pub running_since: Option<DateTime<Utc>>,
+    /// Ticks skipped because a run was still going (this scheduler's or another's).
+    pub skipped_ticks: u64,
 }
 
 /// The scheduler's live state, shared with the dashboard.
@@ -35,6 +39,7 @@ impl ScheduleStatus {
                 schedule: schedule.as_str().to_string(),
                 next_run_at: None,
                 running_since: None,
+                skipped_ticks: 0,
             }),
         }
     }
@@ -67,14 +72,45 @@ impl ScheduledJob {
     }
 }
 
+/// Where the scheduler reads the time and waits for a tick: the wall clock, or in tests a clock
+/// they move by hand, so a schedule's behaviour is checked without waiting for cron minutes.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Local>;
+    /// Returns once `now()` has reached `tick`.
+    fn sleep_until(&self, tick: DateTime<Local>) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// The wall clock, followed even when it is adjusted or the machine sleeps.
+pub struct WallClock;
+
+impl Clock for WallClock {
+    fn now(&self) -> DateTime<Local> {
+        Local::now()
+    }
+
+    fn sleep_until(&self, tick: DateTime<Local>) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(sleep_until(tick))
+    }
+}
+
 /// Starts the scheduler on the current tokio runtime; it lives as long as the runtime.
 pub fn spawn_scheduler(
     config: Config,
     schedule: Schedule,
     job: ScheduledJob,
 ) -> Arc<ScheduleStatus> {
+    spawn_scheduler_with_clock(config, schedule, job, Arc::new(WallClock))
+}
+
+/// `spawn_scheduler` on the given clock.
+pub fn spawn_scheduler_with_clock(
+    config: Config,
+    schedule: Schedule,
+    job: ScheduledJob,
+    clock: Arc<dyn Clock>,
+) -> Arc<ScheduleStatus> {
     let status = Arc::new(ScheduleStatus::new(&schedule));
-    tokio::spawn(run_schedule(config, schedule, job, status.clone()));
+    tokio::spawn(run_schedule(config, schedule, job, status.clone(), clock));
     status
 }
 
@@ -83,17 +119,18 @@ async fn run_schedule(
     schedule: Schedule,
     job: ScheduledJob,
     status: Arc<ScheduleStatus>,
+    clock: Arc<dyn Clock>,
 ) {
     // Held by the run in progress: a tick that cannot take it is skipped.
     let gate = Arc::new(tokio::sync::Mutex::new(()));
-    let mut last_tick = Local::now();
+    let mut last_tick = clock.now();
     log::info!(
         "scheduler: running `{}` on \"{}\" (local time)",
         job.name(),
         schedule.as_str()
     );
     loop {
-        let now = Local::now().max(last_tick);
+        let now = clock.now().max(last_tick);
         let Some(tick) = schedule.next_after(&now) else {
             log::error!(
                 "scheduler: \"{}\" has no future time; no more scheduled runs",
@@ -104,9 +141,10 @@ async fn run_schedule(
         };
         status.update(|view| view.next_run_at = Some(tick.with_timezone(&Utc)));
         log::debug!("scheduler: next run at {tick}");
-        sleep_until(tick).await;
+        clock.sleep_until(tick).await;
         last_tick = tick;
         let Ok(guard) = gate.clone().try_lock_owned() else {
+            status.update(|view| view.skipped_ticks += 1);
             log::warn!(
                 "scheduler: tick at {} skipped: the previous scheduled run is still going (ticks are skipped, not queued)",
                 tick.format("%Y-%m-%d %H:%M:%S")
@@ -119,7 +157,7 @@ async fn run_schedule(
             let _guard = guard;
             status.update(|view| view.running_since = Some(Utc::now()));
             match job {
-                ScheduledJob::Sync => scheduled_run(&config, tick).await,
+                ScheduledJob::Sync => scheduled_run(&config, tick, &status).await,
                 ScheduledJob::Reconcile { windows } => scheduled_reconcile(&config, windows).await,
             }
             status.update(|view| view.running_since = None);
@@ -141,7 +179,7 @@ async fn sleep_until(tick: DateTime<Local>) {
     }
 }
 
-async fn scheduled_run(config: &Config, tick: DateTime<Local>) {
+async fn scheduled_run(config: &Config, tick: DateTime<Local>, status: &ScheduleStatus) {
     let request = RunRequest {
         mode: RunMode::Scheduled,
         restart: false,
@@ -166,10 +204,13 @@ async fn scheduled_run(config: &Config, tick: DateTime<Local>) {
                 );
             }
         }
-        Err(err) if exit::code_for(&err) == exit::LOCKED => log::warn!(
-            "scheduler: tick at {} skipped: {err:#} (ticks are skipped, not queued)",
-            tick.format("%Y-%m-%d %H:%M:%S")
-        ),
+        Err(err) if exit::code_for(&err) == exit::LOCKED => {
+            status.update(|view| view.skipped_ticks += 1);
+            log::warn!(
+                "scheduler: tick at {} skipped: {err:#} (ticks are skipped, not queued)",
+                tick.format("%Y-%m-%d %H:%M:%S")
+            )
+        }
         Err(err) => log::error!("scheduler: the run could not start: {err:#}"),
     }
 }

@@ -162,6 +162,7 @@ impl SimulatorHandle {
     }
 
     /// Makes every OAuth access token issued so far expire now.
+    #[cfg(feature = "failpoints")]
     pub fn expire_access_tokens(&self) {
         if let Some(oauth) = &self.shared.oauth {
             oauth::expire_all(oauth);

@@ -63,6 +63,7 @@ pub(crate) fn accepts(state: &Mutex<OAuthState>, bearer: &str) -> bool {
 }
 
 /// Makes every access token issued so far expire now.
+#[cfg(feature = "failpoints")]
 pub(crate) fn expire_all(state: &Mutex<OAuthState>) {
     let now = SystemTime::now();
     for expires in state.lock().expect("oauth lock").access.values_mut() {

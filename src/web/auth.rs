@@ -92,6 +92,7 @@ impl PasswordCheck {
     }
 
     /// Verifications running right now.
+    #[cfg(feature = "failpoints")]
     pub fn verifications_in_flight(&self) -> usize {
         VERIFY_CONCURRENCY - self.permits.available_permits()
     }

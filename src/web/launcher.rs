@@ -97,6 +97,7 @@ impl SyncLauncher {
     }
 
     /// Picks the child's environment from `parent` instead of this process's (tests).
+    #[cfg(feature = "failpoints")]
     pub fn with_parent_env(mut self, parent: Vec<(OsString, OsString)>) -> SyncLauncher {
         self.parent_env = Some(parent);
         self

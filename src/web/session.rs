@@ -135,6 +135,7 @@ impl Sessions {
     }
 
     /// Sessions on the revocation list.
+    #[cfg(feature = "failpoints")]
     pub fn revoked_count(&self) -> usize {
         self.revoked.lock().expect("revocation lock").ids.len()
     }

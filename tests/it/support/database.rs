@@ -32,6 +32,7 @@ fn server() -> &'static DatabaseUrl {
             if let Some(value) = std::env::var(variable).ok().filter(|v| !v.trim().is_empty()) {
                 let url = DatabaseUrl::parse(&value, "TEST_DATABASE_URL")
                     .unwrap_or_else(|err| panic!("{variable} is not usable: {err}"));
+                sweep_leftovers(&url);
                 return Server::Given(url);
             }
         }
@@ -52,6 +53,44 @@ fn server() -> &'static DatabaseUrl {
     });
     match server {
         Server::Given(url) | Server::Local(url) => url,
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Named {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    datname: String,
+}
+
+/// Drops the databases earlier test processes on this machine left behind (killed before they
+/// could drop them): named by `unique_name`, their process gone. Only on a server of this
+/// machine, where a process id says something.
+fn sweep_leftovers(server: &DatabaseUrl) {
+    let local = url::Url::parse(server.expose()).is_ok_and(|url| {
+        matches!(
+            url.host_str(),
+            None | Some("127.0.0.1" | "localhost" | "::1" | "[::1]")
+        )
+    });
+    if !local {
+        return;
+    }
+    let Ok(mut admin) = db::connect(server) else {
+        return; // the first test to need the server says why it cannot be reached
+    };
+    let Ok(names) = sql_query(
+        "SELECT datname FROM pg_database WHERE datname ~ '^lightsync_(test|template)_[0-9]+_'",
+    )
+    .load::<Named>(&mut admin) else {
+        return;
+    };
+    for Named { datname } in names {
+        let pid = datname.split('_').nth(2).unwrap_or_default();
+        let alive = std::path::Path::new("/proc").join(pid).exists();
+        if !alive {
+            let _ = sql_query(format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)"))
+                .execute(&mut admin);
+        }
     }
 }
 
