@@ -44,8 +44,35 @@ pub(crate) fn write_opaque_id(out: &mut String, parts: &[u64]) {
     );
 }
 
+/// The words the id of `entity`'s record number `index` is hashed from.
+pub(crate) fn record_parts(seed: u64, entity: Entity, index: u64) -> [u64; 3] {
+    [seed, entity.tag() as u64, index]
+}
+
+/// The id of `entity`'s record number `index`: every reference to it hashes the same words.
 pub(crate) fn record_id(seed: u64, entity: Entity, index: u32) -> String {
-    opaque_id(&[seed, entity.tag() as u64, index as u64])
+    opaque_id(&record_parts(seed, entity, index as u64))
+}
+
+/// Ids of what a record names that is not a record of an endpoint: hashed with a word that is
+/// never an entity's tag (tags run from 1 to 21), so they never collide with a record's.
+pub(crate) mod space {
+    /// A product code of a product.
+    pub const PRODUCT_CODE: u64 = 23;
+    /// A product family (five variants share one).
+    pub const FAMILY: u64 = 24;
+    /// A variant option.
+    pub const VARIANT_OPTION: u64 = 25;
+    /// A sale's line item.
+    pub const LINE_ITEM: u64 = 50;
+    /// The one tax rate a sale's tax components name.
+    pub const TAX_RATE: u64 = 54;
+    /// A register's open sequence (the till session a payment was taken in).
+    pub const REGISTER_SEQUENCE: u64 = 56;
+    /// A sale's payment.
+    pub const PAYMENT: u64 = 60;
+    /// An id column that names no endpoint the simulator serves.
+    pub const UNSERVED: u64 = 99;
 }
 
 pub(crate) fn sale_status(seed: u64, snapshot: &RecordSnapshot) -> &'static str {
@@ -78,7 +105,7 @@ pub(crate) fn line_item_ids(seed: u64, snapshot: &RecordSnapshot) -> Vec<String>
         .map(|position| {
             opaque_id(&[
                 seed,
-                50,
+                space::LINE_ITEM,
                 snapshot.index as u64,
                 snapshot.line_revision as u64,
                 position as u64,
@@ -88,5 +115,5 @@ pub(crate) fn line_item_ids(seed: u64, snapshot: &RecordSnapshot) -> Vec<String>
 }
 
 pub(crate) fn payment_id(seed: u64, snapshot: &RecordSnapshot) -> String {
-    opaque_id(&[seed, 60, snapshot.index as u64])
+    opaque_id(&[seed, space::PAYMENT, snapshot.index as u64])
 }

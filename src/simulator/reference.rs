@@ -3,7 +3,7 @@
 //! sales point at real users, registers and payment types, products at brands, suppliers and
 //! types, and consignments at outlets and suppliers. Pure code.
 
-use super::store::{hash, opaque_id, record_id, RecordSnapshot, StoreShape};
+use super::store::{hash, record_id, RecordSnapshot, StoreShape};
 use crate::entity::{Entity, KEY_SEPARATOR};
 
 /// Users the sales are rung up by (sales pick one of the first four).
@@ -99,7 +99,7 @@ pub(crate) fn record_key(seed: u64, entity: Entity, index: u32, shape: &StoreSha
 
 /// The id a column names: one of `target`'s records.
 pub(crate) fn reference_id(seed: u64, target: Entity, index: u32) -> String {
-    opaque_id(&[seed, target.tag() as u64, index as u64])
+    record_id(seed, target, index)
 }
 
 /// How many lines (products) a consignment has at its current revision: a new revision is a

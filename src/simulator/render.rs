@@ -17,6 +17,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use super::quirks::odd_value_for;
 use super::store::{hash, RecordSnapshot, FIRST_VERSION};
 use crate::entity::Entity;
+use crate::simulator::ids::{record_parts, space};
 use writer::Obj;
 
 pub use consignment::products_page;
@@ -140,10 +141,7 @@ fn deleted_at(obj: &mut Obj, snapshot: &RecordSnapshot) {
 fn outlet(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
     let h = hash(&[c.seed, 1, s.index as u64, s.revision as u64]);
     let mut obj = c.open(out).with_odd_value(c.odd_field(s));
-    obj.id(
-        "id",
-        &[c.seed, Entity::Outlets.tag() as u64, s.index as u64],
-    );
+    obj.record_id("id", c.seed, Entity::Outlets, s.index as u64);
     obj.str(
         "name",
         &format!(
@@ -152,7 +150,7 @@ fn outlet(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
             ["Main St", "Café Quay", "Ōtautahi"][s.index as usize % 3]
         ),
     );
-    obj.id("default_tax_id", &[c.seed, Entity::Taxes.tag() as u64, 0]);
+    obj.record_id("default_tax_id", c.seed, Entity::Taxes, 0);
     obj.str("currency", "NZD");
     obj.str("currency_symbol", "$");
     obj.str("display_prices", "inclusive");
@@ -196,10 +194,7 @@ fn product(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         format!("product-{}", s.index - s.index % 5)
     };
     let mut obj = c.open(out).with_odd_value(c.odd_field(s));
-    obj.id(
-        "id",
-        &[c.seed, Entity::Products.tag() as u64, s.index as u64],
-    );
+    obj.record_id("id", c.seed, Entity::Products, s.index as u64);
     obj.str("name", word);
     obj.opt_str(
         "variant_name",
@@ -224,12 +219,18 @@ fn product(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
     obj.int("variant_count", if has_variants { 4 } else { 0 });
     // A family is the parent and its variants; a real variant carries `family_id` even where
     // `variant_parent_id` is null.
-    obj.id("family_id", &[c.seed, 24, (s.index - s.index % 5) as u64]);
+    obj.id(
+        "family_id",
+        &[c.seed, space::FAMILY, (s.index - s.index % 5) as u64],
+    );
     {
         let options = obj.key("variant_options");
         if is_variant {
             options.push_str("[{\"id\":\"");
-            super::store::write_opaque_id(options, &[c.seed, 25, (s.index % 5) as u64]);
+            super::store::write_opaque_id(
+                options,
+                &[c.seed, space::VARIANT_OPTION, (s.index % 5) as u64],
+            );
             let _ = write!(
                 options,
                 "\",\"name\":\"Size\",\"value\":\"{}\"}}]",
@@ -244,7 +245,7 @@ fn product(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         category.push_str("{\"id\":\"");
         super::store::write_opaque_id(
             category,
-            &[c.seed, Entity::ProductCategories.tag() as u64, base % 6],
+            &record_parts(c.seed, Entity::ProductCategories, base % 6),
         );
         let _ = write!(
             category,
@@ -253,32 +254,24 @@ fn product(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         );
     }
     if is_variant {
-        obj.id(
+        obj.record_id(
             "variant_parent_id",
-            &[
-                c.seed,
-                Entity::Products.tag() as u64,
-                (s.index - s.index % 5) as u64,
-            ],
+            c.seed,
+            Entity::Products,
+            (s.index - s.index % 5) as u64,
         );
     } else {
         obj.null("variant_parent_id");
     }
-    obj.id(
-        "supplier_id",
-        &[c.seed, Entity::Suppliers.tag() as u64, base % 4],
-    );
+    obj.record_id("supplier_id", c.seed, Entity::Suppliers, base % 4);
     obj.opt_str(
         "supplier_code",
         (!is_discount && !base.is_multiple_of(3))
             .then(|| format!("SUP-{}", base % 10_000))
             .as_deref(),
     );
-    obj.id("brand_id", &[c.seed, Entity::Brands.tag() as u64, base % 6]);
-    obj.id(
-        "product_type_id",
-        &[c.seed, Entity::ProductTypes.tag() as u64, base % 3],
-    );
+    obj.record_id("brand_id", c.seed, Entity::Brands, base % 6);
+    obj.record_id("product_type_id", c.seed, Entity::ProductTypes, base % 3);
     if is_discount {
         obj.money("supply_price", 0);
         obj.money("price_including_tax", 0);
@@ -291,7 +284,7 @@ fn product(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         obj.money("price_excluding_tax", price);
         let codes = obj.key("product_codes");
         codes.push_str("[{\"id\":\"");
-        super::store::write_opaque_id(codes, &[c.seed, 23, s.index as u64]);
+        super::store::write_opaque_id(codes, &[c.seed, space::PRODUCT_CODE, s.index as u64]);
         let _ = write!(
             codes,
             "\",\"type\":\"CUSTOM\",\"code\":\"{}\"}}]",
@@ -346,10 +339,7 @@ fn customer(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
     let created = epoch() + Duration::minutes(s.index as i64 * 3);
     let walkin = s.index == WALKIN_CUSTOMER_INDEX;
     let mut obj = c.open(out).with_odd_value(c.odd_field(s));
-    obj.id(
-        "id",
-        &[c.seed, Entity::Customers.tag() as u64, s.index as u64],
-    );
+    obj.record_id("id", c.seed, Entity::Customers, s.index as u64);
     if walkin {
         obj.str("customer_code", "WALKIN");
         obj.null("first_name");
@@ -375,16 +365,18 @@ fn customer(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         "company_name",
         s.index.is_multiple_of(10).then_some("Smith & \"Sons\" Ltd"),
     );
-    obj.id(
+    obj.record_id(
         "customer_group_id",
-        &[c.seed, Entity::CustomerGroups.tag() as u64, base % 3],
+        c.seed,
+        Entity::CustomerGroups,
+        base % 3,
     );
     {
         let groups = obj.key("customer_group_ids");
         groups.push_str("[\"");
         super::store::write_opaque_id(
             groups,
-            &[c.seed, Entity::CustomerGroups.tag() as u64, base % 3],
+            &record_parts(c.seed, Entity::CustomerGroups, base % 3),
         );
         groups.push_str("\"]");
     }
@@ -426,25 +418,18 @@ fn customer(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
 fn inventory(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
     let h = hash(&[c.seed, 4, s.index as u64, s.revision as u64]);
     let mut obj = c.open(out).with_odd_value(c.odd_field(s));
-    obj.id(
-        "id",
-        &[c.seed, Entity::Inventory.tag() as u64, s.index as u64],
-    );
-    obj.id(
+    obj.record_id("id", c.seed, Entity::Inventory, s.index as u64);
+    obj.record_id(
         "product_id",
-        &[
-            c.seed,
-            Entity::Products.tag() as u64,
-            (s.index / c.outlets) as u64,
-        ],
+        c.seed,
+        Entity::Products,
+        (s.index / c.outlets) as u64,
     );
-    obj.id(
+    obj.record_id(
         "outlet_id",
-        &[
-            c.seed,
-            Entity::Outlets.tag() as u64,
-            (s.index % c.outlets) as u64,
-        ],
+        c.seed,
+        Entity::Outlets,
+        (s.index % c.outlets) as u64,
     );
     obj.int("inventory_level", (h % 200) as i64 - 5);
     obj.money("current_amount", (h % 2_000) as i64 * 100_000 - 500_000);

@@ -9,6 +9,7 @@ use chrono::Duration;
 
 use super::{changed_at, deleted_at, RenderContext};
 use crate::entity::{Entity, Kind, VersionSource};
+use crate::simulator::ids::space;
 use crate::simulator::reference::{outlet_tax_key, reference_id, referenced, target_count};
 use crate::simulator::store::{hash, RecordSnapshot, StoreShape};
 
@@ -29,7 +30,7 @@ pub(super) fn record(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
     };
     let mut obj = c.open(out).with_odd_value(c.odd_field(s));
     if spec.has_id() {
-        obj.id("id", &[c.seed, tag, s.index as u64]);
+        obj.record_id("id", c.seed, entity, s.index as u64);
     }
     let key_columns = if entity == Entity::OutletTaxes {
         outlet_tax_key(c.seed, s.index, &shape).to_vec()
@@ -60,7 +61,9 @@ pub(super) fn record(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
                     (None, "type") => obj.str(name, CONSIGNMENT_TYPES[(h % 4) as usize]),
                     (None, "status") => obj.str(name, CONSIGNMENT_STATUSES[(h % 4) as usize]),
                     (None, "email") => obj.str(name, &format!("staff{}@example.com", s.index)),
-                    (None, _) if name.ends_with("_id") => obj.id(name, &[c.seed, 99, h % 7]),
+                    (None, _) if name.ends_with("_id") => {
+                        obj.id(name, &[c.seed, space::UNSERVED, h % 7])
+                    }
                     (None, _) => obj.str(
                         name,
                         &format!("{} {} \"{}\"", entity.name(), s.index + 1, s.revision),

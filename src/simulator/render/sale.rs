@@ -11,6 +11,7 @@ use chrono::Duration;
 use super::writer::write_decimal;
 use super::{changed_at, epoch, RenderContext, DISCOUNT_PRODUCT_INDEX, WALKIN_CUSTOMER_INDEX};
 use crate::entity::Entity;
+use crate::simulator::ids::space;
 use crate::simulator::quirks::odd_value_for;
 use crate::simulator::store::{
     hash, line_item_count, line_item_ids, opaque_id, payment_id, record_id, sale_status,
@@ -127,15 +128,9 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
             .open(&mut items)
             .with_odd_value(line_odd.filter(|_| position == 0));
         item.str("id", id);
-        item.id(
-            "product_id",
-            &[seed, Entity::Products.tag() as u64, product as u64],
-        );
-        item.id(
-            "salesperson_id",
-            &[seed, Entity::Users.tag() as u64, (base >> 4) % 4],
-        );
-        item.id("tax_id", &[seed, Entity::Taxes.tag() as u64, 0]);
+        item.record_id("product_id", seed, Entity::Products, product as u64);
+        item.record_id("salesperson_id", seed, Entity::Users, (base >> 4) % 4);
+        item.record_id("tax_id", seed, Entity::Taxes, 0);
         item.decimal("quantity", amounts.quantity_thousandths, 3);
         item.decimal("price", amounts.unit_price, LINE_DECIMALS);
         item.decimal("unit_price", amounts.unit_price, LINE_DECIMALS);
@@ -163,7 +158,7 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         );
         let components = item.key("tax_components");
         components.push_str("[{\"rate_id\":\"");
-        crate::simulator::store::write_opaque_id(components, &[seed, 54]);
+        crate::simulator::store::write_opaque_id(components, &[seed, space::TAX_RATE]);
         components.push_str("\",\"total_tax\":");
         write_line_money(components, amounts.total_tax);
         components.push_str("}]");
@@ -178,23 +173,19 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
             .map(|o| (o.field, o.value)),
     );
     obj.str("id", &sale_id);
-    obj.id(
+    obj.record_id(
         "outlet_id",
-        &[
-            seed,
-            Entity::Outlets.tag() as u64,
-            (s.index % c.outlets) as u64,
-        ],
+        seed,
+        Entity::Outlets,
+        (s.index % c.outlets) as u64,
     );
-    obj.id(
+    obj.record_id(
         "register_id",
-        &[
-            seed,
-            Entity::Registers.tag() as u64,
-            (s.index % c.registers) as u64,
-        ],
+        seed,
+        Entity::Registers,
+        (s.index % c.registers) as u64,
     );
-    obj.id("user_id", &[seed, Entity::Users.tag() as u64, base % 4]);
+    obj.record_id("user_id", seed, Entity::Users, base % 4);
     let customer = match c.customers {
         0 => None,
         // Sales rung up without choosing a customer carry the WALKIN customer; a few old
@@ -204,10 +195,7 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         customers => Some(1 + (base % (customers as u64 - 1)) as u32),
     };
     match customer {
-        Some(index) => obj.id(
-            "customer_id",
-            &[seed, Entity::Customers.tag() as u64, index as u64],
-        ),
+        Some(index) => obj.record_id("customer_id", seed, Entity::Customers, index as u64),
         None => obj.null("customer_id"),
     }
     obj.str("invoice_number", &format!("INV-{}", s.index + 1));
@@ -255,33 +243,30 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
         payments.push('[');
         let mut payment = c.open(payments);
         payment.str("id", &payment_id(seed, s));
-        payment.id(
+        payment.record_id(
             "register_id",
-            &[
-                seed,
-                Entity::Registers.tag() as u64,
-                (s.index % c.registers) as u64,
-            ],
+            seed,
+            Entity::Registers,
+            (s.index % c.registers) as u64,
         );
-        payment.id(
+        payment.record_id(
             "outlet_id",
-            &[
-                seed,
-                Entity::Outlets.tag() as u64,
-                (s.index % c.outlets) as u64,
-            ],
+            seed,
+            Entity::Outlets,
+            (s.index % c.outlets) as u64,
         );
-        payment.id(
-            "retailer_payment_type_id",
-            &[seed, Entity::PaymentTypes.tag() as u64, 0],
-        );
+        payment.record_id("retailer_payment_type_id", seed, Entity::PaymentTypes, 0);
         payment.str("payment_type_id", "1");
         payment.str("name", "Cash");
         payment.decimal("amount", round_to_cents(total_price_incl), 2);
         payment.timestamp("payment_date", sale_date);
         payment.id(
             "register_open_sequence_id",
-            &[seed, 56, (s.index % c.registers) as u64],
+            &[
+                seed,
+                space::REGISTER_SEQUENCE,
+                (s.index % c.registers) as u64,
+            ],
         );
         // Voiding a sale deletes its payments.
         if voided {
@@ -297,7 +282,7 @@ pub(super) fn sale(out: &mut String, s: &RecordSnapshot, c: &RenderContext) {
     {
         let taxes = obj.key("taxes");
         taxes.push_str("[{\"id\":\"");
-        taxes.push_str(&opaque_id(&[seed, 54]));
+        taxes.push_str(&opaque_id(&[seed, space::TAX_RATE]));
         taxes.push_str("\",\"amount\":");
         write_line_money(taxes, total_tax);
         let _ = write!(taxes, "}}]");

@@ -1,6 +1,7 @@
 //! Writing JSON text straight into a page buffer: one object at a time, with exact decimals and
 //! the API's timestamp format, and an odd value swapped in for one field when a quirk says so.
 
+use crate::entity::Entity;
 use std::fmt::Write;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
@@ -121,6 +122,11 @@ impl<'a> Obj<'a> {
         if !self.odd(key) {
             self.key(key).push_str(if value { "true" } else { "false" });
         }
+    }
+
+    /// The id of `entity`'s record number `index` (see `ids::record_parts`).
+    pub(crate) fn record_id(&mut self, key: &str, seed: u64, entity: Entity, index: u64) {
+        self.id(key, &super::super::ids::record_parts(seed, entity, index));
     }
 
     pub(crate) fn id(&mut self, key: &str, parts: &[u64]) {
