@@ -181,12 +181,18 @@ impl Scanner {
     /// A token (string, container or scalar) starts at the current byte.
     fn token_starts(&mut self, byte: u8) -> Result<(), PageError> {
         if self.closed || (self.depth == 0 && byte != b'{') {
-            return Err(self.not_an_envelope());
+            // A JSON value of another kind, or not JSON at all (an HTML error page).
+            let json_value = matches!(byte, b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n');
+            return Err(if self.closed || json_value {
+                self.not_an_envelope()
+            } else {
+                self.not_json()
+            });
         }
         if self.depth == 1 {
             if self.expecting_key {
                 if byte != b'"' {
-                    return Err(self.not_an_envelope());
+                    return Err(self.not_json());
                 }
                 self.key = Some(Vec::new());
                 return Ok(());
@@ -248,6 +254,10 @@ impl Scanner {
         }
         self.member = Member::Other;
         Ok(())
+    }
+
+    fn not_json(&self) -> PageError {
+        PageError::Envelope(format!("the body is not JSON (at byte {})", self.offset))
     }
 
     fn not_an_envelope(&self) -> PageError {

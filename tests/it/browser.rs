@@ -5,7 +5,6 @@
 //! `LIGHTSYNC_UPDATE_SCREENSHOT=1` it also refreshes the README's `docs/dashboard.png` and its
 //! stamp, and a test without a browser fails when the dashboard's look changed since then.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -14,15 +13,7 @@ use diesel::{sql_query, RunQueryDsl};
 use fantoccini::{ClientBuilder, Locator};
 use lightsync::web;
 
-use crate::support::{eventually, TestDatabase};
-
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::support::{eventually, free_port, TestDatabase};
 
 pub(crate) fn wait_for_port(port: u16, what: &str) {
     eventually(

@@ -14,7 +14,8 @@ use lightsync::schedule::spawn_scheduler;
 use lightsync::simulator::FaultKind;
 use lightsync::web::{self, Monitoring};
 
-use crate::browser::{free_port, sign_in_on_the_login_page, wait_for_port, Chromium};
+use crate::browser::{sign_in_on_the_login_page, wait_for_port, Chromium};
+use crate::support::free_port;
 use crate::support::{TestDatabase, TestSimulator};
 
 /// Incremental runs after the import: enough to fill the charts' 30 slots.

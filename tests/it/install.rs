@@ -11,7 +11,7 @@ use std::time::Duration;
 use lightsync::simulator::StoreShape;
 
 use crate::support::{
-    assert_matches_simulator, eventually_some, RunningChild, TestDatabase, TestSimulator,
+    assert_matches_simulator, eventually_some, free_port, RunningChild, TestDatabase, TestSimulator,
 };
 
 /// How long a starting demo or dashboard may take to print what the test waits for.
@@ -58,14 +58,6 @@ impl Installed {
             .collect();
         assert!(left.is_empty(), "left behind in TMPDIR: {left:?}");
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn http() -> reqwest::blocking::Client {

@@ -429,11 +429,7 @@ fn cookie_from(response: &reqwest::blocking::Response, name: &str) -> Option<Str
 
 #[test]
 fn demo_imports_serves_the_dashboard_and_cleans_up_on_sigint() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let mut command = bare_lightsync();
     command.env("RUST_LOG", "warn").args([
         "demo",

@@ -201,11 +201,7 @@ fn serve_starts_the_schedulers_its_flag_and_variable_name() {
     let database = TestDatabase::migrated();
     let simulator = TestSimulator::with_store(1, 5, 5, 5);
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let mut command = bare_lightsync();
     command
         .env("RUST_LOG", "info")

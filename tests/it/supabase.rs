@@ -195,11 +195,7 @@ fn a_session_pooler_works_like_a_direct_connection_and_a_transaction_pooler_is_r
     .unwrap();
     let database = TestDatabase::migrated();
     let sim = TestSimulator::with_store(2, 25, 25, 80);
-    let free = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let free = crate::support::free_port();
     let session = pgbouncer(dir.path(), &database.url, "session", free);
     let pooled = crate::support::database::TestDatabase::adopt(through(&session, &database));
     let checkpoint = dir.path().join("cp");
@@ -220,11 +216,7 @@ fn a_session_pooler_works_like_a_direct_connection_and_a_transaction_pooler_is_r
 
     // A transaction-mode pooler on a port that says nothing about it: refused at start, before
     // the checkpoint store or the database is touched.
-    let any_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let any_port = crate::support::free_port();
     let transaction = pgbouncer(dir.path(), &database.url, "transaction", any_port);
     let pooled = crate::support::database::TestDatabase::adopt(through(&transaction, &database));
     let runs_before = count(&database.url, "SELECT count(*) AS n FROM sync_log");

@@ -765,7 +765,7 @@ fn post_login(base: &str, form: &LoginForm, client_ip: &str, password: &str) -> 
 fn parallel_guessing_is_no_faster_than_serial_and_the_owner_gets_in() {
     let database = TestDatabase::migrated();
     let dir = tempfile::tempdir().unwrap();
-    let port = crate::browser::free_port();
+    let port = crate::support::free_port();
     let mut command = serve_command(&database, dir.path());
     command
         .args(["--port", &port.to_string()])
@@ -870,7 +870,7 @@ fn status_with_cookie(base: &str, path: &str, cookie: &str) -> (u16, String) {
 fn a_logout_survives_a_restart_of_serve() {
     let database = TestDatabase::migrated();
     let dir = tempfile::tempdir().unwrap();
-    let port = crate::browser::free_port();
+    let port = crate::support::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let start = || {
         let mut command = serve_command(&database, dir.path());
@@ -949,7 +949,7 @@ fn idle_and_half_sent_connections_are_closed_and_the_dashboard_stays_fast() {
     use std::net::TcpStream;
     let database = TestDatabase::migrated();
     let dir = tempfile::tempdir().unwrap();
-    let port = crate::browser::free_port();
+    let port = crate::support::free_port();
     let mut command = serve_command(&database, dir.path());
     command.args(["--port", &port.to_string()]);
     let mut served = RunningChild::spawn(command);

@@ -95,6 +95,15 @@ pub fn spawn_import(
         .expect("the lightsync binary starts")
 }
 
+/// A local port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free local port")
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Polls `condition` every 50 ms until it holds; fails the test naming `what` after `timeout`.
 pub fn eventually(
     timeout: Duration,
