@@ -9,7 +9,8 @@ use super::parse::number_or;
 use super::{vars, ConfigError};
 use crate::health::{HealthThresholds, DEFAULT_RED_HOURS, DEFAULT_YELLOW_HOURS};
 
-/// Bytes of fetched-but-unapplied pages allowed in the checkpoint spool (back-pressure bound).
+/// The memory budget of all batches in flight (fetched, not yet applied), charged at 12 bytes
+/// per byte of their raw JSON; fetching pauses when it is spent.
 pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// How long the writer waits out a PostgreSQL outage before the run fails.
 pub const DEFAULT_DB_PATIENCE_SECS: u64 = 600;

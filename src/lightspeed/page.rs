@@ -160,7 +160,7 @@ pub struct ChildPage {
 /// their parent. Unlike a list page it has no loop guard: the caller decides where the list
 /// ends (`engine::child_fetch`), since servers page this endpoint in their own ways.
 pub fn decode_child_page(body: Bytes) -> Result<ChildPage, PageError> {
-    let found = super::envelope_scan::scan_envelope(&body[..])?;
+    let found = super::envelope_scan::scan_envelope_in(&body)?;
     let (spans, declared) = (found.spans, found.declared_max);
     let mut records = Vec::with_capacity(spans.len());
     let mut largest: Option<i64> = None;

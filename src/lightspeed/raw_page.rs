@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use super::body::Body;
-use super::envelope_scan::scan_envelope;
+use super::envelope_scan::{scan_envelope, scan_envelope_in};
 use super::page::{record_version, PageError};
 use super::records::{decode_record, Record, Sorted};
 use crate::entity::{Entity, Quarantined, VersionSource};
@@ -55,11 +55,11 @@ impl RunLimit {
 
 impl RawPage {
     /// Parses the envelope of a page requested with `after` and checks that it advances. Every
-    /// body, held or spilled, is scanned as a stream (`scan_envelope`), which finds each
+    /// body, held or spilled, is scanned (`envelope_scan`), which finds each
     /// record's span and version in one pass.
     pub fn parse(after: i64, body: Body) -> Result<RawPage, PageError> {
         let found = match &body {
-            Body::Memory(bytes) => scan_envelope(&bytes[..])?,
+            Body::Memory(bytes) => scan_envelope_in(bytes)?,
             Body::Spilled { file, .. } => {
                 scan_envelope(std::io::BufReader::with_capacity(256 << 10, file))?
             }

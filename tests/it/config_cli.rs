@@ -4,8 +4,8 @@
 use predicates::prelude::*;
 
 fn lightsync() -> assert_cmd::Command {
-    let mut command = assert_cmd::Command::cargo_bin("lightsync").unwrap();
-    command.env_clear().current_dir(std::env::temp_dir());
+    let mut command = assert_cmd::Command::from_std(crate::support::bare_lightsync());
+    command.current_dir(std::env::temp_dir());
     command
 }
 
@@ -147,8 +147,7 @@ fn an_unreadable_env_file_is_a_usage_error_that_does_not_echo_its_lines() {
 fn a_reader_that_stops_early_ends_status_quietly() {
     // `lightsync status | head -1`: the reader closes the pipe before the table is written.
     let database = crate::support::TestDatabase::migrated();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lightsync"))
-        .env_clear()
+    let mut child = crate::support::bare_lightsync()
         .env("DATABASE_URL", database.url.expose())
         .arg("status")
         .stdout(std::process::Stdio::piped())

@@ -24,8 +24,7 @@ fn command_paths(command: &clap::Command, prefix: Vec<String>, out: &mut Vec<Vec
 }
 
 fn help_of(path: &[String]) -> String {
-    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("lightsync"))
-        .env_clear()
+    let output = crate::support::bare_lightsync()
         .args(path)
         .arg("--help")
         .output()

@@ -244,9 +244,8 @@ fn parallel_tests_get_separate_databases() {
 fn migrate_command_applies_once_then_says_it_is_up_to_date() {
     let database = TestDatabase::empty();
     let run = || {
-        let mut command = assert_cmd::Command::cargo_bin("lightsync").unwrap();
+        let mut command = assert_cmd::Command::from_std(crate::support::bare_lightsync());
         command
-            .env_clear()
             .env("DATABASE_URL", database.url.expose())
             .arg("migrate")
             .assert()
@@ -264,9 +263,7 @@ fn migrate_command_applies_once_then_says_it_is_up_to_date() {
 #[test]
 fn migrate_against_an_unreachable_server_names_it_and_hides_the_password() {
     let started = Instant::now();
-    let output = assert_cmd::Command::cargo_bin("lightsync")
-        .unwrap()
-        .env_clear()
+    let output = assert_cmd::Command::from_std(crate::support::bare_lightsync())
         .env("DATABASE_URL", "postgres://u:secret@127.0.0.1:1/x")
         .arg("migrate")
         .assert()

@@ -12,19 +12,13 @@ use lightsync::simulator::StoreShape;
 use predicates::prelude::*;
 
 use crate::support::{
-    assert_matches_simulator, bare_lightsync, lightsync, running_import, RunningChild,
-    TestDatabase, TestSimulator,
+    assert_matches_simulator, bare_lightsync, lightsync, running_import, ImportedStore,
+    RunningChild, TestDatabase, TestSimulator,
 };
 
 fn imported() -> (TestSimulator, TestDatabase, tempfile::TempDir) {
     let sim = TestSimulator::with_store(2, 30, 30, 120);
-    let database = TestDatabase::migrated();
-    let dir = tempfile::tempdir().unwrap();
-    lightsync(&database, &sim, &dir.path().join("cp"))
-        .args(["--page-size", "40", "import"])
-        .assert()
-        .success();
-    (sim, database, dir)
+    ImportedStore::import(sim, &["--page-size", "40"]).into_parts()
 }
 
 #[test]
@@ -291,9 +285,8 @@ fn cron_install_twice_show_and_remove_keep_other_entries() {
     let others = "MAILTO=ops@example.com\n15 * * * * /usr/local/bin/backup --all\n";
     std::fs::write(dir.path().join("table"), others).unwrap();
     let cron = |args: &[&str]| {
-        let mut command = assert_cmd::Command::cargo_bin("lightsync").unwrap();
+        let mut command = assert_cmd::Command::from_std(bare_lightsync());
         command
-            .env_clear()
             .env("LIGHTSYNC_CRONTAB", &crontab)
             .current_dir(dir.path())
             .args(args);

@@ -34,14 +34,7 @@ fn store(page_cap: u32) -> TestSimulator {
 }
 
 fn imported(page_cap: u32) -> (TestSimulator, TestDatabase, tempfile::TempDir) {
-    let sim = store(page_cap);
-    let database = TestDatabase::migrated();
-    let dir = tempfile::tempdir().unwrap();
-    lightsync(&database, &sim, &dir.path().join("cp"))
-        .arg("import")
-        .assert()
-        .success();
-    (sim, database, dir)
+    crate::support::ImportedStore::import(store(page_cap), &[]).into_parts()
 }
 
 fn execute(database: &TestDatabase, sql: &str) {

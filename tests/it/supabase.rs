@@ -101,9 +101,7 @@ fn tls_require_and_verify_full_work_and_require_without_tls_fails_clearly() {
 
     let plain_server = LocalPostgres::start().unwrap();
     let plain = with_params(&create_database(&plain_server, "plain"), "sslmode=require");
-    assert_cmd::Command::cargo_bin("lightsync")
-        .unwrap()
-        .env_clear()
+    assert_cmd::Command::from_std(crate::support::bare_lightsync())
         .env("DATABASE_URL", plain.expose())
         .arg("migrate")
         .assert()

@@ -18,23 +18,32 @@ pub use database::{count, count_on, TestDatabase};
 pub use process::{bare_lightsync, RunningChild};
 pub use simulator::TestSimulator;
 
-/// A small store (3 outlets, 60 products, 70 customers, 400 sales) imported into a fresh
-/// database in pages of 50, with the checkpoint directory the import used.
+/// A store imported into a fresh database by the real binary: the simulator, the database and
+/// the checkpoint directory the import used (`cp` in a temporary directory).
 pub struct ImportedStore {
     pub sim: TestSimulator,
     pub database: TestDatabase,
     pub checkpoint: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl ImportedStore {
+    /// A small store (3 outlets, 60 products, 70 customers, 400 sales) imported in pages of 50.
     pub fn new() -> ImportedStore {
-        let sim = TestSimulator::with_store(3, 60, 70, 400);
+        ImportedStore::import(
+            TestSimulator::with_store(3, 60, 70, 400),
+            &["--page-size", "50"],
+        )
+    }
+
+    /// `sim`'s store imported with `lightsync [flags] import`.
+    pub fn import(sim: TestSimulator, flags: &[&str]) -> ImportedStore {
         let database = TestDatabase::migrated();
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let checkpoint = dir.path().join("checkpoint");
+        let checkpoint = dir.path().join("cp");
         lightsync(&database, &sim, &checkpoint)
-            .args(["--page-size", "50", "import"])
+            .args(flags)
+            .arg("import")
             .assert()
             .success()
             .stdout(predicates::str::contains("sales"));
@@ -42,8 +51,13 @@ impl ImportedStore {
             sim,
             database,
             checkpoint,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// The simulator, the database and the temporary directory holding `cp`.
+    pub fn into_parts(self) -> (TestSimulator, TestDatabase, tempfile::TempDir) {
+        (self.sim, self.database, self.dir)
     }
 
     /// The binary configured for this store, database and checkpoint directory.
