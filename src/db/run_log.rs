@@ -23,7 +23,7 @@ fn milliseconds_since_start() -> diesel::expression::SqlLiteral<BigInt> {
 /// holding the run lock, so no live run is touched.
 pub fn mark_interrupted_runs(conn: &mut PgConnection) -> Result<usize, DbError> {
     let running = sync_log::status.eq(RunStatus::Running);
-    diesel::update(sync_log::table.filter(running.clone().and(sync_log::error.is_null())))
+    diesel::update(sync_log::table.filter(running.and(sync_log::error.is_null())))
         .set(sync_log::error.eq("the process stopped before the run finished"))
         .execute(conn)?;
     let runs = diesel::update(sync_log::table.filter(running))

@@ -355,7 +355,7 @@ pub async fn sync_now(
         let health = states
             .iter()
             .find(|s| s.entity == entity.name())
-            .map(|s| (s.status.clone(), s.last_success_at));
+            .map(|s| (s.status, s.last_success_at));
         let running = states
             .into_iter()
             .filter(|s| s.status == RunStatus::Running)
