@@ -267,18 +267,9 @@ mod tests {
 
     fn failed_row(error: &str) -> SyncStateRow {
         SyncStateRow {
-            entity: "sales".into(),
-            status: crate::db::RunStatus::Failed,
-            last_version: 0,
-            last_success_at: None,
             last_error: Some(error.into()),
             run_id: Some("20261126T020000Z-abcdef".into()),
-            run_mode: None,
-            run_started_at: None,
-            run_pages: 0,
-            run_records: 0,
-            rows_in_table: 0,
-            updated_at: Utc::now(),
+            ..SyncStateRow::of_sales(crate::db::RunStatus::Failed, None)
         }
     }
 

@@ -117,20 +117,7 @@ mod tests {
     }
 
     fn row(status: RunStatus, last_success_at: Option<DateTime<Utc>>) -> SyncStateRow {
-        SyncStateRow {
-            entity: "sales".into(),
-            status,
-            last_version: 0,
-            last_success_at,
-            last_error: None,
-            run_id: None,
-            run_mode: None,
-            run_started_at: None,
-            run_pages: 0,
-            run_records: 0,
-            rows_in_table: 0,
-            updated_at: Utc::now(),
-        }
+        SyncStateRow::of_sales(status, last_success_at)
     }
 
     #[test]

@@ -60,6 +60,27 @@ pub struct SyncLogRow {
     pub reconcile_extra: Option<i64>,
 }
 
+#[cfg(test)]
+impl SyncStateRow {
+    /// The sales row of an entity in `status`, for the tests of what reads it.
+    pub(crate) fn of_sales(status: RunStatus, last_success_at: Option<DateTime<Utc>>) -> Self {
+        SyncStateRow {
+            entity: "sales".into(),
+            status,
+            last_version: 0,
+            last_success_at,
+            last_error: None,
+            run_id: None,
+            run_mode: None,
+            run_started_at: None,
+            run_pages: 0,
+            run_records: 0,
+            rows_in_table: 0,
+            updated_at: Utc::now(),
+        }
+    }
+}
+
 /// Every entity's state, in table order.
 pub fn load_sync_states(conn: &mut PgConnection) -> Result<Vec<SyncStateRow>, DbError> {
     Ok(sync_state::table

@@ -66,12 +66,7 @@ impl Walk<'_> {
             if cursor >= self.applied {
                 break;
             }
-            let page = self.handle.block_on(self.client.fetch_raw_page(
-                entity,
-                cursor,
-                self.page_size,
-                self.counters,
-            ))?;
+            let page = self.page(entity, cursor)?;
             coverage.windows += 1;
             let Some(max_version) = page.max_version else {
                 continue;

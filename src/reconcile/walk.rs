@@ -11,7 +11,7 @@ use tokio::runtime::Handle;
 use super::compare::{Comparison, Differences, Seen};
 use crate::db::{self, RowIdentity, RowsInVersionOrder};
 use crate::entity::{ChildKey, Entity, VersionSource};
-use crate::lightspeed::{decode_record, Client, Record, RequestCounters};
+use crate::lightspeed::{decode_record, Client, RawPage, Record, RequestCounters};
 
 /// What one entity's walk needs.
 pub struct Walk<'a> {
@@ -55,6 +55,17 @@ pub(super) fn row_seen(row: RowIdentity) -> Seen {
 }
 
 impl Walk<'_> {
+    /// The store's page of `entity` after version `after`, through the run's client.
+    pub(super) fn page(&self, entity: Entity, after: i64) -> anyhow::Result<RawPage> {
+        let page = self.handle.block_on(self.client.fetch_raw_page(
+            entity,
+            after,
+            self.page_size,
+            self.counters,
+        ))?;
+        Ok(page)
+    }
+
     /// Every record of the store against every row at or below the applied version.
     pub fn full(
         &self,
@@ -101,12 +112,7 @@ impl Walk<'_> {
                     stopped_early = true;
                     break;
                 }
-                let page = self.handle.block_on(self.client.fetch_raw_page(
-                    entity,
-                    after,
-                    self.page_size,
-                    self.counters,
-                ))?;
+                let page = self.page(entity, after)?;
                 let Some(max_version) = page.max_version else {
                     break;
                 };

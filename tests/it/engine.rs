@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use diesel::sql_types::{BigInt, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use lightsync::entity::Entity;
-use lightsync::simulator::StoreShape;
 use predicates::prelude::*;
 
 use crate::support::proxy::PgProxy;
@@ -95,14 +94,7 @@ fn a_missing_checkpoint_store_resumes_from_postgres() {
 
 #[test]
 fn a_second_run_exits_3_and_names_the_lock() {
-    let sim = TestSimulator::paged(
-        StoreShape {
-            sales: 200,
-            ..StoreShape::default()
-        },
-        10,
-        Duration::from_millis(100),
-    );
+    let sim = TestSimulator::slow(200, 10, Duration::from_millis(100));
     let database = TestDatabase::migrated();
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("checkpoint");
@@ -141,14 +133,7 @@ fn a_postgres_outage_during_an_import_pauses_the_writer_and_the_run_completes() 
     through_proxy
         .set_port(Some(proxy.address().port()))
         .unwrap();
-    let sim = TestSimulator::paged(
-        StoreShape {
-            sales: 1000,
-            ..StoreShape::default()
-        },
-        20,
-        Duration::from_millis(20),
-    );
+    let sim = TestSimulator::slow(1000, 20, Duration::from_millis(20));
     let dir = tempfile::tempdir().unwrap();
     let mut import = RunningChild::spawn({
         let mut command = bare_lightsync();

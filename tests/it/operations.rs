@@ -8,7 +8,6 @@ use std::time::Duration;
 use diesel::{sql_query, RunQueryDsl};
 use lightsync::checkpoint::{CheckpointStore, SpooledBatch};
 use lightsync::entity::Entity;
-use lightsync::simulator::StoreShape;
 use predicates::prelude::*;
 
 use crate::support::{
@@ -108,14 +107,7 @@ fn checkpoint_show_list_export_and_verify_on_a_consistent_store() {
 
 #[test]
 fn checkpoint_show_while_a_sync_holds_the_store_reports_the_holder_and_postgres() {
-    let sim = TestSimulator::paged(
-        StoreShape {
-            sales: 200,
-            ..StoreShape::default()
-        },
-        10,
-        Duration::from_millis(100),
-    );
+    let sim = TestSimulator::slow(200, 10, Duration::from_millis(100));
     let database = TestDatabase::migrated();
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("cp");

@@ -58,6 +58,16 @@ impl TestSimulator {
         })
     }
 
+    /// The default store with `sales` sales, served `page_cap` records a page, each page
+    /// `delay` late: a run that is still going when the test acts.
+    pub fn slow(sales: u32, page_cap: u32, delay: std::time::Duration) -> TestSimulator {
+        let shape = StoreShape {
+            sales,
+            ..StoreShape::default()
+        };
+        TestSimulator::paged(shape, page_cap, delay)
+    }
+
     pub fn base_url(&self) -> String {
         self.handle.base_url()
     }
