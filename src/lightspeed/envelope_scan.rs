@@ -63,14 +63,7 @@ struct Scanner<'a> {
 /// Scans a page body held in memory.
 pub fn scan_envelope_in(body: &[u8]) -> Result<ScannedEnvelope, PageError> {
     let mut scanner = Scanner::new(Some(body));
-    let mut at = 0;
-    while at < body.len() {
-        at += scanner.skip_inside_string(&body[at..]);
-        if let Some(&byte) = body.get(at) {
-            scanner.byte(byte)?;
-            at += 1;
-        }
-    }
+    scanner.feed(body)?;
     scanner.finish()
 }
 
@@ -85,9 +78,7 @@ pub fn scan_envelope(mut reader: impl BufRead) -> Result<ScannedEnvelope, PageEr
             break;
         }
         let length = buffer.len();
-        for &byte in buffer {
-            scanner.byte(byte)?;
-        }
+        scanner.feed(buffer)?;
         reader.consume(length);
     }
     scanner.finish()
@@ -118,21 +109,40 @@ impl<'a> Scanner<'a> {
 }
 
 impl Scanner<'_> {
+    /// The next bytes of the body, in order.
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), PageError> {
+        let mut at = 0;
+        while at < chunk.len() {
+            at += self.skip_inside_string(&chunk[at..]);
+            if let Some(&byte) = chunk.get(at) {
+                self.byte(byte)?;
+                at += 1;
+            }
+        }
+        Ok(())
+    }
+
     /// Inside a string value (not a key, nor `version`'s value, whose bytes are kept), jumps to
     /// the next quote or backslash of `rest`, the only bytes that matter there; returns how
-    /// many bytes it passed over. Most of a page is string contents.
+    /// many bytes it passed over (copied whole into the element being read, when the body is
+    /// not held). Most of a page is string contents.
+    #[inline]
     fn skip_inside_string(&mut self, rest: &[u8]) -> usize {
         if !self.in_string || self.escaped || self.key.is_some() || self.version_bytes.is_some() {
             return 0;
         }
         let skip = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
         if skip > 0 {
+            if self.element_start.is_some() && self.whole.is_none() {
+                self.element.extend_from_slice(&rest[..skip]);
+            }
             self.offset += skip;
             self.last_significant = self.offset - 1;
         }
         skip
     }
 
+    #[inline(always)]
     fn byte(&mut self, byte: u8) -> Result<(), PageError> {
         if self.element_start.is_some() && self.whole.is_none() {
             self.element.push(byte);
