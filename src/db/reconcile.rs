@@ -65,6 +65,17 @@ impl<'c> RowsInVersionOrder<'c> {
         Ok(rows)
     }
 
+    /// Hands every row left to `each`, in order.
+    pub fn for_each_left(&mut self, mut each: impl FnMut(RowIdentity)) -> Result<(), DbError> {
+        loop {
+            let chunk = self.next_chunk()?;
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            chunk.into_iter().for_each(&mut each);
+        }
+    }
+
     fn close(&mut self) -> Result<(), DbError> {
         if self.open {
             self.open = false;

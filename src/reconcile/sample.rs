@@ -84,15 +84,7 @@ impl Walk<'_> {
             }
             let mut rows =
                 RowsInVersionOrder::open(cursor_conn, table, &key_sql(entity), cursor, top)?;
-            loop {
-                let chunk = rows.next_chunk()?;
-                if chunk.is_empty() {
-                    break;
-                }
-                for row in chunk {
-                    comparison.row(row_seen(row));
-                }
-            }
+            rows.for_each_left(|row| comparison.row(row_seen(row)))?;
             drop(rows);
             let window = comparison.finish();
             coverage.covered += window.checked;

@@ -155,15 +155,7 @@ impl Walk<'_> {
         for row in waiting.drain(..) {
             comparison.row(row_seen(row));
         }
-        loop {
-            let chunk = rows.next_chunk()?;
-            if chunk.is_empty() {
-                break;
-            }
-            for row in chunk {
-                comparison.row(row_seen(row));
-            }
-        }
+        rows.for_each_left(|row| comparison.row(row_seen(row)))?;
         let mut found = comparison.finish();
         if stopped_early {
             self.excuse_changed_since(&mut found)?;
