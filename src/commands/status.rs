@@ -19,6 +19,9 @@ struct EntityStatus {
     last_success_ago: String,
     last_version: i64,
     rows: i64,
+    /// Bytes on disk of the entity's tables (its children's included), and the same in words.
+    size_bytes: i64,
+    size: String,
     /// Records kept in `lightspeed_quarantine` for want of a usable identity.
     quarantined: i64,
     /// The last reconcile against the store.
@@ -34,6 +37,7 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
     let states = db::load_sync_states(&mut conn)?;
     let quarantine = db::load_quarantine_counts(&mut conn)?;
     let reconciles = db::load_last_reconciles(&mut conn)?;
+    let disk = db::load_disk_use(&mut conn)?;
     let now = chrono::Utc::now();
     let entities: Vec<EntityStatus> = Entity::ALL
         .into_iter()
@@ -49,6 +53,8 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
                 last_success_ago: ago(last_success_at, now),
                 last_version: state.map_or(0, |s| s.last_version),
                 rows: state.map_or(0, |s| s.rows_in_table),
+                size_bytes: disk.of(entity),
+                size: db::bytes_in_words(disk.of(entity)),
                 quarantined: quarantine.of(entity.name()),
                 last_reconcile: reconciles
                     .iter()
@@ -67,31 +73,40 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "all_green": all_green,
+                "database_size_bytes": disk.database,
                 "entities": entities,
             }))?
         );
     } else {
         crate::outln!(
-            "{:<w$} {:<7} {:<8} {:<14} {:>14} {:>10}  last error",
+            "{:<w$} {:<7} {:<8} {:<14} {:>14} {:>10} {:>9}  last error",
             "entity",
             "health",
             "status",
             "last success",
             "last version",
-            "rows"
+            "rows",
+            "size"
         );
         for e in &entities {
             crate::outln!(
-                "{:<w$} {:<7} {:<8} {:<14} {:>14} {:>10}  {}",
+                "{:<w$} {:<7} {:<8} {:<14} {:>14} {:>10} {:>9}  {}",
                 e.entity,
                 e.health.name(),
                 e.status,
                 e.last_success_ago,
                 e.last_version,
                 e.rows,
+                e.size,
                 e.last_error.as_deref().unwrap_or("-")
             );
         }
+        let tables: i64 = entities.iter().map(|e| e.size_bytes).sum();
+        crate::outln!(
+            "database size {} (the tables above: {})",
+            db::bytes_in_words(disk.database),
+            db::bytes_in_words(tables)
+        );
         for e in &entities {
             if let Some(reconcile) = e
                 .last_reconcile

@@ -16,6 +16,7 @@ pub mod rows;
 mod run_log;
 mod run_status;
 pub mod schema;
+mod size;
 mod state;
 mod totals;
 mod write;
@@ -36,6 +37,7 @@ pub use run_log::{
     record_reconcile, rewind_entity, EntityRunEnd, ReconcileRecord,
 };
 pub use run_status::RunStatus;
+pub use size::{bytes_in_words, load_disk_use, DiskUse};
 pub use state::{
     estimate_rows, load_chart_runs, load_last_runs, load_last_version, load_run, load_runs,
     load_sync_states, ping, RunFilter, SyncLogRow, SyncStateRow,

@@ -49,6 +49,8 @@ pub struct EntityFigures {
     pub totals: RunTotals,
     /// Records held in `lightspeed_quarantine`.
     pub quarantined: i64,
+    /// Bytes on disk of the entity's tables, its children's included.
+    pub bytes: i64,
     /// The last reconcile: unix time and differences found, if there was one.
     pub last_reconcile: Option<(f64, i64)>,
 }
@@ -73,6 +75,7 @@ pub fn render(figures: &[EntityFigures]) -> String {
     let rate_limited = Family::<EntityLabel, Counter>::default();
     let untyped = Family::<EntityLabel, Counter>::default();
     let quarantined = Family::<EntityLabel, Gauge>::default();
+    let bytes = Family::<EntityLabel, Gauge>::default();
     let reconcile_differences = Family::<EntityLabel, Gauge>::default();
     let last_reconcile = Family::<EntityLabel, FloatGauge>::default();
     registry.register(
@@ -127,6 +130,12 @@ pub fn render(figures: &[EntityFigures]) -> String {
         "Records held in lightspeed_quarantine for want of a usable id or version",
         quarantined.clone(),
     );
+    registry.register_with_unit(
+        "lightsync_table",
+        "Bytes on disk of the entity's tables (its children's, indexes and TOAST included)",
+        Unit::Bytes,
+        bytes.clone(),
+    );
     registry.register(
         "lightsync_reconcile_differences",
         "Records the last reconcile found missing, stale or extra (entities reconciled at least once)",
@@ -157,6 +166,7 @@ pub fn render(figures: &[EntityFigures]) -> String {
         last_version.get_or_create(&label).set(entity.last_version);
         duration.get_or_create(&label).set(entity.last_run_seconds);
         quarantined.get_or_create(&label).set(entity.quarantined);
+        bytes.get_or_create(&label).set(entity.bytes);
         if let Some((at, differences)) = entity.last_reconcile {
             last_reconcile.get_or_create(&label).set(at);
             reconcile_differences.get_or_create(&label).set(differences);
@@ -187,6 +197,7 @@ pub fn load_figures(
     let totals = db::load_run_totals(conn)?;
     let quarantine = db::load_quarantine_counts(conn)?;
     let reconciles = db::load_last_reconciles(conn)?;
+    let disk = db::load_disk_use(conn)?;
     Ok(Entity::ALL
         .iter()
         .map(|entity| {
@@ -211,6 +222,7 @@ pub fn load_figures(
                     .cloned()
                     .unwrap_or_default(),
                 quarantined: quarantine.of(name),
+                bytes: disk.of(*entity),
                 last_reconcile: reconciles.iter().find(|row| row.entity == name).map(|row| {
                     let reconcile = crate::reconcile::LastReconcile::of(row, now);
                     (
@@ -263,10 +275,15 @@ mod tests {
                     untyped: 0,
                 },
                 quarantined: 2,
+                bytes: 8_192,
                 last_reconcile: Some((1_700_000_000.0, 3)),
             })
             .collect();
         let text = render(&figures);
+        assert!(
+            text.contains("lightsync_table_bytes{entity=\"sales\"} 8192"),
+            "{text}"
+        );
         assert!(
             text.contains("# TYPE lightsync_records_synced counter"),
             "{text}"

@@ -38,6 +38,8 @@ pub struct EntityCard {
     pub health: Health,
     pub last_version: i64,
     pub rows: i64,
+    /// Bytes on disk of the entity's tables (its children's included), in words.
+    pub size: String,
     /// Line items and payments, shown with sales.
     pub line_items: Option<i64>,
     pub payments: Option<i64>,
@@ -80,6 +82,7 @@ pub fn load_entity_cards(
     let last_runs = db::load_last_runs(conn)?;
     let quarantine = db::load_quarantine_counts(conn)?;
     let reconciles = db::load_last_reconciles(conn)?;
+    let disk = db::load_disk_use(conn)?;
     let any_running = states
         .iter()
         .any(|state| state.status == RunStatus::Running);
@@ -134,6 +137,7 @@ pub fn load_entity_cards(
             rows,
             line_items,
             payments,
+            size: db::bytes_in_words(disk.of(entity)),
             quarantined: quarantine.of(entity.name()),
             last_reconcile: reconciles
                 .iter()

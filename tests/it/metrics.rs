@@ -140,6 +140,7 @@ fn metrics_parse_and_match_sync_state() {
         ("lightsync_api_requests", OpenMetricsType::Counter),
         ("lightsync_api_429", OpenMetricsType::Counter),
         ("lightsync_records_untyped", OpenMetricsType::Counter),
+        ("lightsync_table_bytes", OpenMetricsType::Gauge),
     ];
     let mut values: BTreeMap<(&str, String), f64> = BTreeMap::new();
     for (name, kind) in families {
@@ -229,6 +230,94 @@ fn metrics_parse_and_match_sync_state() {
         assert!(total.records > 0 && total.requests > 0, "{entity}");
     }
     assert_eq!(totals.len(), Entity::ALL.len());
+
+    // What each entity costs on disk: its table and its children's, as PostgreSQL counts them,
+    // the same in /metrics, /api/status and `lightsync status --json`. Vacuumed first, with
+    // autovacuum off, so no visibility map appears between two readings.
+    for table in [
+        "lightspeed_sales",
+        "lightspeed_sale_line_items",
+        "lightspeed_sale_payments",
+    ] {
+        let mut conn = database.connect();
+        sql_query(format!("VACUUM {table}"))
+            .execute(&mut conn)
+            .unwrap();
+        sql_query(format!(
+            "ALTER TABLE {table} SET (autovacuum_enabled = false)"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+    let text = crate::web::metrics_text(&client);
+    let exposition =
+        openmetrics_parser::openmetrics::parse_openmetrics(&text).expect("the exposition parses");
+    let bytes_family = &exposition.families["lightsync_table_bytes"];
+    let metric_bytes = bytes_family
+        .iter_samples()
+        .find(|sample| {
+            sample
+                .get_labelset()
+                .ok()
+                .and_then(|labels| labels.get_label_value("entity").map(|e| e == "sales"))
+                .unwrap_or(false)
+        })
+        .map(|sample| number(&sample.value))
+        .expect("a sales sample");
+    let sales_bytes = crate::support::count(
+        &database.url,
+        "SELECT (pg_total_relation_size('lightspeed_sales') \
+         + pg_total_relation_size('lightspeed_sale_line_items') \
+         + pg_total_relation_size('lightspeed_sale_payments'))::BIGINT AS n",
+    );
+    assert!(sales_bytes > 100_000, "{sales_bytes}");
+    assert_eq!(metric_bytes, sales_bytes as f64);
+    let status: serde_json::Value = client
+        .get("/api/status")
+        .header(Header::new(
+            "Authorization",
+            format!("Bearer {}", crate::web::API_TOKEN),
+        ))
+        .dispatch()
+        .into_json()
+        .expect("a status body");
+    let sales_card = status["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|card| card["entity"] == "sales")
+        .unwrap();
+    assert_eq!(
+        sales_card["size"],
+        lightsync::db::bytes_in_words(sales_bytes)
+    );
+    let output = lightsync(&database, &simulator, &checkpoints)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let sales = report["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entity| entity["entity"] == "sales")
+        .unwrap();
+    assert_eq!(sales["size_bytes"], sales_bytes);
+    let database_bytes = report["database_size_bytes"].as_i64().unwrap();
+    assert!(
+        database_bytes >= sales_bytes,
+        "{database_bytes} < {sales_bytes}"
+    );
+    let table = lightsync(&database, &simulator, &checkpoints)
+        .arg("status")
+        .output()
+        .unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.contains(&lightsync::db::bytes_in_words(sales_bytes))
+            && table.contains("database size "),
+        "{table}"
+    );
 }
 
 #[test]
