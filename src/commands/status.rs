@@ -56,10 +56,7 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
                 size_bytes: disk.of(entity),
                 size: db::bytes_in_words(disk.of(entity)),
                 quarantined: quarantine.of(entity.name()),
-                last_reconcile: reconciles
-                    .iter()
-                    .find(|row| row.entity == entity.name())
-                    .map(|row| crate::reconcile::LastReconcile::of(row, now)),
+                last_reconcile: crate::reconcile::LastReconcile::find(&reconciles, entity, now),
                 last_error: state.and_then(|s| s.last_error.clone()),
             }
         })

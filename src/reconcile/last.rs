@@ -1,6 +1,7 @@
 //! An entity's last reconcile as `status`, the dashboard and `/metrics` show it, read from its
 //! `sync_log` row.
 
+use crate::entity::Entity;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -22,6 +23,13 @@ pub struct LastReconcile {
 }
 
 impl LastReconcile {
+    /// `entity`'s last reconcile among `rows` (each entity's newest), if it has one.
+    pub fn find(rows: &[SyncLogRow], entity: Entity, now: DateTime<Utc>) -> Option<LastReconcile> {
+        rows.iter()
+            .find(|row| row.entity == entity.name())
+            .map(|row| LastReconcile::of(row, now))
+    }
+
     pub fn of(row: &SyncLogRow, now: DateTime<Utc>) -> LastReconcile {
         let at = row.finished_at.unwrap_or(row.started_at);
         LastReconcile {

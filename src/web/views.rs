@@ -139,10 +139,7 @@ pub fn load_entity_cards(
             payments,
             size: db::bytes_in_words(disk.of(entity)),
             quarantined: quarantine.of(entity.name()),
-            last_reconcile: reconciles
-                .iter()
-                .find(|row| row.entity == entity.name())
-                .map(|row| crate::reconcile::LastReconcile::of(row, now)),
+            last_reconcile: crate::reconcile::LastReconcile::find(&reconciles, entity, now),
             last_success_ago: ago(last_success_at, now),
             last_success_at,
             last_error,
