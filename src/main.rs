@@ -34,12 +34,18 @@ fn main() -> ExitCode {
     };
     // Rocket logs through the same logger; its per-request chatter stays out unless RUST_LOG
     // asks for it.
-    env_logger::Builder::from_env(
+    let mut logger = env_logger::Builder::from_env(
         env_logger::Env::default()
             .default_filter_or("info,rocket=error,_=error,rocket_dyn_templates=error"),
-    )
-    .format_target(false)
-    .init();
+    );
+    // Rocket's request lines name every path, a webhook's secret included: they stay out unless
+    // RUST_LOG names Rocket itself.
+    if !std::env::var("RUST_LOG").is_ok_and(|filter| filter.contains("rocket")) {
+        logger
+            .filter_module("rocket", log::LevelFilter::Error)
+            .filter_module("_", log::LevelFilter::Error);
+    }
+    logger.format_target(false).init();
     if let Err((path, err)) = env_loaded {
         // Never echo a line of the file: it may hold a secret.
         let reason = match err {

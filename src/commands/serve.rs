@@ -20,8 +20,11 @@ pub fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<i32> {
         Some(text) => Some(crate::config::parse_schedule(text, "--reconcile-schedule")?),
         None => config.monitoring.reconcile_schedule.clone(),
     };
-    if schedule.is_some() || reconcile_schedule.is_some() {
-        // A scheduled run needs the API settings: say so now, not at the first tick.
+    if schedule.is_some()
+        || reconcile_schedule.is_some()
+        || config.monitoring.webhook_secret.is_some()
+    {
+        // A scheduled or webhook run needs the API settings: say so now, not at the first run.
         config.api()?;
     }
     let mut state = WebState::from_config(config, None)?;
@@ -49,8 +52,15 @@ pub fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<i32> {
                 },
             );
         }
-        let rocket = door
-            .open(rocket)
+        let mut rocket = door.open(rocket);
+        if let Some(secret) = config.monitoring.webhook_secret.clone() {
+            log::info!(
+                "receiving Lightspeed's webhooks at /hooks/lightspeed/<LIGHTSYNC_WEBHOOK_SECRET>"
+            );
+            let trigger = crate::schedule::WebhookTrigger::spawn(config.clone());
+            rocket = rocket.manage(web::WebhookReceiver { secret, trigger });
+        }
+        let rocket = rocket
             .manage(web::Monitoring {
                 metrics_public: config.monitoring.metrics_public,
                 schedule,

@@ -86,7 +86,13 @@ pub struct MonitoringConfig {
     pub schedule: Option<Schedule>,
     /// When `serve` runs a sampled reconcile by itself.
     pub reconcile_schedule: Option<Schedule>,
+    /// The unguessable part of the address Lightspeed's webhooks are posted to; none: `serve`
+    /// receives no webhooks.
+    pub webhook_secret: Option<Secret>,
 }
+
+/// The shortest webhook secret accepted: it is all that keeps the receiving address unguessable.
+pub const MIN_WEBHOOK_SECRET_CHARS: usize = 32;
 
 pub(super) fn load_monitoring(inputs: &Inputs) -> Result<MonitoringConfig, ConfigError> {
     let webhooks = match inputs.variable(vars::ALERT_WEBHOOK_URL) {
@@ -118,6 +124,18 @@ pub(super) fn load_monitoring(inputs: &Inputs) -> Result<MonitoringConfig, Confi
         .variable(vars::RECONCILE_SCHEDULE)
         .map(|setting| parse_schedule(&setting.value, vars::RECONCILE_SCHEDULE))
         .transpose()?;
+    let webhook_secret = match inputs.variable(vars::WEBHOOK_SECRET) {
+        Some(setting) if setting.value.trim().chars().count() < MIN_WEBHOOK_SECRET_CHARS => {
+            return Err(ConfigError::Invalid {
+                variable: vars::WEBHOOK_SECRET,
+                reason: format!(
+                    "it must be at least {MIN_WEBHOOK_SECRET_CHARS} characters: it is all that keeps the webhook address unguessable (e.g. `openssl rand -hex 24`)"
+                ),
+            });
+        }
+        Some(setting) => Some(Secret::new(setting.value.trim())),
+        None => None,
+    };
     Ok(MonitoringConfig {
         webhooks,
         alert_timeout: Duration::from_secs(alert_timeout),
@@ -126,6 +144,7 @@ pub(super) fn load_monitoring(inputs: &Inputs) -> Result<MonitoringConfig, Confi
         metrics_public,
         schedule,
         reconcile_schedule,
+        webhook_secret,
     })
 }
 

@@ -37,6 +37,7 @@ pub const METRICS_PUBLIC: &str = "LIGHTSYNC_METRICS_PUBLIC";
 pub const SCHEDULE: &str = "LIGHTSYNC_SCHEDULE";
 pub const RECONCILE_SCHEDULE: &str = "LIGHTSYNC_RECONCILE_SCHEDULE";
 pub const ENTITIES: &str = "LIGHTSYNC_ENTITIES";
+pub const WEBHOOK_SECRET: &str = "LIGHTSYNC_WEBHOOK_SECRET";
 /// The `crontab` program `cron install` runs (tests point it at a stand-in).
 pub const CRONTAB: &str = "LIGHTSYNC_CRONTAB";
 

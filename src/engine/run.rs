@@ -31,6 +31,8 @@ pub enum RunMode {
     Incremental,
     /// An incremental run started by `serve --schedule`.
     Scheduled,
+    /// An incremental run of the entities a Lightspeed webhook named (`serve`).
+    Webhook,
 }
 
 impl RunMode {
@@ -39,6 +41,7 @@ impl RunMode {
             RunMode::Import => "import",
             RunMode::Incremental => "incremental",
             RunMode::Scheduled => "scheduled",
+            RunMode::Webhook => "webhook",
         }
     }
 }
@@ -197,6 +200,7 @@ fn prepare(
         RunMode::Import => "import",
         RunMode::Incremental => "sync",
         RunMode::Scheduled => "serve --schedule",
+        RunMode::Webhook => "serve (webhook)",
     };
     let store = CheckpointStore::open(&config.engine.checkpoint_dir, Some(identity), command)?;
     // One connection per lane of every stream, and two for the run's own bookkeeping.

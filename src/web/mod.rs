@@ -9,6 +9,7 @@ mod chart;
 pub mod client_addr;
 pub mod front_door;
 mod headers;
+mod hooks;
 mod launcher;
 mod metrics;
 pub mod monitoring;
@@ -23,6 +24,7 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::{catch, catchers, routes, Build, Request, Rocket};
 use rocket_dyn_templates::{context, Template};
 
+pub use hooks::WebhookReceiver;
 pub use launcher::{sync_environment, SyncLauncher};
 pub use monitoring::Monitoring;
 
@@ -201,6 +203,7 @@ pub fn build(state: WebState, figment: rocket::figment::Figment) -> anyhow::Resu
                 api::runs,
                 api::healthz,
                 metrics::metrics,
+                hooks::lightspeed,
             ],
         )
         .mount("/", assets::routes())

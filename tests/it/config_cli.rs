@@ -167,3 +167,17 @@ fn a_reader_that_stops_early_ends_status_quietly() {
         "a closed pipe is the reader's choice, not a failure: {stderr}"
     );
 }
+
+#[test]
+fn a_short_webhook_secret_is_refused_without_echoing_it() {
+    let short = "only-twenty-one-chars";
+    lightsync()
+        .env("LIGHTSYNC_WEBHOOK_SECRET", short)
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x")
+        .arg("migrate")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("LIGHTSYNC_WEBHOOK_SECRET"))
+        .stderr(predicate::str::contains("at least 32 characters"))
+        .stderr(predicate::str::contains(short).not());
+}

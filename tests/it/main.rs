@@ -27,5 +27,6 @@ mod supabase;
 mod support;
 mod web;
 mod web_security;
+mod webhooks;
 
 mod crash;

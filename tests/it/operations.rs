@@ -371,7 +371,12 @@ fn a_corrupt_or_newer_checkpoint_store_is_refused_and_postgres_is_untouched() {
     let newer = dir.path().join("newer");
     drop(CheckpointStore::open(&newer, None, "test").unwrap());
     {
-        let db = sled::open(&newer).unwrap();
+        // sled lets go of its file lock from a background thread once the store is dropped.
+        let db = crate::support::eventually_some(
+            Duration::from_secs(10),
+            "the dropped store's lock is released",
+            || sled::open(&newer).ok(),
+        );
         db.insert("format_version", &7u32.to_be_bytes()).unwrap();
         db.flush().unwrap();
     }

@@ -1,0 +1,4 @@
+DELETE FROM sync_log WHERE mode = 'webhook';
+ALTER TABLE sync_log DROP CONSTRAINT sync_log_mode_check;
+ALTER TABLE sync_log ADD CONSTRAINT sync_log_mode_check
+    CHECK (mode IN ('import', 'incremental', 'operator', 'scheduled', 'reconcile'));
