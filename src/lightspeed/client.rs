@@ -1,24 +1,21 @@
-//! The HTTP client for the X-Series API 2.0 list endpoints: builds requests, paces them through
-//! the shared governor, retries transient failures, and decodes pages. It never logs bodies or
-//! the token.
+//! The HTTP client for the X-Series API 2.0 list endpoints: what to ask for (the URL of a page,
+//! a record, a parent's children; the page size, shrunk after timeouts) and how to decode what
+//! comes back. Sending a request, with its pacing and retries, is `request.rs`. It never logs
+//! bodies or the token.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use reqwest::header::{
-    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, DATE, RETRY_AFTER, USER_AGENT,
-};
-use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, USER_AGENT};
 
-use super::body::{read_body, root_cause, Body};
 use super::credentials::Credentials;
-use super::error::{error_detail, ApiError, FetchError};
+use super::error::{ApiError, FetchError};
 use super::governor::RateGovernor;
 use super::id_page::{decode_id_page, IdPage};
 use super::page::{decode_child_page, decode_raw_page, ChildPage, Page, PageError};
 use super::raw_page::RawPage;
-use super::retry::{retry_after_on_server_clock, RETRY_BACKOFF};
+use super::retry::RETRY_BACKOFF;
 use super::token_file::TokenFile;
 use crate::backoff::Backoff;
 use crate::config::ApiConfig;
@@ -56,17 +53,17 @@ impl RequestCounters {
 /// A client for one store. Cheap to clone; clones share the connection pool and governor.
 #[derive(Clone)]
 pub struct Client {
-    http: reqwest::Client,
+    pub(super) http: reqwest::Client,
     base_url: Arc<str>,
-    max_attempts: u32,
-    governor: RateGovernor,
-    backoff: Backoff,
+    pub(super) max_attempts: u32,
+    pub(super) governor: RateGovernor,
+    pub(super) backoff: Backoff,
     /// Where bodies too large to hold in memory are spilled (`body::SPILL_BYTES`).
-    spill_dir: Arc<std::path::Path>,
+    pub(super) spill_dir: Arc<std::path::Path>,
     /// Per entity, the largest page still asked for after pages timed out (0: as asked).
     page_limits: Arc<[AtomicU32; Entity::ALL.len()]>,
     /// The bearer token, renewed here for an OAuth app.
-    credentials: Arc<Credentials>,
+    pub(super) credentials: Arc<Credentials>,
 }
 
 /// The smallest page a timeout shrinks a request to; below it a timeout is an ordinary failure.
@@ -339,188 +336,5 @@ impl Client {
             }
         })
         .await
-    }
-
-    /// Runs `attempt` until it succeeds, retrying transient failures up to the configured
-    /// attempts; 429s wait for `Retry-After` and do not count as attempts.
-    async fn with_retries<T, F, Fut>(
-        &self,
-        entity: Entity,
-        after: i64,
-        counters: &RequestCounters,
-        mut attempt: F,
-    ) -> Result<T, FetchError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, ApiError>>,
-    {
-        let mut attempts = 0u32;
-        let mut renewed = false;
-        loop {
-            attempts += 1;
-            let (_, generation) = self.credentials.current();
-            match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(ApiError::Unauthorized) if self.credentials.renews() && !renewed => {
-                    // An OAuth access token expired or was revoked: renew once and try again.
-                    renewed = true;
-                    attempts -= 1;
-                    log::warn!("{entity}: the access token was refused (HTTP 401); renewing it");
-                    if let Err(cause) = self.credentials.renew(&self.http, generation).await {
-                        return Err(FetchError {
-                            entity,
-                            after,
-                            attempts,
-                            cause,
-                        });
-                    }
-                }
-                Err(ApiError::RateLimited { retry_after }) => {
-                    attempts -= 1;
-                    counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-                    let wait = self.governor.rate_limited(retry_after);
-                    if wait > retry_after {
-                        log::warn!(
-                            "{entity}: rate limited (429) with a Retry-After that is missing or already past on our clock; waiting {:.1} s",
-                            wait.as_secs_f64()
-                        );
-                    } else {
-                        log::warn!(
-                            "{entity}: rate limited (429); waiting {:.1} s as Retry-After asks",
-                            wait.as_secs_f64()
-                        );
-                    }
-                }
-                Err(ApiError::TimedOutShrinking { .. }) => {
-                    // A smaller page is asked for at once; the timeout spent no attempt.
-                    attempts -= 1;
-                    counters.retries.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(cause) if cause.is_transient() && attempts < self.max_attempts => {
-                    counters.retries.fetch_add(1, Ordering::Relaxed);
-                    let delay = self.backoff.jittered(attempts);
-                    log::warn!(
-                        "{entity}: attempt {attempts}/{} after version {after} failed ({cause}); retrying in {} ms",
-                        self.max_attempts,
-                        delay.as_millis()
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                Err(cause) => {
-                    return Err(FetchError {
-                        entity,
-                        after,
-                        attempts,
-                        cause,
-                    })
-                }
-            }
-        }
-    }
-
-    /// One GET of a list endpoint through the governor: the body of a 200, or why not.
-    async fn get(
-        &self,
-        entity: Entity,
-        url: &str,
-        after: Option<&str>,
-        page_size: u32,
-        deleted: bool,
-        counters: &RequestCounters,
-    ) -> Result<Body, ApiError> {
-        let page_size_text = page_size.to_string();
-        let mut query: Vec<(&str, &str)> = vec![("page_size", &page_size_text)];
-        if let Some(after) = after {
-            query.insert(0, ("after", after));
-        }
-        if deleted {
-            query.push(("deleted", "true"));
-        }
-        let (bearer, generation) = self.credentials.current();
-        let bearer = match bearer {
-            Some(bearer) => bearer,
-            None => {
-                // An OAuth app configured without an access token: get the first one.
-                self.credentials.renew(&self.http, generation).await?;
-                self.credentials.current().0.ok_or(ApiError::Unauthorized)?
-            }
-        };
-        let permit = self.governor.acquire().await;
-        counters.requests.fetch_add(1, Ordering::Relaxed);
-        log::debug!(
-            "GET {url} after={} page_size={page_size}",
-            after.unwrap_or("(none)")
-        );
-        let response = self
-            .http
-            .get(url)
-            .header(AUTHORIZATION, bearer)
-            .query(&query)
-            .send()
-            .await
-            .map_err(classify_transport_error);
-        let response = match response {
-            Ok(response) => response,
-            Err(err) => {
-                drop(permit);
-                return Err(err);
-            }
-        };
-        let status = response.status();
-        let headers = response.headers();
-        let limit = header_number(headers, "x-ratelimit-limit");
-        let remaining = header_number(headers, "x-ratelimit-remaining");
-        log::debug!(
-            "{entity}: HTTP {} X-RateLimit-Limit={limit:?} X-RateLimit-Remaining={remaining:?}",
-            status.as_u16()
-        );
-        let retry_after = headers
-            .get(RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                let date = headers.get(DATE).and_then(|date| date.to_str().ok());
-                retry_after_on_server_clock(value, date, SystemTime::now())
-            });
-        permit.report_response(limit, remaining, status == StatusCode::TOO_MANY_REQUESTS);
-
-        let body = read_body(response, &self.spill_dir).await?;
-        counters
-            .bytes
-            .fetch_add(body.len() as u64, Ordering::Relaxed);
-
-        match status {
-            StatusCode::OK => Ok(body),
-            StatusCode::UNAUTHORIZED => Err(ApiError::Unauthorized),
-            StatusCode::TOO_MANY_REQUESTS => Err(ApiError::RateLimited {
-                // Dates have whole-second precision: wait into the next second. A missing or
-                // past date asks for nothing; the governor's floor applies.
-                retry_after: retry_after
-                    .filter(|wait| !wait.is_zero())
-                    .map(|wait| wait + Duration::from_millis(50))
-                    .unwrap_or(Duration::ZERO),
-            }),
-            status => Err(ApiError::Status {
-                status: status.as_u16(),
-                detail: error_detail(&body.head()),
-            }),
-        }
-    }
-}
-
-fn header_number(headers: &HeaderMap, name: &str) -> Option<u32> {
-    headers
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse().ok())
-}
-
-fn classify_transport_error(err: reqwest::Error) -> ApiError {
-    let cause = root_cause(&err);
-    if err.is_timeout() {
-        ApiError::Timeout
-    } else if err.is_body() || err.is_decode() || cause.contains("before message completed") {
-        ApiError::BodyCut(cause)
-    } else {
-        ApiError::Connection(cause)
     }
 }

@@ -18,6 +18,7 @@ mod page;
 mod raw_object;
 mod raw_page;
 pub mod records;
+mod request;
 pub mod retry;
 pub mod token_file;
 

@@ -15,6 +15,7 @@ mod quirks;
 mod reference;
 mod render;
 mod server;
+mod stats;
 mod store;
 
 use std::net::SocketAddr;
@@ -24,7 +25,7 @@ use std::time::Duration;
 pub use faults::FaultKind;
 pub use oauth::SimulatedOAuth;
 pub use quirks::{OddValue, OddValueReport, ODD_VALUES};
-pub use server::Stats;
+pub use stats::Stats;
 pub use store::{MutationCounts, StoreShape};
 
 use server::Shared;
