@@ -4,7 +4,7 @@
 //! run (`schedule::entities_for`) and the answer comes at once, since Lightspeed retries slow
 //! receivers. The payload is never read as data.
 
-use rocket::form::Form;
+use rocket::data::Data;
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use subtle::ConstantTimeEq;
@@ -32,18 +32,15 @@ impl<'r> FromRequest<'r> for Receiver<'r> {
     }
 }
 
-/// The fields of a webhook lightsync reads (Lightspeed also sends `payload`, `domain_prefix`,
-/// `environment`, ...; they are ignored).
-#[derive(rocket::FromForm)]
-pub struct Hook {
-    #[field(name = "type")]
-    kind: Option<String>,
-}
+/// The most of a webhook's body read: enough for any record's payload (a sale with hundreds of
+/// lines), far below what would let a sender tie up memory. The dashboard's form limit (16 KiB)
+/// is for logins, and a larger webhook refused with 413 would be retried by Lightspeed forever.
+const MOST_BODY: rocket::data::ByteUnit = rocket::data::ByteUnit::Mebibyte(1);
 
-#[rocket::post("/hooks/lightspeed/<secret>", data = "<hook>")]
-pub fn lightspeed(
+#[rocket::post("/hooks/lightspeed/<secret>", data = "<body>")]
+pub async fn lightspeed(
     secret: &str,
-    hook: Form<Hook>,
+    body: Data<'_>,
     receiver: Receiver<'_>,
 ) -> (Status, &'static str) {
     let Some(receiver) = receiver.0.filter(|receiver| {
@@ -51,8 +48,15 @@ pub fn lightspeed(
     }) else {
         return (Status::NotFound, "not found");
     };
-    let kind = hook.kind.as_deref().unwrap_or_default();
-    match entities_for(kind) {
+    let Ok(body) = body.open(MOST_BODY).into_bytes().await else {
+        return (Status::BadRequest, "unreadable body");
+    };
+    // Only `type` is read (Lightspeed also sends `payload`, `domain_prefix`, ...).
+    let kind = url::form_urlencoded::parse(&body)
+        .find(|(name, _)| name == "type")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    match entities_for(&kind) {
         Some(entities) => {
             log::debug!("webhooks: {kind}");
             receiver.trigger.request(entities);
