@@ -85,6 +85,36 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The store's webhooks that tell `serve` what changed (OAuth apps with the webhooks scope)
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Register a webhook of every type lightsync acts on, posting to `serve`
+    Install {
+        /// The dashboard's public address (the path /hooks/lightspeed/<LIGHTSYNC_WEBHOOK_SECRET> is added), or the whole webhook URL
+        #[arg(long)]
+        url: String,
+    },
+    /// The store's webhooks (the secret in a URL is masked)
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove webhooks: every one posting to --url, or the one --id names
+    Remove {
+        /// Remove every webhook posting to this address (as given to install)
+        #[arg(long, conflicts_with = "id", required_unless_present = "id")]
+        url: Option<String>,
+        /// Remove the webhook with this id (see `webhooks list`)
+        #[arg(long)]
+        id: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +234,11 @@ pub struct ServeArgs {
     /// Also run a sampled `reconcile` on this cron schedule, e.g. "0 3 * * 0" [env: LIGHTSYNC_RECONCILE_SCHEDULE]
     #[arg(long, value_name = "CRON")]
     pub reconcile_schedule: Option<String>,
+    /// Keep every entity current: poll each on its own interval, by default sales 30s,
+    /// inventory 1m, products, customers and consignments 5m, the rest 1h; override with
+    /// e.g. --follow=sales:10s,*:2h [env: LIGHTSYNC_FOLLOW]
+    #[arg(long, value_name = "PLAN", num_args = 0..=1, require_equals = true, default_missing_value = "default")]
+    pub follow: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -303,6 +338,18 @@ pub struct SimulateArgs {
     /// Serve the /__simulator control endpoints (mutate, expected, stats, fail)
     #[arg(long)]
     pub control: bool,
+    /// Send the store's webhooks of every type to this URL (as registered on its setup page)
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// Share of webhooks never sent (0 to 1)
+    #[arg(long, default_value_t = 0.0)]
+    pub webhook_loss: f64,
+    /// Share of webhooks sent twice (0 to 1)
+    #[arg(long, default_value_t = 0.0)]
+    pub webhook_duplicate: f64,
+    /// Longest random delay before a webhook is sent, in milliseconds (later changes may arrive first)
+    #[arg(long, default_value_t = 0)]
+    pub webhook_delay_ms: u64,
 }
 
 #[cfg(test)]

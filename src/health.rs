@@ -1,5 +1,5 @@
 //! Entity health: the colour an operator sees for an entity, from its status and the time since
-//! its last successful sync, and that time in words. Pure code, shared by the dashboard and
+//! its last successful sync, that time in words, and how fresh the mirror is (`Freshness`). Pure code, shared by the dashboard and
 //! `lightsync status`.
 
 use std::fmt;
@@ -115,6 +115,47 @@ pub fn ago(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// How fresh an entity's mirror is, from its `sync_state` row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Freshness {
+    /// Seconds since the start of the entity's last successful run: everything the store had
+    /// then is in the mirror, so nothing in it is older than this.
+    pub lag_secs: Option<f64>,
+    pub lag: String,
+    /// The store's `updated_at` of the newest record written, and how long ago that was.
+    pub newest_change_at: Option<DateTime<Utc>>,
+    pub newest_change_ago: String,
+    /// How long after that change its record landed in PostgreSQL.
+    pub landed_after_secs: Option<f64>,
+}
+
+impl Freshness {
+    pub fn of(
+        caught_up_at: Option<DateTime<Utc>>,
+        newest_change_at: Option<DateTime<Utc>>,
+        landed_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Freshness {
+        let seconds = |from: DateTime<Utc>, to: DateTime<Utc>| {
+            (to - from).num_milliseconds().max(0) as f64 / 1000.0
+        };
+        let lag_secs = caught_up_at.map(|at| seconds(at, now));
+        Freshness {
+            lag: match lag_secs {
+                None => "never caught up".to_string(),
+                Some(secs) if secs < 120.0 => format!("{secs:.0} s"),
+                Some(secs) => duration_in_words(Duration::from_secs_f64(secs)),
+            },
+            lag_secs,
+            newest_change_ago: ago(newest_change_at, now),
+            newest_change_at,
+            landed_after_secs: newest_change_at
+                .zip(landed_at)
+                .map(|(changed, landed)| seconds(changed, landed)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +207,23 @@ mod tests {
         assert_eq!(ago(Some(now - Age::minutes(12)), now), "12 min ago");
         assert_eq!(ago(Some(now - Age::hours(3)), now), "3 h ago");
         assert_eq!(ago(Some(now - Age::days(4)), now), "4 days ago");
+    }
+
+    #[test]
+    fn freshness_reads_lag_and_landing_delay() {
+        let now = Utc::now();
+        let fresh = Freshness::of(
+            Some(now - Age::seconds(12)),
+            Some(now - Age::seconds(40)),
+            Some(now - Age::seconds(37)),
+            now,
+        );
+        assert_eq!(fresh.lag, "12 s");
+        assert_eq!(fresh.landed_after_secs, Some(3.0));
+        assert_eq!(fresh.newest_change_ago, "just now");
+        let never = Freshness::of(None, None, None, now);
+        assert_eq!(never.lag, "never caught up");
+        assert_eq!(never.lag_secs, None);
+        assert_eq!(never.landed_after_secs, None);
     }
 }

@@ -92,9 +92,17 @@ pub struct MessageContext {
     pub dashboard_url: Option<Url>,
     pub scrubber: Scrubber,
     pub thresholds: HealthThresholds,
+    /// The lag threshold, and whether this process follows the store (only then is lag news).
+    pub lag_alert: std::time::Duration,
+    pub following: bool,
 }
 
 impl MessageContext {
+    /// The lag threshold that applies to this process's observations, if it follows the store.
+    pub fn lag_limit(&self) -> Option<std::time::Duration> {
+        self.following.then_some(self.lag_alert)
+    }
+
     fn link(&self, entity: &str) -> Option<String> {
         let base = self.dashboard_url.as_ref()?;
         let mut url = base.join("history").ok()?;
@@ -161,6 +169,13 @@ impl MessageContext {
                 ))
             ),
             AlertState::Resumed => format!("lightsync: {entity} run {run} resumed."),
+            AlertState::Lagging => format!(
+                "lightsync: {entity} is LAGGING: its newest complete copy is {} old while followed (alert after {}). Last success: {last_success}.",
+                row.caught_up_at
+                    .and_then(|at| (now - at).to_std().ok())
+                    .map_or("of unknown age".to_string(), duration_in_words),
+                duration_in_words(self.lag_alert),
+            ),
         };
         AlertMessage {
             text: escape_for_chat(&self.scrub(&text)),
@@ -262,6 +277,8 @@ mod tests {
                 vec!["tok-SECRET-123".into(), "ab".into()],
             ),
             thresholds: HealthThresholds::default(),
+            lag_alert: std::time::Duration::from_secs(600),
+            following: false,
         }
     }
 

@@ -61,6 +61,8 @@ impl Alerter {
                 dashboard_url: monitoring.dashboard_url.clone(),
                 scrubber: Scrubber::from_config(config),
                 thresholds: config.health,
+                lag_alert: monitoring.lag_alert,
+                following: false,
             },
             url,
         })
@@ -201,7 +203,7 @@ fn claim_state_change(
         return Ok(None);
     };
     let head = record::load_chain_head(conn, entity.name())?;
-    let observation = observe(&row, now, &context.thresholds);
+    let observation = observe(&row, now, &context.thresholds, context.lag_limit());
     let Some(state) = decide(head, observation, row.last_success_at) else {
         return Ok(None);
     };
@@ -218,6 +220,8 @@ pub async fn send_test(config: &Config) -> anyhow::Result<Vec<(String, Result<()
         dashboard_url: monitoring.dashboard_url.clone(),
         scrubber: Scrubber::from_config(config),
         thresholds: config.health,
+        lag_alert: monitoring.lag_alert,
+        following: false,
     };
     let hosts: Vec<String> = webhooks.hosts().iter().map(|h| h.to_string()).collect();
     let results = webhooks.post(&context.test()).await;
@@ -275,13 +279,14 @@ pub async fn notify_after_run(config: &Config, report: &RunReport) {
     }
 }
 
-/// `serve`'s watch: every `config.monitoring.alert_check`, announces entities that turned red
-/// or recovered (and failures of runs that had no webhook configured). Runs until the runtime
+/// `serve`'s watch: every `config.monitoring.alert_check`, announces entities that turned red,
+/// fell behind while `following`, or recovered (and failures of runs that had no webhook configured). Runs until the runtime
 /// stops; does nothing when no webhook is configured.
-pub fn spawn_watch(config: &Config) {
-    let Some(alerter) = Alerter::from_config(config) else {
+pub fn spawn_watch(config: &Config, following: bool) {
+    let Some(mut alerter) = Alerter::from_config(config) else {
         return;
     };
+    alerter.context.following = following;
     let every = config.monitoring.alert_check;
     let budget = alerter.webhooks.timeout() + DATABASE_ALLOWANCE;
     log::info!(

@@ -20,6 +20,9 @@ pub enum AlertState {
     Recovered,
     /// A run was interrupted (its process stopped) and a later run resumed it.
     Resumed,
+    /// Followed (`serve --follow`), and the mirror's newest complete copy is older than the lag
+    /// threshold.
+    Lagging,
 }
 
 impl AlertState {
@@ -29,6 +32,7 @@ impl AlertState {
             AlertState::Red => "red",
             AlertState::Recovered => "recovered",
             AlertState::Resumed => "resumed",
+            AlertState::Lagging => "lagging",
         }
     }
 
@@ -38,6 +42,7 @@ impl AlertState {
             AlertState::Red,
             AlertState::Recovered,
             AlertState::Resumed,
+            AlertState::Lagging,
         ]
         .into_iter()
         .find(|state| state.name() == name)
@@ -59,22 +64,33 @@ pub enum Observation {
     /// Stale beyond the red threshold after having synced at least once (an entity that was
     /// never synced is red from the start: that is not a change).
     Red,
+    /// Followed and behind the lag threshold (see `AlertState::Lagging`).
+    Lagging,
     Green,
     /// Yellow, or never synced: nothing to announce.
     Quiet,
 }
 
-/// Reads an entity's condition from its `sync_state` row.
+/// Reads an entity's condition from its `sync_state` row. `lag_alert` is the lag threshold
+/// when the entity is followed.
 pub fn observe(
     state: &SyncStateRow,
     now: DateTime<Utc>,
     thresholds: &HealthThresholds,
+    lag_alert: Option<std::time::Duration>,
 ) -> Observation {
     if state.status == RunStatus::Failed {
         return Observation::Failed;
     }
+    let lagging = lag_alert.is_some_and(|limit| {
+        state
+            .caught_up_at
+            .and_then(|at| (now - at).to_std().ok())
+            .is_some_and(|lag| lag > limit)
+    });
     match health_of(state.status, state.last_success_at, now, thresholds) {
         Health::Red if state.last_success_at.is_some() => Observation::Red,
+        _ if lagging => Observation::Lagging,
         Health::Green => Observation::Green,
         _ => Observation::Quiet,
     }
@@ -91,13 +107,20 @@ pub fn decide(
     let last = head.map(|head| head.state);
     match observation {
         Observation::Failed => (last != Some(AlertState::Failed)).then_some(AlertState::Failed),
-        Observation::Red => {
-            matches!(last, None | Some(AlertState::Recovered)).then_some(AlertState::Red)
+        Observation::Red => matches!(
+            last,
+            None | Some(AlertState::Recovered | AlertState::Lagging)
+        )
+        .then_some(AlertState::Red),
+        Observation::Lagging => {
+            matches!(last, None | Some(AlertState::Recovered)).then_some(AlertState::Lagging)
         }
         Observation::Green => match head {
             Some(head)
-                if matches!(head.state, AlertState::Failed | AlertState::Red)
-                    && last_success_at.is_some_and(|success| success > head.at) =>
+                if matches!(
+                    head.state,
+                    AlertState::Failed | AlertState::Red | AlertState::Lagging
+                ) && last_success_at.is_some_and(|success| success > head.at) =>
             {
                 Some(AlertState::Recovered)
             }
@@ -200,15 +223,20 @@ mod tests {
         let t = HealthThresholds::default();
         let now = Utc::now();
         assert_eq!(
-            observe(&row(RunStatus::Failed, Some(now)), now, &t),
+            observe(&row(RunStatus::Failed, Some(now)), now, &t, None),
             Observation::Failed
         );
         assert_eq!(
-            observe(&row(RunStatus::Ok, Some(now)), now, &t),
+            observe(&row(RunStatus::Ok, Some(now)), now, &t, None),
             Observation::Green
         );
         assert_eq!(
-            observe(&row(RunStatus::Ok, Some(now - Duration::hours(3))), now, &t),
+            observe(
+                &row(RunStatus::Ok, Some(now - Duration::hours(3))),
+                now,
+                &t,
+                None
+            ),
             Observation::Quiet,
             "yellow"
         );
@@ -216,16 +244,60 @@ mod tests {
             observe(
                 &row(RunStatus::Ok, Some(now - Duration::hours(13))),
                 now,
-                &t
+                &t,
+                None
             ),
             Observation::Red
         );
         assert_eq!(
-            observe(&row(RunStatus::Idle, None), now, &t),
+            observe(&row(RunStatus::Idle, None), now, &t, None),
             Observation::Quiet,
             "never synced"
         );
         assert_eq!(AlertState::from_name("red"), Some(AlertState::Red));
+        assert_eq!(AlertState::from_name("lagging"), Some(AlertState::Lagging));
         assert_eq!(AlertState::from_name("blue"), None);
+    }
+
+    #[test]
+    fn a_followed_entity_behind_its_lag_threshold_alerts_once_and_recovers() {
+        let t = HealthThresholds::default();
+        let now = Utc::now();
+        let mut behind = row(RunStatus::Ok, Some(now - Duration::minutes(20)));
+        behind.caught_up_at = Some(now - Duration::minutes(20));
+        let limit = Some(std::time::Duration::from_secs(600));
+        assert_eq!(observe(&behind, now, &t, limit), Observation::Lagging);
+        assert_eq!(
+            observe(&behind, now, &t, None),
+            Observation::Green,
+            "not followed: twenty minutes is green"
+        );
+        assert_eq!(
+            decide(None, Observation::Lagging, behind.last_success_at),
+            Some(AlertState::Lagging)
+        );
+        let alerted = now;
+        assert_eq!(
+            decide(
+                head(AlertState::Lagging, alerted),
+                Observation::Lagging,
+                None
+            ),
+            None,
+            "once"
+        );
+        assert_eq!(
+            decide(
+                head(AlertState::Lagging, alerted),
+                Observation::Green,
+                Some(alerted + Duration::seconds(30))
+            ),
+            Some(AlertState::Recovered)
+        );
+        assert_eq!(
+            decide(head(AlertState::Lagging, alerted), Observation::Red, None),
+            Some(AlertState::Red),
+            "turning red while lagging is news"
+        );
     }
 }

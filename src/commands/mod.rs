@@ -12,6 +12,7 @@ mod serve;
 mod simulate;
 mod status;
 mod token;
+mod webhooks;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
@@ -33,6 +34,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Demo(args) => demo::demo(config, args),
         Command::Alert { command } => alert::alert(&config, command),
         Command::Token { command } => token::token(&config, command),
+        Command::Webhooks { command } => webhooks::webhooks(&config, command),
     }
 }
 

@@ -3,7 +3,7 @@
 use std::io::BufRead;
 
 use crate::cli::ServeArgs;
-use crate::config::{Config, MIN_PASSWORD_CHARS};
+use crate::config::{Config, FollowPlan, MIN_PASSWORD_CHARS};
 use crate::exit;
 use crate::schedule::ScheduledJob;
 use crate::web::{self, WebState};
@@ -20,11 +20,23 @@ pub fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<i32> {
         Some(text) => Some(crate::config::parse_schedule(text, "--reconcile-schedule")?),
         None => config.monitoring.reconcile_schedule.clone(),
     };
+    let follow =
+        match &args.follow {
+            Some(text) => Some(FollowPlan::parse(text).map_err(|reason| {
+                crate::config::ConfigError::Invalid {
+                    variable: "--follow",
+                    reason,
+                }
+            })?),
+            None => config.monitoring.follow.clone(),
+        };
     if schedule.is_some()
         || reconcile_schedule.is_some()
+        || follow.is_some()
         || config.monitoring.webhook_secret.is_some()
     {
-        // A scheduled or webhook run needs the API settings: say so now, not at the first run.
+        // A scheduled, followed or webhook run needs the API settings: say so now, not at the
+        // first run.
         config.api()?;
     }
     let mut state = WebState::from_config(config, None)?;
@@ -39,7 +51,7 @@ pub fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<i32> {
         let door = web::front_door::Door::bind(public, secret)
             .await
             .map_err(|err| anyhow::anyhow!("the dashboard on {public} stopped: {err}"))?;
-        crate::alert::spawn_watch(&config);
+        crate::alert::spawn_watch(&config, follow.is_some());
         let schedule = schedule.map(|schedule| {
             crate::schedule::spawn_scheduler(config.clone(), schedule, ScheduledJob::Sync)
         });
@@ -53,12 +65,23 @@ pub fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<i32> {
             );
         }
         let mut rocket = door.open(rocket);
-        if let Some(secret) = config.monitoring.webhook_secret.clone() {
-            log::info!(
-                "receiving Lightspeed's webhooks at /hooks/lightspeed/<LIGHTSYNC_WEBHOOK_SECRET>"
-            );
-            let trigger = crate::schedule::WebhookTrigger::spawn(config.clone());
-            rocket = rocket.manage(web::WebhookReceiver { secret, trigger });
+        let webhook_secret = config.monitoring.webhook_secret.clone();
+        if follow.is_some() || webhook_secret.is_some() {
+            let trigger = crate::schedule::spawn_follower(config.clone(), follow);
+            if let Some(secret) = webhook_secret {
+                log::info!(
+                    "receiving Lightspeed's webhooks at /hooks/lightspeed/<LIGHTSYNC_WEBHOOK_SECRET>"
+                );
+                let signing_secret = config.api()?.oauth.map(|app| app.client_secret);
+                if signing_secret.is_some() {
+                    log::info!("webhooks: verifying each webhook's X-Signature with LIGHTSPEED_CLIENT_SECRET");
+                }
+                rocket = rocket.manage(web::WebhookReceiver {
+                    secret,
+                    signing_secret,
+                    trigger,
+                });
+            }
         }
         let rocket = rocket
             .manage(web::Monitoring {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::cli::SimulateArgs;
 use crate::exit::UsageError;
-use crate::simulator::{self, FaultKind, SimulatorConfig, StoreShape};
+use crate::simulator::{self, DeliveryFaults, FaultKind, SimulatorConfig, StoreShape};
 
 pub fn simulate(args: SimulateArgs) -> anyhow::Result<i32> {
     let config = simulator_config(&args)?;
@@ -17,6 +17,19 @@ pub fn simulate(args: SimulateArgs) -> anyhow::Result<i32> {
 fn simulator_config(args: &SimulateArgs) -> anyhow::Result<SimulatorConfig> {
     if !(0.0..=1.0).contains(&args.fail_rate) {
         return Err(UsageError(format!("--fail-rate {} is outside 0..1", args.fail_rate)).into());
+    }
+    for (flag, share) in [
+        ("--webhook-loss", args.webhook_loss),
+        ("--webhook-duplicate", args.webhook_duplicate),
+    ] {
+        if !(0.0..=1.0).contains(&share) {
+            return Err(UsageError(format!("{flag} {share} is outside 0..1")).into());
+        }
+    }
+    if let Some(url) = &args.webhook_url {
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            return Err(UsageError(format!("--webhook-url `{url}` is not an http(s) URL")).into());
+        }
     }
     if args.window_secs == 0 {
         return Err(UsageError("--window-secs must be at least 1".into()).into());
@@ -50,6 +63,12 @@ fn simulator_config(args: &SimulateArgs) -> anyhow::Result<SimulatorConfig> {
         changes_per_minute: args.changes_per_minute,
         control: args.control,
         gzip: !args.no_gzip,
+        webhook_url: args.webhook_url.clone(),
+        webhook_faults: DeliveryFaults {
+            loss: args.webhook_loss,
+            duplicate: args.webhook_duplicate,
+            max_delay: Duration::from_millis(args.webhook_delay_ms),
+        },
         ..SimulatorConfig::default()
     };
     for quirk in &args.quirks {

@@ -8,7 +8,7 @@ use crate::db;
 use crate::db::RunStatus;
 use crate::entity::Entity;
 use crate::exit;
-use crate::health::{ago, health_of, Health};
+use crate::health::{ago, health_of, Freshness, Health};
 
 #[derive(Serialize)]
 struct EntityStatus {
@@ -26,6 +26,8 @@ struct EntityStatus {
     quarantined: i64,
     /// The last reconcile against the store.
     last_reconcile: Option<crate::reconcile::LastReconcile>,
+    /// How far behind the store the mirror may be, and how fast the newest change landed.
+    freshness: Freshness,
     last_error: Option<String>,
 }
 
@@ -57,6 +59,12 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
                 size: db::bytes_in_words(disk.of(entity)),
                 quarantined: quarantine.of(entity.name()),
                 last_reconcile: crate::reconcile::LastReconcile::find(&reconciles, entity, now),
+                freshness: Freshness::of(
+                    state.and_then(|s| s.caught_up_at),
+                    state.and_then(|s| s.newest_change_at),
+                    state.and_then(|s| s.landed_at),
+                    now,
+                ),
                 last_error: state.and_then(|s| s.last_error.clone()),
             }
         })
@@ -76,22 +84,24 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<i32> {
         );
     } else {
         crate::outln!(
-            "{:<w$} {:<7} {:<8} {:<14} {:>14} {:>10} {:>9}  last error",
+            "{:<w$} {:<7} {:<8} {:<14} {:>15} {:>14} {:>10} {:>9}  last error",
             "entity",
             "health",
             "status",
             "last success",
+            "lag",
             "last version",
             "rows",
             "size"
         );
         for e in &entities {
             crate::outln!(
-                "{:<w$} {:<7} {:<8} {:<14} {:>14} {:>10} {:>9}  {}",
+                "{:<w$} {:<7} {:<8} {:<14} {:>15} {:>14} {:>10} {:>9}  {}",
                 e.entity,
                 e.health.name(),
                 e.status,
                 e.last_success_ago,
+                e.freshness.lag,
                 e.last_version,
                 e.rows,
                 e.size,

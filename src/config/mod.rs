@@ -8,6 +8,7 @@ mod dashboard;
 mod database;
 mod engine;
 mod flags;
+mod follow;
 mod monitoring;
 mod parse;
 mod secret;
@@ -30,9 +31,10 @@ pub use engine::{
     EngineConfig, DEFAULT_CHECKPOINT_DIR, DEFAULT_DB_PATIENCE_SECS, DEFAULT_SPOOL_MAX_BYTES,
 };
 pub use flags::ConfigFlags;
+pub use follow::{format_interval, parse_interval, FollowPlan};
 pub use monitoring::{
     parse_schedule, parse_webhooks, MonitoringConfig, WebhookUrl, DEFAULT_ALERT_CHECK_SECS,
-    DEFAULT_ALERT_TIMEOUT_SECS,
+    DEFAULT_ALERT_TIMEOUT_SECS, DEFAULT_LAG_ALERT_SECS,
 };
 pub use secret::Secret;
 

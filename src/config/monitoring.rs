@@ -1,7 +1,7 @@
 //! Monitoring settings: where alerts go (webhook URLs, treated as secrets because Slack-style
 //! URLs carry their token in the path), how long a webhook may take, the dashboard's public
-//! address for links in alerts, whether `/metrics` needs the API token, and the schedule of
-//! `serve --schedule`.
+//! address for links in alerts, whether `/metrics` needs the API token, the schedule of
+//! `serve --schedule`, and what `serve --follow` polls and when its lag alerts.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use url::Url;
 
 use super::flags::{Inputs, Setting};
 use super::parse::number_or;
-use super::{vars, ConfigError, Secret};
+use super::{vars, ConfigError, FollowPlan, Secret};
 use crate::cron::Schedule;
 
 /// How long one webhook delivery may take before it is abandoned (logged, never retried inline):
@@ -89,7 +89,15 @@ pub struct MonitoringConfig {
     /// The unguessable part of the address Lightspeed's webhooks are posted to; none: `serve`
     /// receives no webhooks.
     pub webhook_secret: Option<Secret>,
+    /// How often `serve` polls each entity by itself (`LIGHTSYNC_FOLLOW`); none: it does not.
+    pub follow: Option<FollowPlan>,
+    /// Alert when a followed entity's mirror is older than this (`LIGHTSYNC_LAG_ALERT_SECS`).
+    pub lag_alert: Duration,
 }
+
+/// The default lag alert: a followed entity whose newest complete copy is ten minutes old has
+/// missed many polls.
+pub const DEFAULT_LAG_ALERT_SECS: u64 = 600;
 
 /// The shortest webhook secret accepted: it is all that keeps the receiving address unguessable.
 pub const MIN_WEBHOOK_SECRET_CHARS: usize = 32;
@@ -136,8 +144,22 @@ pub(super) fn load_monitoring(inputs: &Inputs) -> Result<MonitoringConfig, Confi
         Some(setting) => Some(Secret::new(setting.value.trim())),
         None => None,
     };
+    let follow = match inputs.variable(vars::FOLLOW) {
+        Some(setting) if matches!(setting.value.trim(), "0" | "false" | "off") => None,
+        Some(setting) => {
+            Some(FollowPlan::parse(&setting.value).map_err(|reason| setting.invalid(reason))?)
+        }
+        None => None,
+    };
+    let lag_alert = number_or(
+        inputs.variable(vars::LAG_ALERT_SECS),
+        DEFAULT_LAG_ALERT_SECS,
+        10..=7 * 86_400,
+    )?;
     Ok(MonitoringConfig {
         webhooks,
+        follow,
+        lag_alert: Duration::from_secs(lag_alert),
         alert_timeout: Duration::from_secs(alert_timeout),
         alert_check: Duration::from_secs(alert_check),
         dashboard_url,

@@ -38,6 +38,8 @@ pub const SCHEDULE: &str = "LIGHTSYNC_SCHEDULE";
 pub const RECONCILE_SCHEDULE: &str = "LIGHTSYNC_RECONCILE_SCHEDULE";
 pub const ENTITIES: &str = "LIGHTSYNC_ENTITIES";
 pub const WEBHOOK_SECRET: &str = "LIGHTSYNC_WEBHOOK_SECRET";
+pub const FOLLOW: &str = "LIGHTSYNC_FOLLOW";
+pub const LAG_ALERT_SECS: &str = "LIGHTSYNC_LAG_ALERT_SECS";
 /// The `crontab` program `cron install` runs (tests point it at a stand-in).
 pub const CRONTAB: &str = "LIGHTSYNC_CRONTAB";
 

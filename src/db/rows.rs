@@ -189,6 +189,16 @@ impl TableRows {
         self.ids.is_empty()
     }
 
+    /// The latest value of the timestamp column `name` (the store's `updated_at`), if the
+    /// table has one and any row carries it.
+    pub fn latest(&self, name: &str) -> Option<DateTime<Utc>> {
+        let index = self.columns.iter().position(|column| column.name == name)?;
+        match &self.values[index] {
+            ColumnValues::Timestamp(values) => values.iter().flatten().max().copied(),
+            _ => None,
+        }
+    }
+
     /// Keeps only the rows where `keep` is true.
     pub fn retain_rows(&mut self, keep: &[bool]) {
         retain(&mut self.ids, keep);

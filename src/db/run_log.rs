@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use diesel::dsl::{now, sql};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Nullable, Timestamptz};
 use diesel::PgConnection;
 
 use super::error::DbError;
@@ -134,6 +134,7 @@ pub fn finish_entity_run(conn: &mut PgConnection, end: &EntityRunEnd) -> Result<
                 .set((
                     ended,
                     sync_state::last_success_at.eq(now),
+                    sync_state::caught_up_at.eq(end.started_at),
                     sync_state::last_error.eq(None::<&str>),
                 ))
                 .execute(conn)?,
@@ -236,6 +237,18 @@ pub(super) fn record_batch_progress(
             entity: entity.to_string(),
             after: batch.after.unwrap_or_default(),
         });
+    }
+    if outcome.inserted + outcome.updated > 0 {
+        diesel::update(sync_state::table.find(entity))
+            .set((
+                sync_state::landed_at.eq(now),
+                sync_state::newest_change_at.eq(sql::<Nullable<Timestamptz>>(
+                    "GREATEST(newest_change_at, ",
+                )
+                .bind::<Nullable<Timestamptz>, _>(outcome.newest_change)
+                .sql(")")),
+            ))
+            .execute(conn)?;
     }
     let this_run = sync_log::run_id
         .eq(batch.run_id)

@@ -574,6 +574,9 @@ diesel::table! {
         run_records -> Int8,
         rows_in_table -> Int8,
         updated_at -> Timestamptz,
+        caught_up_at -> Nullable<Timestamptz>,
+        newest_change_at -> Nullable<Timestamptz>,
+        landed_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -27,6 +27,13 @@ pub struct SyncStateRow {
     pub run_records: i64,
     pub rows_in_table: i64,
     pub updated_at: DateTime<Utc>,
+    /// The start of the entity's last successful run: the mirror holds everything the store
+    /// had then.
+    pub caught_up_at: Option<DateTime<Utc>>,
+    /// The store's `updated_at` of the newest record written (entities that send one).
+    pub newest_change_at: Option<DateTime<Utc>>,
+    /// When the last batch that wrote rows committed.
+    pub landed_at: Option<DateTime<Utc>>,
 }
 
 /// One row of `sync_log`.
@@ -77,6 +84,9 @@ impl SyncStateRow {
             run_records: 0,
             rows_in_table: 0,
             updated_at: Utc::now(),
+            caught_up_at: last_success_at,
+            newest_change_at: None,
+            landed_at: None,
         }
     }
 }

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use diesel::connection::Connection;
 use diesel::sql_types::{Array, BigInt, Bool, Text};
 use diesel::{sql_query, PgConnection, QueryableByName, RunQueryDsl};
@@ -25,6 +27,8 @@ pub struct ApplyOutcome {
     pub unchanged: u64,
     /// Child rows (line items, payments) written, per declared child.
     pub children_written: [u64; MAX_CHILDREN],
+    /// The store's latest `updated_at` among the batch's records, if they carry one.
+    pub newest_change: Option<DateTime<Utc>>,
 }
 
 /// The most child tables one entity declares (sales: line items and payments).
@@ -123,6 +127,7 @@ pub(super) fn write_rows(
         let mut outcome = ApplyOutcome::default();
         let BatchRows { mut rows, children } = rows;
         rows.dedup_by_key();
+        outcome.newest_change = rows.latest("updated_at");
         // A parent may appear in several versions in one batch: only the children of the
         // version that is kept (the highest) belong to it.
         let kept_versions: HashMap<String, i64> = if children.is_empty() {

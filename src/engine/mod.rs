@@ -25,4 +25,4 @@ mod write_strategy;
 pub use pipeline::EntityProgress;
 pub use recovery::{recover_entity, Recovered};
 pub use report::{EntityReport, RunReport};
-pub use run::{new_run_id, open_client, run, RunMode, RunRequest};
+pub use run::{new_run_id, open_client, run, run_with_client, RunMode, RunRequest};

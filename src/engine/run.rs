@@ -33,6 +33,8 @@ pub enum RunMode {
     Scheduled,
     /// An incremental run of the entities a Lightspeed webhook named (`serve`).
     Webhook,
+    /// An incremental run of the entities whose poll interval came round (`serve --follow`).
+    Follow,
 }
 
 impl RunMode {
@@ -42,6 +44,7 @@ impl RunMode {
             RunMode::Incremental => "incremental",
             RunMode::Scheduled => "scheduled",
             RunMode::Webhook => "webhook",
+            RunMode::Follow => "follow",
         }
     }
 }
@@ -78,6 +81,17 @@ struct Prepared {
 /// recovery, the run opened), spawn a stream per entity, join them, close the run. The caller
 /// sends the alerts the report calls for.
 pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunReport> {
+    let client = open_client(config, &config.api()?).await?;
+    run_with_client(config, request, client).await
+}
+
+/// `run` with a client the caller keeps between runs (`serve --follow`), so that its runs share
+/// one rate governor. The caller renews the token (`Client::renew_if_expiring`).
+pub async fn run_with_client(
+    config: &Config,
+    request: RunRequest,
+    client: Client,
+) -> anyhow::Result<RunReport> {
     let started = Instant::now();
     let api = config.api()?;
     let url = config.database_url()?.clone();
@@ -86,7 +100,6 @@ pub async fn run(config: &Config, request: RunRequest) -> anyhow::Result<RunRepo
     let identity = api.base_url.as_str().trim_end_matches('/').to_string();
     // Everything that can be refused without touching the database is checked before the run
     // is opened: from `prepare` on, a failure must close the run (see `abandon`).
-    let client = open_client(config, &api).await?;
     let prepared = {
         let (config, url, entities) = (config.clone(), url.clone(), entities.clone());
         let (run_id, request) = (run_id.clone(), request.clone());
@@ -201,6 +214,7 @@ fn prepare(
         RunMode::Incremental => "sync",
         RunMode::Scheduled => "serve --schedule",
         RunMode::Webhook => "serve (webhook)",
+        RunMode::Follow => "serve --follow",
     };
     let store = CheckpointStore::open(&config.engine.checkpoint_dir, Some(identity), command)?;
     // One connection per lane of every stream, and two for the run's own bookkeeping.

@@ -140,6 +140,11 @@ impl Client {
     }
 
     /// The governor every request of this client goes through.
+    /// The API's base URL (`https://<prefix>.retail.lightspeed.app/api/2.0`).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     pub fn governor(&self) -> &RateGovernor {
         &self.governor
     }

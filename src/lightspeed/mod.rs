@@ -21,6 +21,7 @@ pub mod records;
 mod request;
 pub mod retry;
 pub mod token_file;
+mod webhooks_api;
 
 pub use client::{Client, RequestCounters, RequestTotals};
 pub use decode::FieldProblem;
@@ -30,3 +31,4 @@ pub use id_page::{decode_id_page, IdPage};
 pub use page::{decode_child_page, decode_page, ChildPage, Page, PageError};
 pub use raw_page::{Chunk, RawPage, RunLimit};
 pub use records::{decode_or_quarantine, decode_record, ChildRecord, Record, Sorted};
+pub use webhooks_api::StoreWebhook;

@@ -17,6 +17,8 @@ mod render;
 mod server;
 mod stats;
 mod store;
+mod webhook_endpoints;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +28,8 @@ pub use faults::FaultKind;
 pub use oauth::SimulatedOAuth;
 pub use quirks::{OddValue, OddValueReport, ODD_VALUES};
 pub use stats::Stats;
-pub use store::{MutationCounts, StoreShape};
+pub use store::{Changed, MutationCounts, StoreShape};
+pub use webhooks::{signature, DeliveryFaults};
 
 use server::Shared;
 
@@ -86,6 +89,10 @@ pub struct SimulatorConfig {
     /// Play an OAuth app's store: `token` is an access token that expires, renewed at
     /// `POST /api/1.0/token` with a rotating refresh token.
     pub oauth: Option<SimulatedOAuth>,
+    /// A webhook of every type registered from the start to this URL.
+    pub webhook_url: Option<String>,
+    /// How webhook deliveries go wrong.
+    pub webhook_faults: DeliveryFaults,
 }
 
 impl Default for SimulatorConfig {
@@ -115,6 +122,8 @@ impl Default for SimulatorConfig {
             control: false,
             forbidden: Vec::new(),
             oauth: None,
+            webhook_url: None,
+            webhook_faults: DeliveryFaults::default(),
         }
     }
 }
@@ -148,7 +157,7 @@ impl SimulatorHandle {
 
     /// Applies `count` random changes to the store now.
     pub fn mutate(&self, count: u32) -> MutationCounts {
-        self.shared.store.write().expect("store lock").mutate(count)
+        self.shared.mutate(count)
     }
 
     /// The ground truth, as `GET /__simulator/expected` returns it.
@@ -213,10 +222,19 @@ pub async fn spawn(
                 let due = owed.floor() as u32;
                 if due > 0 {
                     owed -= due as f64;
-                    shared.store.write().expect("store lock").mutate(due);
+                    shared.mutate(due);
                 }
             }
         });
+    }
+    if let Some(outbox) = shared.take_webhook_outbox() {
+        let faults = shared.config.webhook_faults.clone();
+        let secret = shared
+            .config
+            .oauth
+            .as_ref()
+            .map(|app| app.client_secret.clone());
+        tokio::spawn(webhooks::deliver(outbox, faults, secret));
     }
     let task = tokio::spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -262,7 +280,7 @@ pub async fn run(config: SimulatorConfig, address: SocketAddr) -> anyhow::Result
     println!("token: {}", config.token);
     if config.control {
         println!(
-            "control: POST http://{0}/__simulator/mutate?n=K, GET http://{0}/__simulator/expected, GET http://{0}/__simulator/stats, GET http://{0}/__simulator/quirks",
+            "control: POST http://{0}/__simulator/mutate?n=K[&entity=sales], GET http://{0}/__simulator/expected, GET http://{0}/__simulator/stats, GET http://{0}/__simulator/quirks",
             handle.address()
         );
     }

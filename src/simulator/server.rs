@@ -14,13 +14,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
+use tokio::sync::mpsc;
 
 use super::faults::{FaultKind, FaultPlan};
 use super::page_body;
 use super::stats::Stats;
-use super::store::Store;
+use super::store::{MutationCounts, Store};
+use super::webhooks::{Delivery, Webhooks};
 use super::SimulatorConfig;
 use crate::entity::Entity;
+
+/// The `domain_prefix` the simulated store's webhooks carry.
+const WEBHOOK_DOMAIN_PREFIX: &str = "simulator";
 
 /// Everything the handlers share.
 pub(crate) struct Shared {
@@ -33,6 +38,9 @@ pub(crate) struct Shared {
     pub(crate) stats: Stats,
     /// Issued OAuth tokens, when the simulator plays an OAuth app's store.
     pub(crate) oauth: Option<Mutex<super::oauth::OAuthState>>,
+    pub(crate) webhooks: Webhooks,
+    /// Taken by the delivery task when the simulator starts.
+    webhook_outbox: Mutex<Option<mpsc::UnboundedReceiver<Delivery>>>,
 }
 
 #[derive(Debug, Default)]
@@ -44,6 +52,7 @@ struct RateWindow {
 impl Shared {
     pub(crate) fn new(config: SimulatorConfig) -> Shared {
         let store = Store::generate(config.shape.clone());
+        let (webhooks, outbox) = Webhooks::new(config.webhook_url.as_deref());
         let faults = FaultPlan::new(
             config.fail_rate,
             config.fail_kinds.clone(),
@@ -60,8 +69,34 @@ impl Shared {
                 .oauth
                 .as_ref()
                 .map(|app| Mutex::new(super::oauth::OAuthState::new(app, &config.token))),
+            webhooks,
+            webhook_outbox: Mutex::new(Some(outbox)),
             config,
         }
+    }
+
+    pub(crate) fn take_webhook_outbox(&self) -> Option<mpsc::UnboundedReceiver<Delivery>> {
+        self.webhook_outbox.lock().expect("outbox lock").take()
+    }
+
+    /// Applies `count` random changes and announces them to the registered webhooks.
+    pub(crate) fn mutate(&self, count: u32) -> MutationCounts {
+        let counts = self.store.write().expect("store lock").mutate(count);
+        self.webhooks
+            .announce(&counts.changed, WEBHOOK_DOMAIN_PREFIX);
+        counts
+    }
+
+    /// `mutate` for changes of one entity only.
+    pub(crate) fn mutate_entity(&self, entity: Entity, count: u32) -> Option<MutationCounts> {
+        let counts = self
+            .store
+            .write()
+            .expect("store lock")
+            .mutate_entity(entity, count)?;
+        self.webhooks
+            .announce(&counts.changed, WEBHOOK_DOMAIN_PREFIX);
+        Some(counts)
     }
 
     pub(crate) fn queue_faults(&self, kind: FaultKind, count: u32) {
@@ -100,7 +135,15 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/2.0/{entity}", get(list_endpoint))
         .route("/api/2.0/{entity}/{id}", get(record_endpoint))
         .route("/api/2.0/{entity}/{id}/{sub}", get(child_endpoint))
-        .route("/api/1.0/token", post(super::oauth::token_endpoint));
+        .route("/api/1.0/token", post(super::oauth::token_endpoint))
+        .route(
+            "/api/2.0/webhooks",
+            get(super::webhook_endpoints::list).post(super::webhook_endpoints::create),
+        )
+        .route(
+            "/api/2.0/webhooks/{id}",
+            axum::routing::delete(super::webhook_endpoints::remove),
+        );
     if shared.config.control {
         router = router
             .route("/__simulator/mutate", post(mutate))
@@ -251,15 +294,8 @@ async fn ok_page(
     response
 }
 
-/// Counts the request and lets it through (with its rate headers) or answers it: a wrong
-/// token, a forbidden entity, an exhausted quota, or an injected fault.
-async fn admit(
-    shared: &Shared,
-    entity: Entity,
-    headers: &HeaderMap,
-) -> Result<RateHeaders, Response> {
-    shared.stats.requests[Stats::slot(entity)].fetch_add(1, Ordering::Relaxed);
-
+/// Whether the request carries the store's token (a refusal is counted).
+pub(crate) fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
     let expected = format!("Bearer {}", shared.config.token);
     let bearer = headers
         .get("authorization")
@@ -270,10 +306,28 @@ async fn admit(
     };
     if !authorized {
         shared.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
-        return Err(json_response(
-            StatusCode::UNAUTHORIZED,
-            json!({"error": "Access token is not valid"}),
-        ));
+    }
+    authorized
+}
+
+/// The answer to a request without the store's token.
+pub(crate) fn unauthorized() -> Response {
+    json_response(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": "Access token is not valid"}),
+    )
+}
+
+/// Counts the request and lets it through (with its rate headers) or answers it: a wrong
+/// token, a forbidden entity, an exhausted quota, or an injected fault.
+async fn admit(
+    shared: &Shared,
+    entity: Entity,
+    headers: &HeaderMap,
+) -> Result<RateHeaders, Response> {
+    shared.stats.requests[Stats::slot(entity)].fetch_add(1, Ordering::Relaxed);
+    if !authorized(shared, headers) {
+        return Err(unauthorized());
     }
 
     if shared.config.forbidden.contains(&entity) {
@@ -388,7 +442,22 @@ async fn mutate(
         .get("n")
         .and_then(|n| n.parse::<u32>().ok())
         .unwrap_or(1);
-    let counts = shared.store.write().expect("store lock").mutate(count);
+    let counts = match params.get("entity") {
+        None => shared.mutate(count),
+        Some(name) => match name
+            .parse()
+            .ok()
+            .and_then(|e| shared.mutate_entity(e, count))
+        {
+            Some(counts) => counts,
+            None => {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": format!("the simulator makes no changes of `{name}` by itself")}),
+                )
+            }
+        },
+    };
     json_response(
         StatusCode::OK,
         serde_json::to_value(counts).expect("counts serialise"),

@@ -53,6 +53,10 @@ pub struct EntityFigures {
     pub bytes: i64,
     /// The last reconcile: unix time and differences found, if there was one.
     pub last_reconcile: Option<(f64, i64)>,
+    /// Seconds since the start of the last successful run, and how long after its change in
+    /// the store the newest record landed (see `health::Freshness`).
+    pub lag_seconds: Option<f64>,
+    pub landed_after_seconds: Option<f64>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -78,6 +82,8 @@ pub fn render(figures: &[EntityFigures]) -> String {
     let bytes = Family::<EntityLabel, Gauge>::default();
     let reconcile_differences = Family::<EntityLabel, Gauge>::default();
     let last_reconcile = Family::<EntityLabel, FloatGauge>::default();
+    let lag = Family::<EntityLabel, FloatGauge>::default();
+    let landed_after = Family::<EntityLabel, FloatGauge>::default();
     registry.register(
         "lightsync_entity_health",
         "Entity health: 0 green, 1 yellow, 2 red (failed, never synced, or stale), -1 skipped (the token lacks the permission)",
@@ -147,6 +153,18 @@ pub fn render(figures: &[EntityFigures]) -> String {
         Unit::Seconds,
         last_reconcile.clone(),
     );
+    registry.register_with_unit(
+        "lightsync_entity_lag",
+        "Seconds since the start of the entity's last successful run: the mirror holds everything the store had then (entities that synced at least once)",
+        Unit::Seconds,
+        lag.clone(),
+    );
+    registry.register_with_unit(
+        "lightsync_entity_landing",
+        "How long after its change in the store (its updated_at) the newest record written landed in PostgreSQL",
+        Unit::Seconds,
+        landed_after.clone(),
+    );
     for entity in figures {
         let label = EntityLabel {
             entity: entity.entity.to_string(),
@@ -167,6 +185,12 @@ pub fn render(figures: &[EntityFigures]) -> String {
         duration.get_or_create(&label).set(entity.last_run_seconds);
         quarantined.get_or_create(&label).set(entity.quarantined);
         bytes.get_or_create(&label).set(entity.bytes);
+        if let Some(seconds) = entity.lag_seconds {
+            lag.get_or_create(&label).set(seconds);
+        }
+        if let Some(seconds) = entity.landed_after_seconds {
+            landed_after.get_or_create(&label).set(seconds);
+        }
         if let Some((at, differences)) = entity.last_reconcile {
             last_reconcile.get_or_create(&label).set(at);
             reconcile_differences.get_or_create(&label).set(differences);
@@ -205,7 +229,12 @@ pub fn load_figures(
             let state = states.iter().find(|s| s.entity == name);
             let status = state.map_or(crate::db::RunStatus::Idle, |s| s.status);
             let last_success_at = state.and_then(|s| s.last_success_at);
+            let freshness = state.map(|s| {
+                crate::health::Freshness::of(s.caught_up_at, s.newest_change_at, s.landed_at, now)
+            });
             EntityFigures {
+                lag_seconds: freshness.as_ref().and_then(|f| f.lag_secs),
+                landed_after_seconds: freshness.as_ref().and_then(|f| f.landed_after_secs),
                 entity: name,
                 health: health_of(status, last_success_at, now, thresholds),
                 last_success_at,
@@ -277,12 +306,22 @@ mod tests {
                 quarantined: 2,
                 bytes: 8_192,
                 last_reconcile: Some((1_700_000_000.0, 3)),
+                lag_seconds: Some(12.5),
+                landed_after_seconds: None,
             })
             .collect();
         let text = render(&figures);
         assert!(
             text.contains("lightsync_table_bytes{entity=\"sales\"} 8192"),
             "{text}"
+        );
+        assert!(
+            text.contains("lightsync_entity_lag_seconds{entity=\"sales\"} 12.5"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("lightsync_entity_landing_seconds{"),
+            "no figure without a landing: {text}"
         );
         assert!(
             text.contains("# TYPE lightsync_records_synced counter"),

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::db::RunStatus;
 use crate::db::{self, DbError, SyncLogRow};
 use crate::entity::Entity;
-use crate::health::{ago, health_of, Health, HealthThresholds};
+use crate::health::{ago, health_of, Freshness, Health, HealthThresholds};
 
 /// Live progress of a running entity.
 #[derive(Debug, Clone, Serialize)]
@@ -54,6 +54,8 @@ pub struct EntityCard {
     pub last_run: Option<LastRun>,
     /// Whether "Sync now" is offered (failed or stale, and nothing running).
     pub can_sync: bool,
+    /// How far behind the store the mirror may be, and how fast the newest change landed.
+    pub freshness: Freshness,
 }
 
 fn last_run_of(row: &SyncLogRow) -> LastRun {
@@ -145,6 +147,10 @@ pub fn load_entity_cards(
             last_error,
             progress,
             last_run,
+            freshness: state.map_or_else(
+                || Freshness::of(None, None, None, now),
+                |s| Freshness::of(s.caught_up_at, s.newest_change_at, s.landed_at, now),
+            ),
         });
     }
     Ok(cards)
