@@ -115,7 +115,14 @@ pub async fn run_with_client(
         Err(err) => return Err(abandon(prepared.pool, &url, &run_id, &entities, err).await),
     };
     let names: Vec<&str> = entities.iter().map(|entity| entity.name()).collect();
-    log::info!(
+    // A followed store starts a run every few seconds: those starts are not news.
+    let level = if request.mode == RunMode::Follow {
+        log::Level::Debug
+    } else {
+        log::Level::Info
+    };
+    log::log!(
+        level,
         "run {run_id} ({}) started for {}",
         request.mode.name(),
         names.join(", ")

@@ -83,17 +83,22 @@ impl Follower {
         if self.plan.is_some() {
             self.next_poll = Entity::ALL.into_iter().map(|e| (e, start)).collect();
         }
+        // Closed when no webhook receiver holds the trigger: then only the polls remain.
+        let mut open = true;
         loop {
             let wake = self.next_wake();
+            if !open && wake.is_none() {
+                return;
+            }
             tokio::select! {
-                more = requests.recv() => match more {
+                more = requests.recv(), if open => match more {
                     Some(entities) => {
                         self.requested.extend(entities.iter().copied());
                         if self.retry_at.is_none() {
                             gather(&mut requests, &mut self.requested).await;
                         }
                     }
-                    None => return,
+                    None => open = false,
                 },
                 _ = sleep_until(wake) => {}
             }
@@ -198,7 +203,14 @@ impl Follower {
                 let records: u64 = report.entities.iter().map(|e| e.records).sum();
                 let failed = report.failed_entities();
                 if failed.is_empty() {
-                    log::info!(
+                    // A poll that found nothing new is logged only when asked for (debug).
+                    let level = if records == 0 && mode == RunMode::Follow {
+                        log::Level::Debug
+                    } else {
+                        log::Level::Info
+                    };
+                    log::log!(
+                        level,
                         "{}: run {} of {} finished in {:.1} s: {records} records",
                         mode.name(),
                         report.run_id,

@@ -160,6 +160,16 @@ impl SimulatorHandle {
         self.shared.mutate(count)
     }
 
+    /// `count` random changes of `entity` only, announced to the registered webhooks; `None`
+    /// for an entity the simulator does not change by itself.
+    pub fn mutate_entity(
+        &self,
+        entity: crate::entity::Entity,
+        count: u32,
+    ) -> Option<MutationCounts> {
+        self.shared.mutate_entity(entity, count)
+    }
+
     /// The ground truth, as `GET /__simulator/expected` returns it.
     pub fn expected(&self) -> serde_json::Value {
         self.shared.store.read().expect("store lock").expected()

@@ -122,23 +122,13 @@ fn a_second_run_exits_3_and_names_the_lock() {
 fn a_postgres_outage_during_an_import_pauses_the_writer_and_the_run_completes() {
     let database = TestDatabase::migrated();
     // The import reaches PostgreSQL through a proxy the test cuts while batches are written.
-    let mut through_proxy = url::Url::parse(database.url.expose()).unwrap();
-    let upstream = format!(
-        "{}:{}",
-        through_proxy.host_str().unwrap(),
-        through_proxy.port().unwrap_or(5432)
-    );
-    let proxy = PgProxy::start(upstream.parse().expect("the test server has a TCP address"));
-    through_proxy.set_host(Some("127.0.0.1")).unwrap();
-    through_proxy
-        .set_port(Some(proxy.address().port()))
-        .unwrap();
+    let (proxy, through_proxy) = PgProxy::in_front_of(&database);
     let sim = TestSimulator::slow(1000, 20, Duration::from_millis(20));
     let dir = tempfile::tempdir().unwrap();
     let mut import = RunningChild::spawn({
         let mut command = bare_lightsync();
         command
-            .env("DATABASE_URL", through_proxy.as_str())
+            .env("DATABASE_URL", &through_proxy)
             .env("LIGHTSPEED_BASE_URL", sim.base_url())
             .env("LIGHTSPEED_TOKEN", "simulator")
             .env("LIGHTSYNC_CHECKPOINT_DIR", dir.path().join("checkpoint"))

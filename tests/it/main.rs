@@ -12,6 +12,7 @@ mod dashboard_charts;
 mod docs;
 mod engine;
 mod fidelity;
+mod follow;
 mod install;
 mod metrics;
 mod migrations;

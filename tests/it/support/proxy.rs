@@ -50,6 +50,22 @@ impl PgProxy {
         PgProxy { address, shared }
     }
 
+    /// A proxy in front of `database`'s server, and the database's URL through it.
+    pub fn in_front_of(database: &super::TestDatabase) -> (PgProxy, String) {
+        let mut through_proxy = url::Url::parse(database.url.expose()).unwrap();
+        let upstream = format!(
+            "{}:{}",
+            through_proxy.host_str().unwrap(),
+            through_proxy.port().unwrap_or(5432)
+        );
+        let proxy = PgProxy::start(upstream.parse().expect("the test server has a TCP address"));
+        through_proxy.set_host(Some("127.0.0.1")).unwrap();
+        through_proxy
+            .set_port(Some(proxy.address().port()))
+            .unwrap();
+        (proxy, through_proxy.to_string())
+    }
+
     /// The proxy's address, to put in a database URL in place of the server's.
     pub fn address(&self) -> SocketAddr {
         self.address
