@@ -531,3 +531,67 @@ fn an_alert_receiver_that_redirects_gets_one_request_and_the_delivery_fails() {
         "{error}"
     );
 }
+
+#[test]
+fn a_followed_entity_that_falls_behind_alerts_once_and_recovers_once() {
+    use crate::support::{bare_lightsync, eventually, free_port, RunningChild};
+
+    let database = TestDatabase::migrated();
+    let simulator = small_store();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints = dir.path().join("cp");
+    let receiver = Receiver::start(Answer::Ok);
+    lightsync(&database, &simulator, &checkpoints)
+        .arg("import")
+        .assert()
+        .success();
+
+    // Another session holds the store's run lock (as a long import would): polls cannot run.
+    let mut holder = database.connect();
+    let identity = simulator.base_url().trim_end_matches('/').to_string();
+    let key = lightsync::db::store_lock_key(&identity);
+    assert!(lightsync::db::try_lock_store(&mut holder, key).unwrap());
+
+    let port = free_port();
+    let mut command = bare_lightsync();
+    command
+        .env("RUST_LOG", "info")
+        .env("DATABASE_URL", database.url.expose())
+        .env("LIGHTSPEED_BASE_URL", simulator.base_url())
+        .env("LIGHTSPEED_TOKEN", "simulator")
+        .env("LIGHTSYNC_CHECKPOINT_DIR", &checkpoints)
+        .env("LIGHTSYNC_DASHBOARD_PASSWORD", "pw for the lag alert test")
+        .env("LIGHTSYNC_ALERT_WEBHOOK_URL", receiver.url())
+        .env("LIGHTSYNC_ALERT_CHECK_SECS", "1")
+        .env("LIGHTSYNC_LAG_ALERT_SECS", "10")
+        .args(["serve", "--port", &port.to_string(), "--follow=*:5s"]);
+    let mut serve = RunningChild::spawn(command);
+    serve.wait_for(
+        Duration::from_secs(30),
+        "a poll finding the store locked",
+        |line| line.contains("another run holds the store").then_some(()),
+    );
+    eventually(Duration::from_secs(60), "a lagging alert for sales", || {
+        receiver.count("sales", "lagging") == 1
+    });
+    let lagging = receiver
+        .messages()
+        .into_iter()
+        .find(|m| m["entity"] == "sales" && m["state"] == "lagging")
+        .unwrap();
+    assert!(
+        lagging["text"].as_str().unwrap().contains("sales is LAGGING"),
+        "{lagging}"
+    );
+    // Still behind a few checks later: still one alert.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(receiver.count("sales", "lagging"), 1);
+
+    drop(holder);
+    eventually(Duration::from_secs(60), "sales recovered", || {
+        receiver.count("sales", "recovered") == 1
+    });
+    serve.kill();
+    assert_eq!(receiver.count("sales", "lagging"), 1);
+    assert_eq!(receiver.count("sales", "failed"), 0);
+}
