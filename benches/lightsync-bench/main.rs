@@ -12,6 +12,7 @@
 mod database;
 mod dlt;
 mod floors;
+mod follow;
 mod micro;
 mod processes;
 mod rate;
@@ -20,6 +21,7 @@ mod report;
 use database::TestDatabase;
 use dlt::dlt_comparison;
 use floors::*;
+use follow::follow_latency;
 use micro::micro;
 use processes::*;
 use rate::rate_budget;
@@ -59,6 +61,16 @@ struct Args {
     /// Measure only the simulator's serving rate and the client's decode rate
     #[arg(long)]
     micro: bool,
+    /// Measure only following a live store (`serve --follow`): change-to-row latency with and
+    /// without webhooks, and the idle cost
+    #[arg(long)]
+    follow: bool,
+    /// Changes made during the follow measurement
+    #[arg(long, default_value_t = 500)]
+    follow_changes: usize,
+    /// Minutes the follow measurement spreads its changes over
+    #[arg(long, default_value_t = 10.0)]
+    follow_minutes: f64,
     /// The simulator's page cap (the most records it returns per page; lightsync asks for 10,000)
     #[arg(long, default_value_t = 1000)]
     page_cap: u32,
@@ -118,11 +130,18 @@ fn main() -> anyhow::Result<()> {
             .unwrap_or_default()
     ));
     line(format!("- PostgreSQL: {}", version.version));
-    line(format!("- workload: seed 1, {W1_OUTLETS} outlets, {W1_PRODUCTS} products, {W1_CUSTOMERS} customers, {} sales, page cap {}; simulator in its own process without rate limit", args.sales, args.page_cap));
+    if !args.follow {
+        line(format!("- workload: seed 1, {W1_OUTLETS} outlets, {W1_PRODUCTS} products, {W1_CUSTOMERS} customers, {} sales, page cap {}; simulator in its own process without rate limit", args.sales, args.page_cap));
+    }
     line(String::new());
 
     if args.micro {
         micro(&mut line)?;
+        std::fs::write(&args.out, &report)?;
+        return Ok(());
+    }
+    if args.follow {
+        follow_latency(&mut line, args.follow_changes, args.follow_minutes)?;
         std::fs::write(&args.out, &report)?;
         return Ok(());
     }

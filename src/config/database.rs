@@ -124,8 +124,8 @@ impl DatabaseUrl {
         (!name.is_empty()).then_some(name)
     }
 
-    /// The same server with another database name (used to create test databases).
-    #[cfg(feature = "failpoints")]
+    /// The same server with another database name (the tests and the benchmark harness create
+    /// their databases with it; the benchmark builds without the test hooks).
     pub fn with_database(&self, name: &str) -> DatabaseUrl {
         let mut url = self.url.clone();
         url.set_path(&format!("/{name}"));

@@ -86,24 +86,32 @@ impl Follower {
         // Closed when no webhook receiver holds the trigger: then only the polls remain.
         let mut open = true;
         loop {
-            let wake = self.next_wake();
-            if !open && wake.is_none() {
-                return;
-            }
-            tokio::select! {
-                more = requests.recv(), if open => match more {
-                    Some(entities) => {
-                        self.requested.extend(entities.iter().copied());
-                        if self.retry_at.is_none() {
-                            gather(&mut requests, &mut self.requested).await;
-                        }
-                    }
-                    None => open = false,
-                },
-                _ = sleep_until(wake) => {}
-            }
+            // Webhooks that arrived during the last run have waited already: they run at once.
+            let mut queued = false;
             while let Ok(more) = requests.try_recv() {
                 self.requested.extend(more.iter().copied());
+                queued = true;
+            }
+            if !queued {
+                let wake = self.next_wake();
+                if !open && wake.is_none() {
+                    return;
+                }
+                tokio::select! {
+                    more = requests.recv(), if open => match more {
+                        Some(entities) => {
+                            self.requested.extend(entities.iter().copied());
+                            if self.retry_at.is_none() {
+                                gather(&mut requests, &mut self.requested).await;
+                            }
+                        }
+                        None => open = false,
+                    },
+                    _ = sleep_until(wake) => {}
+                }
+                while let Ok(more) = requests.try_recv() {
+                    self.requested.extend(more.iter().copied());
+                }
             }
             self.run_what_is_due().await;
         }

@@ -357,3 +357,114 @@ mod from_the_store {
         assert!(String::from_utf8_lossy(&output.stderr).contains("LIGHTSYNC_WEBHOOK_SECRET"));
     }
 }
+
+mod simulated {
+    //! `lightsync simulate --webhook-url`: the simulator's own process sends the store's
+    //! webhooks as Lightspeed does, repeating or losing them as told.
+
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use crate::support::{bare_lightsync, free_port, RunningChild};
+
+    /// A receiver that answers 200 to every POST and hands each body on.
+    fn receiver() -> (u16, mpsc::Receiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (sender, bodies) = mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+                let _ = sender.send(String::from_utf8_lossy(&body).to_string());
+            }
+        });
+        (port, bodies)
+    }
+
+    fn simulate(hook_port: u16, faults: &[&str]) -> (RunningChild, String) {
+        let port = free_port();
+        let mut command = bare_lightsync();
+        command
+            .args(["simulate", "--control", "--port", &port.to_string()])
+            .args([
+                "--webhook-url",
+                &format!("http://127.0.0.1:{hook_port}/hook"),
+            ])
+            .args(faults);
+        let mut child = RunningChild::spawn(command);
+        child.wait_for_any(&["listening on"]);
+        (child, format!("http://127.0.0.1:{port}/__simulator"))
+    }
+
+    fn change_a_sale(control: &str) -> serde_json::Value {
+        let response = reqwest::blocking::Client::new()
+            .post(format!("{control}/mutate?n=1&entity=sales"))
+            .send()
+            .unwrap();
+        assert!(response.status().is_success());
+        serde_json::from_str(&response.text().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_simulator_sends_a_webhook_per_change_and_repeats_or_loses_them_as_told() {
+        let (hook_port, bodies) = receiver();
+        let (simulator, control) = simulate(hook_port, &["--webhook-duplicate", "1"]);
+        let changed = change_a_sale(&control);
+        let id = changed["changed"][0]["id"].as_str().unwrap().to_string();
+        for copy in 0..2 {
+            let body = bodies
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("copy {copy} of the webhook arrived"));
+            let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+                .into_owned()
+                .collect();
+            assert!(
+                form.contains(&("type".into(), "sale.update".into())),
+                "{body}"
+            );
+            let payload = &form.iter().find(|(name, _)| name == "payload").unwrap().1;
+            let payload: serde_json::Value = serde_json::from_str(payload).unwrap();
+            assert_eq!(payload["id"], id.as_str());
+            assert_eq!(payload["version"], changed["changed"][0]["version"]);
+        }
+        simulator.kill();
+
+        let (hook_port, bodies) = receiver();
+        let (simulator, control) = simulate(hook_port, &["--webhook-loss", "1"]);
+        change_a_sale(&control);
+        change_a_sale(&control);
+        // A delivered webhook arrives within milliseconds.
+        assert!(
+            bodies.recv_timeout(Duration::from_secs(2)).is_err(),
+            "every webhook is lost"
+        );
+        simulator.kill();
+
+        let output = bare_lightsync()
+            .args(["simulate", "--webhook-loss", "1.5"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("--webhook-loss 1.5 is outside 0..1")
+        );
+    }
+}
