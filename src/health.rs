@@ -142,7 +142,7 @@ impl Freshness {
         let lag_secs = caught_up_at.map(|at| seconds(at, now));
         Freshness {
             lag: match lag_secs {
-                None => "never caught up".to_string(),
+                None => "-".to_string(),
                 Some(secs) if secs < 120.0 => format!("{secs:.0} s"),
                 Some(secs) => duration_in_words(Duration::from_secs_f64(secs)),
             },
@@ -222,7 +222,7 @@ mod tests {
         assert_eq!(fresh.landed_after_secs, Some(3.0));
         assert_eq!(fresh.newest_change_ago, "just now");
         let never = Freshness::of(None, None, None, now);
-        assert_eq!(never.lag, "never caught up");
+        assert_eq!(never.lag, "-");
         assert_eq!(never.lag_secs, None);
         assert_eq!(never.landed_after_secs, None);
     }

@@ -1,6 +1,7 @@
 //! The rate governor shared by every concurrent request to one store: spends a share of the
-//! quota evenly through the window (a token bucket refilled at `budget / window`), stops when
-//! the server's `X-RateLimit-Remaining` says the share is spent, and holds everyone back until a
+//! quota evenly through the window (a token bucket refilled at `budget / window`, slower when
+//! the server says less is left than that pace assumes), stops when the server's
+//! `X-RateLimit-Remaining` says the share is spent, and holds everyone back until a
 //! 429's `Retry-After` has passed, and for at least a growing floor after consecutive 429s.
 
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,8 @@ const REQUESTS_BEFORE_FIRST_REPORT: u32 = 5;
 /// Shortest hold after a 429, whatever its `Retry-After` says: a date already past on our clock
 /// (the server's clock is ahead) or a missing header must not turn into a request storm.
 const RATE_LIMITED_FLOOR: Duration = Duration::from_secs(1);
+/// The slowest pace when little of the window is left: one request a minute still goes.
+const MIN_RATE_PER_SEC: f64 = 1.0 / 60.0;
 /// The floor doubles with each consecutive 429, up to this.
 const RATE_LIMITED_FLOOR_CAP: Duration = Duration::from_secs(30);
 
@@ -96,6 +99,29 @@ impl RateGovernor {
         }
     }
 
+    /// How long until `requests` requests could go at once (none while the quota is unknown).
+    /// A follower waits this long before a run, so the run's requests leave together.
+    pub fn time_until(&self, requests: u32) -> Duration {
+        let mut state = self.inner.state.lock().expect("governor lock poisoned");
+        let now = Instant::now();
+        if let Some(until) = state.blocked_until.filter(|until| *until > now) {
+            return until - now;
+        }
+        let Some(limit) = state.limit else {
+            return Duration::ZERO;
+        };
+        let budget = budget_of(limit, self.inner.share);
+        let capacity = (limit - budget).clamp(1, budget.max(1)) as f64;
+        let rate_per_sec = self.refill(&mut state, limit, now);
+        let wanted = (requests as f64).min(capacity);
+        if state.tokens >= wanted {
+            Duration::ZERO
+        } else {
+            let wait = (wanted - state.tokens) / rate_per_sec;
+            Duration::from_secs_f64(wait.min(self.inner.window.as_secs_f64()))
+        }
+    }
+
     /// Records a 429 whose `Retry-After` asked for `retry_after` (zero when it was missing or
     /// already past) and holds every request back for that long, but at least a floor of 1 s
     /// that doubles with each consecutive 429 (capped). Returns the hold. Never an attempt spent.
@@ -135,14 +161,7 @@ impl RateGovernor {
         };
         let budget = budget_of(limit, self.inner.share);
         let reserve = limit - budget;
-        let rate_per_sec = budget as f64 / self.inner.window.as_secs_f64();
-        let capacity = reserve.clamp(1, budget.max(1)) as f64;
-
-        let elapsed = now
-            .saturating_duration_since(state.refilled_at)
-            .as_secs_f64();
-        state.tokens = (state.tokens + elapsed * rate_per_sec).min(capacity);
-        state.refilled_at = now;
+        let rate_per_sec = self.refill(state, limit, now);
 
         if let Some(remaining) = state.remaining {
             if remaining.saturating_sub(state.in_flight) <= reserve {
@@ -162,10 +181,38 @@ impl RateGovernor {
             }
         }
         if state.tokens < 1.0 {
-            let wait = (1.0 - state.tokens) / rate_per_sec;
+            // A rate near zero (the share almost spent) looks again in a while.
+            let wait = ((1.0 - state.tokens) / rate_per_sec).min(self.inner.window.as_secs_f64());
             return Some(now + Duration::from_secs_f64(wait));
         }
         None
+    }
+
+    /// Adds the tokens earned since the last refill and returns the rate they are earned at:
+    /// the share spread through the window, slower when the server says less is left of the
+    /// window than that pace assumes (another process, or this one's import, spent part of it),
+    /// so what is left lasts to the window's end instead of running out before it.
+    fn refill(&self, state: &mut State, limit: u32, now: Instant) -> f64 {
+        let budget = budget_of(limit, self.inner.share);
+        let reserve = limit - budget;
+        let window = self.inner.window.as_secs_f64();
+        let mut rate_per_sec = budget as f64 / window;
+        if let (Some(remaining), Some(start)) = (state.remaining, state.window_start) {
+            let left = (start + self.inner.window)
+                .saturating_duration_since(now)
+                .as_secs_f64();
+            if left > 0.0 {
+                let spendable = remaining.saturating_sub(reserve + state.in_flight) as f64;
+                rate_per_sec = rate_per_sec.min(spendable / left).max(MIN_RATE_PER_SEC);
+            }
+        }
+        let capacity = reserve.clamp(1, budget.max(1)) as f64;
+        let elapsed = now
+            .saturating_duration_since(state.refilled_at)
+            .as_secs_f64();
+        state.tokens = (state.tokens + elapsed * rate_per_sec).min(capacity);
+        state.refilled_at = now;
+        rate_per_sec
     }
 
     fn report(&self, limit: Option<u32>, remaining: Option<u32>, rate_limited: bool) {
@@ -272,6 +319,59 @@ mod tests {
         let elapsed = start.elapsed();
         assert!(elapsed >= Duration::from_secs(8), "{elapsed:?}");
         assert!(elapsed <= Duration::from_secs(11), "{elapsed:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn time_until_says_when_a_run_of_requests_can_leave_together() {
+        // 350 a window of 300 s at 0.95: 332 spread at 1.107/s, a burst of 18.
+        let governor = RateGovernor::new(0.95, Duration::from_secs(300));
+        assert_eq!(
+            governor.time_until(4),
+            Duration::ZERO,
+            "the quota is unknown"
+        );
+        governor.acquire().await.report(Some(350), Some(349));
+        assert_eq!(governor.time_until(4), Duration::ZERO, "a burst of 18");
+        for _ in 0..17 {
+            governor.acquire().await.report(Some(350), Some(349));
+        }
+        let wait = governor.time_until(4);
+        assert!(
+            wait > Duration::from_millis(2600) && wait < Duration::from_millis(2800),
+            "one token left, three more at 1.107/s: {wait:?}"
+        );
+        tokio::time::advance(wait).await;
+        assert_eq!(governor.time_until(4), Duration::ZERO);
+        assert!(
+            governor.time_until(100) <= Duration::from_secs(17),
+            "capped at the burst"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_partly_spent_elsewhere_is_spread_to_its_end() {
+        let governor = RateGovernor::new(0.95, Duration::from_secs(300));
+        let start = Instant::now();
+        // Another process spent most of this window: 118 left, 18 of them the reserve.
+        governor.acquire().await.report(Some(350), Some(118));
+        let mut sent = 1;
+        let mut halfway = None;
+        while start.elapsed() < Duration::from_secs(290) {
+            let left = 117 - sent.min(117);
+            governor.acquire().await.report(Some(350), Some(left));
+            sent += 1;
+            if sent == 50 {
+                halfway = Some(start.elapsed());
+            }
+        }
+        // At the full pace (1.107/s) the 100 would be half gone within a minute and the rest of
+        // the window would stall; spread to its end, they last it and never touch the reserve.
+        let halfway = halfway.expect("50 requests went");
+        assert!(
+            halfway > Duration::from_secs(90),
+            "the 50th left at {halfway:?}"
+        );
+        assert!((80..=100).contains(&sent), "{sent} requests in 290 s");
     }
 
     #[tokio::test(start_paused = true)]

@@ -21,6 +21,8 @@ use crate::lightspeed::Client;
 const GATHER: Duration = Duration::from_secs(1);
 /// How long to wait before trying again when another run holds the store.
 const BUSY_RETRY: Duration = Duration::from_secs(5);
+/// The longest a run waits for the quota to allow all its requests at once.
+const MOST_QUOTA_WAIT: Duration = Duration::from_secs(10);
 /// How long to wait after a run could not start for another reason (database or API down).
 const FAILED_RETRY: Duration = Duration::from_secs(30);
 
@@ -145,6 +147,16 @@ impl Follower {
         entities.extend(self.requested.iter().copied());
         if entities.is_empty() {
             return;
+        }
+        // In a busy store the quota, not the clock, sets the pace: wait until the governor can
+        // send every entity's request at once, so the run is short and whatever arrives
+        // meanwhile is in it.
+        // Webhooks that arrive during the wait for an entity of the run are covered by it.
+        let wait = self.client.as_ref().map_or(Duration::ZERO, |client| {
+            client.governor().time_until(entities.len() as u32)
+        });
+        if !wait.is_zero() {
+            tokio::time::sleep(wait.min(MOST_QUOTA_WAIT)).await;
         }
         // A poll that falls due with a webhook's run joins it; the run is the webhook's.
         let mode = if self.requested.is_empty() {

@@ -139,11 +139,11 @@ pub(crate) async fn sign_in_on_the_login_page(client: &fantoccini::Client) {
 fn seed(database: &TestDatabase) {
     let mut conn = database.connect();
     for sql in [
-        "UPDATE sync_state SET status = 'ok', last_version = 3000001200, rows_in_table = 3, last_success_at = now() - interval '25 minutes' WHERE entity = 'outlets'",
-        "UPDATE sync_state SET status = 'ok', last_version = 3000004100, rows_in_table = 20000, last_success_at = now() - interval '5 hours' WHERE entity = 'products'",
+        "UPDATE sync_state SET status = 'ok', last_version = 3000001200, rows_in_table = 3, last_success_at = now() - interval '25 minutes', caught_up_at = now() - interval '25 minutes' WHERE entity = 'outlets'",
+        "UPDATE sync_state SET status = 'ok', last_version = 3000004100, rows_in_table = 20000, last_success_at = now() - interval '5 hours', caught_up_at = now() - interval '5 hours' WHERE entity = 'products'",
         "UPDATE sync_state SET status = 'failed', last_version = 3000009000, rows_in_table = 19876, last_success_at = now() - interval '30 hours', last_error = 'fetching customers after version 3000009000 failed after 8 attempts: HTTP 503: Service Unavailable' WHERE entity = 'customers'",
-        "UPDATE sync_state SET status = 'running', last_version = 3000012000, rows_in_table = 41000, last_success_at = now() - interval '50 minutes', run_pages = 12, run_records = 12000, run_started_at = now() - interval '40 seconds' WHERE entity = 'inventory'",
-        "UPDATE sync_state SET status = 'ok', last_version = 3000090000, rows_in_table = 50000, last_success_at = now() - interval '8 minutes' WHERE entity = 'sales'",
+        "UPDATE sync_state SET status = 'running', last_version = 3000012000, rows_in_table = 41000, last_success_at = now() - interval '50 minutes', caught_up_at = now() - interval '51 minutes', run_pages = 12, run_records = 12000, run_started_at = now() - interval '40 seconds' WHERE entity = 'inventory'",
+        "UPDATE sync_state SET status = 'ok', last_version = 3000090000, rows_in_table = 50000, last_success_at = now() - interval '8 minutes', caught_up_at = now() - interval '8 minutes', newest_change_at = now() - interval '9 minutes', landed_at = now() - interval '8 minutes' - interval '58 seconds' WHERE entity = 'sales'",
         "INSERT INTO sync_log (run_id, entity, mode, status, started_at, finished_at, duration_ms, pages, records_fetched, records_inserted, records_updated, requests) \
          SELECT 'run-' || n || '-' || e, e, CASE WHEN n = 1 THEN 'import' ELSE 'incremental' END, \
                 CASE WHEN e = 'customers' AND n > 34 THEN 'failed' ELSE 'ok' END, \
