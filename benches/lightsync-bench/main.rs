@@ -71,6 +71,13 @@ struct Args {
     /// Minutes the follow measurement spreads its changes over
     #[arg(long, default_value_t = 10.0)]
     follow_minutes: f64,
+    /// Seconds between the imports and the first change (one quota window by default, so the
+    /// imports' requests are not charged to the followed stores' first window)
+    #[arg(long, default_value_t = 300)]
+    follow_settle_secs: u64,
+    /// Registers of the followed stores (the quota is 300 x registers + 50 per 5 minutes)
+    #[arg(long, default_value_t = 1)]
+    follow_registers: u32,
     /// The simulator's page cap (the most records it returns per page; lightsync asks for 10,000)
     #[arg(long, default_value_t = 1000)]
     page_cap: u32,
@@ -141,7 +148,13 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     if args.follow {
-        follow_latency(&mut line, args.follow_changes, args.follow_minutes)?;
+        follow_latency(
+            &mut line,
+            args.follow_changes,
+            args.follow_minutes,
+            Duration::from_secs(args.follow_settle_secs),
+            args.follow_registers,
+        )?;
         std::fs::write(&args.out, &report)?;
         return Ok(());
     }

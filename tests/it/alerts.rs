@@ -534,7 +534,7 @@ fn an_alert_receiver_that_redirects_gets_one_request_and_the_delivery_fails() {
 
 #[test]
 fn a_followed_entity_that_falls_behind_alerts_once_and_recovers_once() {
-    use crate::support::{bare_lightsync, eventually, free_port, RunningChild};
+    use crate::support::{eventually, free_port, serve_command, RunningChild};
 
     let database = TestDatabase::migrated();
     let simulator = small_store();
@@ -553,18 +553,12 @@ fn a_followed_entity_that_falls_behind_alerts_once_and_recovers_once() {
     assert!(lightsync::db::try_lock_store(&mut holder, key).unwrap());
 
     let port = free_port();
-    let mut command = bare_lightsync();
+    let mut command = serve_command(database.url.expose(), &simulator, &checkpoints, port);
     command
-        .env("RUST_LOG", "info")
-        .env("DATABASE_URL", database.url.expose())
-        .env("LIGHTSPEED_BASE_URL", simulator.base_url())
-        .env("LIGHTSPEED_TOKEN", "simulator")
-        .env("LIGHTSYNC_CHECKPOINT_DIR", &checkpoints)
-        .env("LIGHTSYNC_DASHBOARD_PASSWORD", "pw for the lag alert test")
         .env("LIGHTSYNC_ALERT_WEBHOOK_URL", receiver.url())
         .env("LIGHTSYNC_ALERT_CHECK_SECS", "1")
         .env("LIGHTSYNC_LAG_ALERT_SECS", "10")
-        .args(["serve", "--port", &port.to_string(), "--follow=*:5s"]);
+        .arg("--follow=*:5s");
     let mut serve = RunningChild::spawn(command);
     serve.wait_for(
         Duration::from_secs(30),

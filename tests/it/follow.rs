@@ -8,24 +8,18 @@ use lightsync::entity::Entity;
 
 use crate::support::proxy::PgProxy;
 use crate::support::{
-    assert_matches_simulator, bare_lightsync, eventually, free_port, ImportedStore, RunningChild,
+    assert_matches_simulator, eventually, free_port, serve_command, ImportedStore, RunningChild,
 };
 
 /// Short intervals so the test sees several rounds (5 s is the shortest allowed).
 const PLAN: &str = "--follow=sales:5s,inventory:5s,products:5s,customers:5s,*:8s";
 
 fn serve(store: &ImportedStore, database_url: &str, port: u16) -> RunningChild {
-    let mut command = bare_lightsync();
+    let mut command = serve_command(database_url, &store.sim, &store.checkpoint, port);
     command
-        .env("RUST_LOG", "info")
-        .env("DATABASE_URL", database_url)
-        .env("LIGHTSPEED_BASE_URL", store.sim.base_url())
-        .env("LIGHTSPEED_TOKEN", "simulator")
-        .env("LIGHTSYNC_CHECKPOINT_DIR", &store.checkpoint)
-        .env("LIGHTSYNC_DASHBOARD_PASSWORD", "pw for the follow test")
         .env("LIGHTSYNC_METRICS_PUBLIC", "true")
         .env("LIGHTSYNC_DB_PATIENCE_SECS", "120")
-        .args(["serve", "--port", &port.to_string(), PLAN]);
+        .arg(PLAN);
     let mut serve = RunningChild::spawn(command);
     serve.wait_for_any(&["dashboard listening on"]);
     serve

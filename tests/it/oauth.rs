@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
-use lightsync::simulator::{SimulatedOAuth, SimulatorConfig, StoreShape};
+use lightsync::simulator::{SimulatorConfig, StoreShape};
 use predicates::prelude::*;
 
 use crate::support::{assert_matches_simulator, lightsync, TestDatabase, TestSimulator};
@@ -15,26 +15,15 @@ const REFRESH: &str = "refresh-authorized-by-the-owner";
 const CLIENT_SECRET: &str = "client-secret-of-the-app";
 
 fn store(access_ttl: Duration) -> TestSimulator {
-    TestSimulator::start(SimulatorConfig {
-        shape: StoreShape {
-            seed: 17,
-            outlets: 1,
-            products: 20,
-            customers: 10,
-            sales: 60,
-            registers: 1,
-        },
-        rate_limited: false,
-        control: true,
-        oauth: Some(SimulatedOAuth {
-            client_id: "app-1".into(),
-            client_secret: CLIENT_SECRET.into(),
-            refresh_token: REFRESH.into(),
-            access_ttl,
-            initial_ttl: Duration::ZERO,
-        }),
-        ..SimulatorConfig::default()
-    })
+    let shape = StoreShape {
+        seed: 17,
+        outlets: 1,
+        products: 20,
+        customers: 10,
+        sales: 60,
+        registers: 1,
+    };
+    TestSimulator::oauth_app(shape, CLIENT_SECRET, REFRESH, access_ttl, None)
 }
 
 /// The real binary set up as an OAuth app, starting from an access token that has expired.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::support::{bare_lightsync, eventually, free_port, ImportedStore, RunningChild};
+use crate::support::{eventually, free_port, serve_command, ImportedStore, RunningChild};
 
 const SECRET: &str = "a-webhook-secret-of-forty-characters-xyz";
 
@@ -12,16 +12,13 @@ const SECRET: &str = "a-webhook-secret-of-forty-characters-xyz";
 fn webhooks_run_the_entities_they_name_once_per_burst_and_a_wrong_secret_is_refused() {
     let store = ImportedStore::new();
     let port = free_port();
-    let mut command = bare_lightsync();
-    command
-        .env("RUST_LOG", "info")
-        .env("DATABASE_URL", store.database.url.expose())
-        .env("LIGHTSPEED_BASE_URL", store.sim.base_url())
-        .env("LIGHTSPEED_TOKEN", "simulator")
-        .env("LIGHTSYNC_CHECKPOINT_DIR", &store.checkpoint)
-        .env("LIGHTSYNC_DASHBOARD_PASSWORD", "pw for the webhook test")
-        .env("LIGHTSYNC_WEBHOOK_SECRET", SECRET)
-        .args(["serve", "--port", &port.to_string()]);
+    let mut command = serve_command(
+        store.database.url.expose(),
+        &store.sim,
+        &store.checkpoint,
+        port,
+    );
+    command.env("LIGHTSYNC_WEBHOOK_SECRET", SECRET);
     let mut serve = RunningChild::spawn(command);
     serve.wait_for_any(&["dashboard listening on"]);
     store.sim.handle.mutate(60);
@@ -125,7 +122,7 @@ mod from_the_store {
     use std::time::{Duration, Instant};
 
     use lightsync::entity::Entity;
-    use lightsync::simulator::{SimulatedOAuth, SimulatorConfig, StoreShape};
+    use lightsync::simulator::StoreShape;
 
     use super::SECRET;
     use crate::support::{
@@ -136,27 +133,21 @@ mod from_the_store {
     const REFRESH: &str = "refresh-authorized-by-the-owner";
 
     fn oauth_store(webhook_url: Option<String>) -> TestSimulator {
-        TestSimulator::start(SimulatorConfig {
-            shape: StoreShape {
-                seed: 23,
-                outlets: 2,
-                products: 40,
-                customers: 30,
-                sales: 120,
-                registers: 1,
-            },
-            rate_limited: false,
-            control: true,
-            oauth: Some(SimulatedOAuth {
-                client_id: "app-1".into(),
-                client_secret: CLIENT_SECRET.into(),
-                refresh_token: REFRESH.into(),
-                access_ttl: Duration::from_secs(7 * 24 * 3600),
-                initial_ttl: Duration::ZERO,
-            }),
+        let shape = StoreShape {
+            seed: 23,
+            outlets: 2,
+            products: 40,
+            customers: 30,
+            sales: 120,
+            registers: 1,
+        };
+        TestSimulator::oauth_app(
+            shape,
+            CLIENT_SECRET,
+            REFRESH,
+            Duration::from_secs(7 * 24 * 3600),
             webhook_url,
-            ..SimulatorConfig::default()
-        })
+        )
     }
 
     fn as_app(command: &mut std::process::Command) -> &mut std::process::Command {

@@ -84,6 +84,26 @@ pub fn lightsync(
     command
 }
 
+/// `lightsync serve --port PORT` for `database_url`, `simulator` and a checkpoint directory,
+/// logging at info, with a dashboard password; the caller adds flags and variables.
+pub fn serve_command(
+    database_url: &str,
+    simulator: &TestSimulator,
+    checkpoint_dir: &Path,
+    port: u16,
+) -> std::process::Command {
+    let mut command = bare_lightsync();
+    command
+        .env("RUST_LOG", "info")
+        .env("DATABASE_URL", database_url)
+        .env("LIGHTSPEED_BASE_URL", simulator.base_url())
+        .env("LIGHTSPEED_TOKEN", "simulator")
+        .env("LIGHTSYNC_CHECKPOINT_DIR", checkpoint_dir)
+        .env("LIGHTSYNC_DASHBOARD_PASSWORD", "pw for a serve test")
+        .args(["serve", "--port", &port.to_string()]);
+    command
+}
+
 /// `lightsync import` as a child process (for tests that kill it or run a second one beside it),
 /// with stdout discarded and stderr piped when `capture_stderr`.
 pub fn spawn_import(

@@ -68,6 +68,32 @@ impl TestSimulator {
         TestSimulator::paged(shape, page_cap, delay)
     }
 
+    /// An OAuth app's store (client id `app-1`): `client_secret` and `refresh_token` get access
+    /// tokens that last `access_ttl` (the configured one has expired), no rate limit, control
+    /// endpoints on, and webhooks of every type to `webhook_url` if given.
+    pub fn oauth_app(
+        shape: StoreShape,
+        client_secret: &str,
+        refresh_token: &str,
+        access_ttl: std::time::Duration,
+        webhook_url: Option<String>,
+    ) -> TestSimulator {
+        TestSimulator::start(SimulatorConfig {
+            shape,
+            rate_limited: false,
+            control: true,
+            oauth: Some(lightsync::simulator::SimulatedOAuth {
+                client_id: "app-1".into(),
+                client_secret: client_secret.into(),
+                refresh_token: refresh_token.into(),
+                access_ttl,
+                initial_ttl: std::time::Duration::ZERO,
+            }),
+            webhook_url,
+            ..SimulatorConfig::default()
+        })
+    }
+
     pub fn base_url(&self) -> String {
         self.handle.base_url()
     }
