@@ -69,7 +69,7 @@ fn is_transient_diesel(err: &DieselError) -> bool {
 /// going away, or a deadlock (PostgreSQL aborted this transaction to free another one waiting
 /// on it, e.g. a batch and the report totals a Discount product that just landed recomputes).
 fn looks_like_outage(message: &str) -> bool {
-    const OUTAGE_MARKERS: [&str; 10] = [
+    const OUTAGE_MARKERS: [&str; 12] = [
         "deadlock detected",
         "server closed the connection",
         "terminating connection",
@@ -80,6 +80,9 @@ fn looks_like_outage(message: &str) -> bool {
         "the database system is shutting down",
         "the database system is starting up",
         "SSL connection has been closed",
+        // OpenSSL's words for a TLS connection cut mid-read or mid-write.
+        "SSL error: unexpected eof",
+        "SSL SYSCALL error",
     ];
     OUTAGE_MARKERS.iter().any(|marker| message.contains(marker))
 }
@@ -97,6 +100,7 @@ mod tests {
         .is_transient());
         assert!(DbError::Query(DieselError::BrokenTransactionManager).is_transient());
         assert!(looks_like_outage("deadlock detected"));
+        assert!(looks_like_outage("SSL error: unexpected eof while reading"));
         assert!(!DbError::Query(DieselError::NotFound).is_transient());
         assert!(!DbError::Migration("x".into()).is_transient());
     }

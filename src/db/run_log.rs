@@ -233,6 +233,17 @@ pub(super) fn record_batch_progress(
         None => diesel::update(state).set(changes()).execute(conn)?,
     };
     if advanced != 1 {
+        // A batch whose commit reached the server but whose acknowledgment was lost (the
+        // connection dropped in an outage) is tried again: PostgreSQL already holds exactly its
+        // version, its rows were written again as version-guarded no-ops, and there is nothing
+        // left to record.
+        let applied: i64 = state.select(sync_state::last_version).first(conn)?;
+        if batch.after.is_some() && applied == batch.max_version {
+            log::info!(
+                "{entity}: the batch up to version {applied} was committed before the connection dropped; nothing more to do"
+            );
+            return Ok(());
+        }
         return Err(DbError::Continuity {
             entity: entity.to_string(),
             after: batch.after.unwrap_or_default(),

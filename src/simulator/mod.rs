@@ -7,6 +7,7 @@
 //! the contract test (`tests/it/contract.rs`), which decodes fixtures built from the examples
 //! in Lightspeed's OpenAPI file (`tests/fixtures/api2.0`).
 
+mod control;
 mod faults;
 mod ids;
 mod oauth;

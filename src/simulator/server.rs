@@ -16,6 +16,7 @@ use axum::Router;
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use super::control;
 use super::faults::{FaultKind, FaultPlan};
 use super::page_body;
 use super::stats::Stats;
@@ -146,11 +147,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         );
     if shared.config.control {
         router = router
-            .route("/__simulator/mutate", post(mutate))
-            .route("/__simulator/expected", get(expected))
-            .route("/__simulator/stats", get(stats))
-            .route("/__simulator/quirks", get(quirks))
-            .route("/__simulator/fail", post(fail));
+            .route("/__simulator/mutate", post(control::mutate))
+            .route("/__simulator/expected", get(control::expected))
+            .route("/__simulator/stats", get(control::stats))
+            .route("/__simulator/quirks", get(control::quirks))
+            .route("/__simulator/fail", post(control::fail));
     }
     router.with_state(shared)
 }
@@ -432,80 +433,6 @@ fn fault_response(kind: FaultKind, shared: &Shared, entity: Entity) -> Response 
             response
         }
     }
-}
-
-async fn mutate(
-    State(shared): State<Arc<Shared>>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    let count = params
-        .get("n")
-        .and_then(|n| n.parse::<u32>().ok())
-        .unwrap_or(1);
-    let counts = match params.get("entity") {
-        None => shared.mutate(count),
-        Some(name) => match name
-            .parse()
-            .ok()
-            .and_then(|e| shared.mutate_entity(e, count))
-        {
-            Some(counts) => counts,
-            None => {
-                return json_response(
-                    StatusCode::BAD_REQUEST,
-                    json!({"error": format!("the simulator makes no changes of `{name}` by itself")}),
-                )
-            }
-        },
-    };
-    json_response(
-        StatusCode::OK,
-        serde_json::to_value(counts).expect("counts serialise"),
-    )
-}
-
-async fn expected(State(shared): State<Arc<Shared>>) -> Response {
-    let expected = shared.store.read().expect("store lock").expected();
-    json_response(StatusCode::OK, expected)
-}
-
-async fn quirks(State(shared): State<Arc<Shared>>) -> Response {
-    let report = {
-        let store = shared.store.read().expect("store lock");
-        super::quirks::odd_value_report(&store, shared.config.odd_values)
-    };
-    json_response(
-        StatusCode::OK,
-        serde_json::to_value(report).expect("the report serialises"),
-    )
-}
-
-async fn stats(State(shared): State<Arc<Shared>>) -> Response {
-    json_response(StatusCode::OK, shared.stats.to_json())
-}
-
-async fn fail(
-    State(shared): State<Arc<Shared>>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    let kind = match params.get("kind").map(|kind| kind.parse::<FaultKind>()) {
-        Some(Ok(kind)) => kind,
-        Some(Err(message)) => {
-            return json_response(StatusCode::BAD_REQUEST, json!({"error": message}))
-        }
-        None => {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                json!({"error": "kind is required"}),
-            )
-        }
-    };
-    let count = params
-        .get("count")
-        .and_then(|n| n.parse::<u32>().ok())
-        .unwrap_or(1);
-    shared.queue_faults(kind, count);
-    json_response(StatusCode::OK, json!({"queued": count}))
 }
 
 /// Binds `address` and serves until `shutdown` resolves.
