@@ -4,6 +4,9 @@
 
 mod connect;
 mod error;
+#[cfg(test)]
+mod layout_migration;
+mod layout_sql;
 mod lock;
 mod logouts;
 mod migrate;

@@ -9,6 +9,8 @@ use diesel::sql_types::{Array, BigInt, Bool, Text};
 use diesel::{sql_query, PgConnection, QueryableByName, RunQueryDsl};
 
 use super::error::DbError;
+use super::layout_sql::keep_received_deleted_at_sql;
+use crate::entity::layout::{stored_table, TableLayout};
 use crate::entity::Entity;
 
 /// One row as reconcile compares it.
@@ -131,10 +133,11 @@ pub fn mark_extras_deleted(
     run_id: &str,
 ) -> Result<usize, DbError> {
     use diesel::Connection;
-    let table = entity.table();
+    let keep_received = keep_received_deleted_at_sql(TableLayout::of_table(entity.table()), "t");
+    let table = stored_table(entity.table());
     conn.transaction::<_, DbError, _>(|conn| {
         let marked = sql_query(format!(
-            "UPDATE {table} t SET deleted_at = now(), synced_at = now() \
+            "UPDATE {table} t SET {keep_received}, deleted_at = now(), synced_at = now() \
              WHERE deleted_at IS NULL AND {key_sql} = ANY($1)"
         ))
         .bind::<Array<Text>, _>(ids)
@@ -164,9 +167,10 @@ pub fn forget_and_rewind(
     run_id: &str,
 ) -> Result<(), DbError> {
     use diesel::Connection;
-    let table = entity.table();
+    let table = stored_table(entity.table());
     conn.transaction::<_, DbError, _>(|conn| {
         for (child_table, parent_column) in children {
+            let child_table = stored_table(child_table);
             sql_query(format!(
                 "DELETE FROM {child_table} WHERE {parent_column} = ANY($1)"
             ))

@@ -10,8 +10,10 @@ use diesel::sql_types::{Array, BigInt, Bool, Text};
 use diesel::{sql_query, PgConnection, QueryableByName, RunQueryDsl};
 
 use super::error::DbError;
+use super::layout_sql::keep_received_deleted_at_sql;
 use super::rows::BatchRows;
 use super::write::{record_batch, write_rows, ApplyOutcome, BatchBookkeeping, WriteMode};
+use crate::entity::layout::{stored_table, TableLayout};
 
 #[derive(QueryableByName)]
 struct Stored {
@@ -53,9 +55,11 @@ pub fn apply_refresh(
 ) -> Result<ApplyOutcome, DbError> {
     conn.transaction::<_, DbError, _>(|conn| {
         let mut outcome = write_rows(conn, rows, WriteMode::Upsert)?;
+        let keep_received = keep_received_deleted_at_sql(TableLayout::of_table(table), "t");
         let absent = sql_query(format!(
-            "UPDATE {table} SET deleted_at = now(), version = $1, synced_at = now() \
-             WHERE deleted_at IS NULL AND version < $1 AND NOT (id = ANY($2))"
+            "UPDATE {stored} t SET {keep_received}, deleted_at = now(), version = $1, \
+             synced_at = now() WHERE deleted_at IS NULL AND version < $1 AND NOT (id = ANY($2))",
+            stored = stored_table(table),
         ))
         .bind::<BigInt, _>(bookkeeping.max_version)
         .bind::<Array<Text>, _>(listed)

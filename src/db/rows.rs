@@ -12,6 +12,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, Text, Timestamptz};
 use diesel::QueryResult;
 
 use crate::entity::{Cell, ChildSpec, Column, EntitySpec, Kind};
+use crate::lightspeed::records::Stored;
 
 /// The values of one typed column, one per row.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,8 +104,32 @@ pub struct TableRows {
     pub parents: Vec<String>,
     pub versions: Vec<i64>,
     deleted_at: Vec<Option<DateTime<Utc>>>,
-    raw: Vec<String>,
+    rest: Vec<Option<String>>,
+    absent: Vec<Option<i64>>,
+    /// Each row's place in its parent's array (children rebuilt into their parent's `raw`).
+    positions: Vec<Option<i64>>,
+    positioned: bool,
     values: Vec<ColumnValues>,
+}
+
+/// Where a row belongs: its key, its parent's key and its place among the parent's children
+/// (child tables only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowKey {
+    pub id: String,
+    pub parent: Option<String>,
+    pub position: Option<i64>,
+}
+
+impl RowKey {
+    /// The key of a row without a parent.
+    pub fn of(id: &str) -> RowKey {
+        RowKey {
+            id: id.to_string(),
+            parent: None,
+            position: None,
+        }
+    }
 }
 
 impl TableRows {
@@ -118,12 +143,18 @@ impl TableRows {
             spec.columns,
             capacity,
         )
+        .positioned(false)
     }
 
     /// Empty rows for a child table.
     pub fn for_child(child: &'static ChildSpec, capacity: usize) -> TableRows {
         let parent = Some(child.parent_column);
         TableRows::new(child.table, &["id"], true, parent, child.columns, capacity)
+            .positioned(child.fetched_from.is_none())
+    }
+
+    fn positioned(self, positioned: bool) -> TableRows {
+        TableRows { positioned, ..self }
     }
 
     fn new(
@@ -144,7 +175,10 @@ impl TableRows {
             parents: Vec::new(),
             versions: Vec::with_capacity(capacity),
             deleted_at: Vec::with_capacity(capacity),
-            raw: Vec::with_capacity(capacity),
+            rest: Vec::with_capacity(capacity),
+            absent: Vec::with_capacity(capacity),
+            positions: Vec::new(),
+            positioned: false,
             values: columns
                 .iter()
                 .map(|column| ColumnValues::new(column.kind, capacity))
@@ -152,15 +186,14 @@ impl TableRows {
         }
     }
 
-    /// Adds a row: its key, parent key (child tables only), version, soft delete, raw JSON, and
-    /// one cell per declared column in declaration order.
+    /// Adds a row: where it belongs, its version, soft delete, what it stores beside its
+    /// columns, and one cell per declared column in declaration order.
     pub fn push(
         &mut self,
-        id: String,
-        parent: Option<String>,
+        key: RowKey,
         version: i64,
         deleted_at: Option<DateTime<Utc>>,
-        raw: String,
+        stored: Stored,
         cells: Vec<Cell>,
     ) {
         assert_eq!(
@@ -169,13 +202,17 @@ impl TableRows {
             "{}: one cell per column",
             self.table
         );
-        self.ids.push(id);
-        if let Some(parent) = parent {
+        self.ids.push(key.id);
+        if let Some(parent) = key.parent {
             self.parents.push(parent);
+        }
+        if self.positioned {
+            self.positions.push(key.position);
         }
         self.versions.push(version);
         self.deleted_at.push(deleted_at);
-        self.raw.push(raw);
+        self.rest.push(stored.rest);
+        self.absent.push(stored.absent);
         for (values, cell) in self.values.iter_mut().zip(cells) {
             values.push(cell);
         }
@@ -206,8 +243,12 @@ impl TableRows {
             retain(&mut self.parents, keep);
         }
         retain(&mut self.versions, keep);
+        if self.positioned {
+            retain(&mut self.positions, keep);
+        }
         retain(&mut self.deleted_at, keep);
-        retain(&mut self.raw, keep);
+        retain(&mut self.rest, keep);
+        retain(&mut self.absent, keep);
         for values in &mut self.values {
             values.retain(keep);
         }
@@ -248,9 +289,13 @@ impl TableRows {
         if let Some(parent) = self.parent_column {
             names.push((parent, "text[]", false));
         }
+        if self.positioned {
+            names.push(("position", "bigint[]", false));
+        }
         names.push(("version", "bigint[]", false));
         names.push(("deleted_at", "timestamptz[]", false));
-        names.push(("raw", "text[]", true));
+        names.push(("rest", "text[]", true));
+        names.push(("absent", "bigint[]", false));
         for column in self.columns {
             names.push((
                 column.name,
@@ -276,11 +321,18 @@ impl TableRows {
             }
             index -= 1;
         }
+        if self.positioned {
+            if index == 0 {
+                return out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.positions);
+            }
+            index -= 1;
+        }
         match index {
             0 => out.push_bind_param::<Array<BigInt>, _>(&self.versions),
             1 => out.push_bind_param::<Array<Nullable<Timestamptz>>, _>(&self.deleted_at),
-            2 => out.push_bind_param::<Array<Text>, _>(&self.raw),
-            column => self.values[column - 3].push_bind(out),
+            2 => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.rest),
+            3 => out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.absent),
+            column => self.values[column - 4].push_bind(out),
         }
     }
 }

@@ -57,7 +57,8 @@ fn tables_of(entity: Entity) -> Vec<&'static str> {
 pub fn load_disk_use(conn: &mut PgConnection) -> Result<DiskUse, DbError> {
     let names: Vec<&str> = Entity::ALL.into_iter().flat_map(tables_of).collect();
     let tables: Vec<TableBytes> = sql_query(
-        "SELECT name, COALESCE(pg_total_relation_size(to_regclass(name)), 0)::BIGINT AS bytes \
+        "SELECT name, COALESCE(pg_total_relation_size(COALESCE(\
+         to_regclass(name || '_rows'), to_regclass(name))), 0)::BIGINT AS bytes \
          FROM unnest($1::text[]) AS name",
     )
     .bind::<Array<Text>, _>(names)

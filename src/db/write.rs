@@ -14,6 +14,7 @@ use diesel::{sql_query, PgConnection, QueryableByName, RunQueryDsl};
 use super::error::DbError;
 use super::prepared::TableUpsert;
 use super::rows::{BatchRows, TableRows};
+use crate::entity::layout::stored_table;
 use crate::entity::{Entity, Quarantined};
 
 /// What applying a batch changed.
@@ -223,7 +224,7 @@ pub fn upsert_sql(
     format!(
         "INSERT INTO {table} AS t ({column_list}, synced_at) \
          SELECT {select}, now(){on_conflict}{returning}",
-        table = rows.table,
+        table = stored_table(rows.table),
         select = select.join(", "),
         returning = if returning {
             format!(
@@ -291,7 +292,7 @@ fn delete_children(
         .expect("child rows always name their parent column");
     sql_query(format!(
         "DELETE FROM {} WHERE {parent_column} = ANY($1)",
-        child.table
+        stored_table(child.table)
     ))
     .bind::<Array<Text>, _>(parent_ids)
     .execute(conn)?;
@@ -346,7 +347,13 @@ mod tests {
                     }
                 })
                 .collect();
-            table.push(id.to_string(), None, *version, None, "{}".into(), cells);
+            table.push(
+                crate::db::rows::RowKey::of(id),
+                *version,
+                None,
+                Default::default(),
+                cells,
+            );
         }
         table
     }

@@ -139,8 +139,13 @@ mod tests {
                     _ => Cell::Numeric(None),
                 })
                 .collect();
-            rows.rows
-                .push(id.to_string(), None, 1, None, "{}".into(), cells);
+            rows.rows.push(
+                crate::db::rows::RowKey::of(id),
+                1,
+                None,
+                Default::default(),
+                cells,
+            );
         }
         rows
     }

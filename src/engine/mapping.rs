@@ -2,7 +2,7 @@
 //! lands in follows from the entity's declaration; children (a sale's line items and payments)
 //! carry their parent's key and version.
 
-use crate::db::rows::BatchRows;
+use crate::db::rows::{BatchRows, RowKey};
 use crate::entity::Entity;
 use crate::lightspeed::Record;
 
@@ -14,22 +14,30 @@ pub fn rows_for_records(entity: Entity, records: Vec<Record>) -> BatchRows {
             id,
             version,
             deleted_at,
-            raw,
+            stored,
             cells,
             children,
-            problems: _,
+            ..
         } = record;
         for child in children {
             rows.children[child.child].push(
-                child.id,
-                Some(id.clone()),
+                RowKey {
+                    id: child.id,
+                    parent: Some(id.clone()),
+                    position: Some(child.position),
+                },
                 version,
                 child.deleted_at,
-                child.raw,
+                child.stored,
                 child.cells,
             );
         }
-        rows.rows.push(id, None, version, deleted_at, raw, cells);
+        let key = RowKey {
+            id,
+            parent: None,
+            position: None,
+        };
+        rows.rows.push(key, version, deleted_at, stored, cells);
     }
     rows
 }

@@ -6,6 +6,7 @@
 mod catalog;
 mod customers;
 mod declare;
+pub mod layout;
 mod sales;
 pub mod spec;
 mod stock;

@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod decode;
 mod envelope_scan;
 mod error;
+mod given_back;
 mod governor;
 mod id_page;
 mod jsonb_order;

@@ -6,14 +6,17 @@
 use serde_json::Value;
 
 use super::decode::{FieldError, FieldProblem, Fields};
+use super::given_back::{self, EmbeddedArray};
 use super::jsonb_order;
 use super::raw_object::{NotAnObject, RawObject};
+use crate::entity::layout::TableLayout;
 use crate::entity::{
     Cell, ChildKey, ChildSpec, Column, Entity, Kind, Quarantined, VersionSource, KEY_SEPARATOR,
 };
 
 mod types;
 
+pub use super::given_back::Stored;
 pub use types::{ChildRecord, Record, Sorted};
 
 /// Why one record cannot be stored at all.
@@ -89,11 +92,26 @@ pub fn decode_record(
     let mut children = Vec::new();
     // Each embedded child array's text, already in jsonb key order, for the record's `raw`.
     let mut child_arrays = Vec::new();
+    // The same arrays for `rest`: left out where the children's rows hold every element.
+    let mut embedded = Vec::new();
     for (index, child) in spec.children.iter().enumerate() {
-        let (records, array_text) = decode_children(&fields, &id, index, child);
+        let (records, array) = decode_children(&fields, &id, index, child);
         children.extend(records);
-        if let Some(text) = array_text.filter(|_| child.fetched_from.is_none()) {
-            child_arrays.push((child.array, text));
+        if child.fetched_from.is_some() {
+            continue;
+        }
+        let kept_text = match &array {
+            Some(array) if array.complete => None,
+            Some(array) => Some(array.text.clone()),
+            // Absent (or not an array): nothing to rebuild, nothing written.
+            None => object.get(child.array).map(|value| value.get().to_string()),
+        };
+        embedded.push(EmbeddedArray {
+            name: child.array,
+            kept_text,
+        });
+        if let Some(array) = array {
+            child_arrays.push((child.array, array.text));
         }
     }
     let cells = decode_cells(&fields, spec.columns);
@@ -109,11 +127,23 @@ pub fn decode_record(
     // `raw` is what the API sent for it.
     let left_out: Vec<&str> = spec.fetched_children().map(|child| child.array).collect();
     let raw = jsonb_order::object_text(object, &left_out, &child_arrays);
+    let layout = TableLayout::of_table(spec.table);
+    let mut values = Vec::with_capacity(layout.fields.len());
+    if spec.has_id() {
+        values.push(given_back::text_cell(&id));
+    }
+    if !spec.is_refreshed() {
+        values.push(given_back::int_cell(version));
+    }
+    values.push(given_back::timestamp_cell(deleted_at));
+    values.extend(cells.iter().cloned());
+    let stored = given_back::split(object, layout, &values, embedded, &left_out);
     Ok(Record {
         id,
         version,
         deleted_at,
         raw,
+        stored,
         cells,
         children,
         problems,
@@ -189,6 +219,15 @@ fn replace_nul(value: &mut Value) -> bool {
     any
 }
 
+/// A parent's array of children as decoded.
+struct ChildArray {
+    /// Its text in jsonb key order, for the parent's `raw`.
+    text: String,
+    /// Whether every element became a row of the child table, each under its own key, so
+    /// that the rows give the array back.
+    complete: bool,
+}
+
 /// Decodes the records of a parent's array `child.array`, adding their problems to the
 /// parent's, and writes the array's text in jsonb key order for the parent's `raw` (`None` when
 /// the parent has no such array). One keyed by its `id` but without one is left out of its
@@ -197,11 +236,13 @@ fn decode_children(
     parent: &Fields,
     parent_id: &str,
     index: usize,
-    child: &ChildSpec,
-) -> (Vec<ChildRecord>, Option<String>) {
+    child: &'static ChildSpec,
+) -> (Vec<ChildRecord>, Option<ChildArray>) {
     let Some(elements) = parent.elements(child.array) else {
         return (Vec::new(), None);
     };
+    let layout = TableLayout::of_table(child.table);
+    let element_count = elements.len();
     let prefix = format!("{}[]", child.array);
     let mut records = Vec::with_capacity(elements.len());
     let mut array_text =
@@ -225,13 +266,26 @@ fn decode_children(
             ChildKey::Position => Ok(format!("{parent_id}:{position}")),
         };
         match id {
-            Ok(id) => records.push(ChildRecord {
-                child: index,
-                id,
-                deleted_at: fields.timestamp("deleted_at"),
-                raw,
-                cells: decode_cells(&fields, child.columns),
-            }),
+            Ok(id) => {
+                let deleted_at = fields.timestamp("deleted_at");
+                let cells = decode_cells(&fields, child.columns);
+                let mut values = Vec::with_capacity(layout.fields.len());
+                if child.key == ChildKey::Id {
+                    values.push(given_back::text_cell(&id));
+                }
+                values.push(given_back::timestamp_cell(deleted_at));
+                values.extend(cells.iter().cloned());
+                let stored = given_back::split(&object, layout, &values, Vec::new(), &[]);
+                records.push(ChildRecord {
+                    child: index,
+                    id,
+                    position: n as i64 + 1,
+                    deleted_at,
+                    raw,
+                    stored,
+                    cells,
+                })
+            }
             Err(err) => parent.add_problems(vec![FieldProblem {
                 field: err.field,
                 example: fields
@@ -246,7 +300,15 @@ fn decode_children(
         parent.add_problems(fields.into_problems());
     }
     array_text.push(']');
-    (records, Some(array_text))
+    let mut ids: Vec<&str> = records.iter().map(|record| record.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let complete = records.len() == element_count && ids.len() == element_count;
+    let array = ChildArray {
+        text: array_text,
+        complete,
+    };
+    (records, Some(array))
 }
 
 #[cfg(test)]

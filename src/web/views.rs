@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::db::RunStatus;
 use crate::db::{self, DbError, SyncLogRow};
+use crate::entity::layout::stored_table;
 use crate::entity::Entity;
 use crate::health::{ago, health_of, Freshness, Health, HealthThresholds};
 
@@ -124,8 +125,14 @@ pub fn load_entity_cards(
         });
         let (line_items, payments) = if entity == Entity::Sales {
             (
-                Some(db::estimate_rows(conn, "lightspeed_sale_line_items")?),
-                Some(db::estimate_rows(conn, "lightspeed_sale_payments")?),
+                Some(db::estimate_rows(
+                    conn,
+                    &stored_table("lightspeed_sale_line_items"),
+                )?),
+                Some(db::estimate_rows(
+                    conn,
+                    &stored_table("lightspeed_sale_payments"),
+                )?),
             )
         } else {
             (None, None)

@@ -432,7 +432,7 @@ mod replay {
         let prepared = |conn: &mut diesel::PgConnection, table: &str| {
             sql_query(format!(
                 "SELECT count(*) AS statements FROM pg_prepared_statements \
-                 WHERE statement LIKE 'INSERT INTO {table} AS t%'"
+                 WHERE statement LIKE 'INSERT INTO {table}_rows AS t%'"
             ))
             .get_result::<Prepared>(conn)
             .unwrap()

@@ -240,11 +240,11 @@ fn metrics_parse_and_match_sync_state() {
         "lightspeed_sale_payments",
     ] {
         let mut conn = database.connect();
-        sql_query(format!("VACUUM {table}"))
+        sql_query(format!("VACUUM {table}_rows"))
             .execute(&mut conn)
             .unwrap();
         sql_query(format!(
-            "ALTER TABLE {table} SET (autovacuum_enabled = false)"
+            "ALTER TABLE {table}_rows SET (autovacuum_enabled = false)"
         ))
         .execute(&mut conn)
         .unwrap();
@@ -266,9 +266,9 @@ fn metrics_parse_and_match_sync_state() {
         .expect("a sales sample");
     let sales_bytes = crate::support::count(
         &database.url,
-        "SELECT (pg_total_relation_size('lightspeed_sales') \
-         + pg_total_relation_size('lightspeed_sale_line_items') \
-         + pg_total_relation_size('lightspeed_sale_payments'))::BIGINT AS n",
+        "SELECT (pg_total_relation_size('lightspeed_sales_rows') \
+         + pg_total_relation_size('lightspeed_sale_line_items_rows') \
+         + pg_total_relation_size('lightspeed_sale_payments_rows'))::BIGINT AS n",
     );
     assert!(sales_bytes > 100_000, "{sales_bytes}");
     assert_eq!(metric_bytes, sales_bytes as f64);

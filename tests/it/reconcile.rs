@@ -97,7 +97,7 @@ fn differences_placed_in_postgresql_are_reported_exactly_then_repaired() {
             lowered[0]
         ),
     );
-    execute(&database, "INSERT INTO lightspeed_products (id, version, raw) VALUES ('not-in-the-store-1', 7, '{}'), ('not-in-the-store-2', 8, '{}')");
+    execute(&database, "INSERT INTO lightspeed_products_rows (id, version, rest) VALUES ('not-in-the-store-1', 7, '{}'), ('not-in-the-store-2', 8, '{}')");
     execute(&database, &format!("DELETE FROM lightspeed_sale_line_items WHERE id = (SELECT min(id) FROM lightspeed_sale_line_items WHERE sale_id = '{}')", short[0]));
 
     let receiver = Receiver::start(Answer::Ok);
@@ -279,7 +279,7 @@ fn a_killed_reconcile_and_a_killed_repair_leave_the_data_correct() {
     );
     execute(
         &database,
-        "INSERT INTO lightspeed_products (id, version, raw) VALUES ('not-in-the-store', 7, '{}')",
+        "INSERT INTO lightspeed_products_rows (id, version, rest) VALUES ('not-in-the-store', 7, '{}')",
     );
     // The repair's run killed in its first write; then a comparison killed between pages.
     for (args, point) in [

@@ -80,30 +80,30 @@ fn assert_rows(conn: &mut PgConnection, sql: &str, expected: Vec<Value>) {
 /// December is 23:55 in Auckland, 11:05 UTC is five past midnight there on the 2nd; 04:55 and
 /// 05:05 UTC on the 2nd are either side of midnight in New York.
 const STORE: &str = r#"
-INSERT INTO lightspeed_outlets (id, name, time_zone, version, raw, synced_at) VALUES
+INSERT INTO lightspeed_outlets_rows (id, name, time_zone, version, rest, synced_at) VALUES
     ('A', 'Auckland', 'Pacific/Auckland', 1, '{}', now()),
     ('B', 'New York', 'America/New_York', 1, '{}', now());
-INSERT INTO lightspeed_products (id, name, sku, handle, source, deleted_at, version, raw, synced_at) VALUES
+INSERT INTO lightspeed_products_rows (id, name, sku, handle, source, deleted_at, version, rest, synced_at) VALUES
     ('P1', 'Mug', 'MUG-1', 'mug', 'USER', NULL, 1, '{}', now()),
     ('P2', 'Tea', 'TEA-1', 'tea', 'USER', NULL, 1, '{}', now()),
     ('D', 'Discount', '', 'vend-discount', 'SYSTEM', NULL, 1, '{}', now()),
     ('P3', 'Gone', 'OLD-1', 'gone', 'USER', '2026-11-01T00:00:00Z', 1, '{}', now());
-INSERT INTO lightspeed_customers (id, customer_code, first_name, last_name, email, deleted_at, version, raw, synced_at) VALUES
+INSERT INTO lightspeed_customers_rows (id, customer_code, first_name, last_name, email, deleted_at, version, rest, synced_at) VALUES
     ('W', 'WALKIN', NULL, NULL, NULL, NULL, 1, '{}', now()),
     ('C1', 'C-1', 'Ann', 'Lee', 'ann@example.com', NULL, 1, '{}', now()),
     ('C2', 'C-2', 'Bob', NULL, NULL, NULL, 1, '{}', now()),
     ('C3', 'C-3', 'Cy', 'Nosales', 'cy@example.com', NULL, 1, '{}', now()),
     ('C4', 'C-4', 'Del', 'Eted', NULL, '2026-11-01T00:00:00Z', 1, '{}', now());
-INSERT INTO lightspeed_payment_types (id, name, version, raw, synced_at) VALUES
+INSERT INTO lightspeed_payment_types_rows (id, name, version, rest, synced_at) VALUES
     ('PT1', 'Cash', 1, '{}', now()),
     ('PT2', 'Card', 1, '{}', now());
-INSERT INTO lightspeed_inventory (id, product_id, outlet_id, inventory_level, reorder_point, average_cost, deleted_at, version, raw, synced_at) VALUES
+INSERT INTO lightspeed_inventory_rows (id, product_id, outlet_id, inventory_level, reorder_point, average_cost, deleted_at, version, rest, synced_at) VALUES
     ('I1', 'P1', 'A', 5, 10, 5.00, NULL, 1, '{}', now()),
     ('I2', 'P2', 'A', 20, 5, NULL, NULL, 1, '{}', now()),
     ('I3', 'P1', 'B', 10, NULL, 4.00, NULL, 1, '{}', now()),
     ('I4', 'P2', 'B', 7, 1, 2.00, '2026-11-01T00:00:00Z', 1, '{}', now()),
     ('I5', 'P3', 'A', 3, 1, 1.00, NULL, 1, '{}', now());
-INSERT INTO lightspeed_sales (id, outlet_id, customer_id, status, return_for, sale_date, version, raw, synced_at) VALUES
+INSERT INTO lightspeed_sales_rows (id, outlet_id, customer_id, status, return_for, sale_date, version, rest, synced_at) VALUES
     ('S1', 'A', 'C1', 'CLOSED', NULL, '2026-12-01T10:55:00Z', 1, '{}', now()),
     ('S2', 'A', 'W', 'CLOSED', NULL, '2026-12-01T11:05:00Z', 1, '{}', now()),
     ('S3', 'B', 'C2', 'CLOSED', NULL, '2026-12-02T04:55:00Z', 1, '{}', now()),
@@ -111,7 +111,7 @@ INSERT INTO lightspeed_sales (id, outlet_id, customer_id, status, return_for, sa
     ('S5', 'A', 'C1', 'VOIDED', NULL, '2026-12-02T01:00:00Z', 1, '{}', now()),
     ('S6', 'A', 'C1', 'LAYBY', NULL, '2026-12-02T02:00:00Z', 1, '{}', now()),
     ('S7', 'B', NULL, 'SAVED', NULL, '2026-12-02T15:00:00Z', 1, '{}', now());
-INSERT INTO lightspeed_sale_line_items (id, sale_id, product_id, quantity, total_price, total_tax, cost_total, is_return, version, raw, synced_at) VALUES
+INSERT INTO lightspeed_sale_line_items_rows (id, sale_id, product_id, quantity, total_price, total_tax, cost_total, is_return, version, rest, synced_at) VALUES
     ('L1', 'S1', 'P1', 2, 20.00, 3.00, 10.00, false, 1, '{}', now()),
     ('L2', 'S2', 'P1', 1, 10.00, 1.50, 5.00, false, 1, '{}', now()),
     ('L3', 'S2', 'P2', 1, 5.00, 0.75, NULL, false, 1, '{}', now()),
@@ -121,7 +121,7 @@ INSERT INTO lightspeed_sale_line_items (id, sale_id, product_id, quantity, total
     ('L7', 'S5', 'P1', 1, 10.00, 1.50, 5.00, false, 1, '{}', now()),
     ('L8', 'S6', 'P1', 1, 10.00, 1.50, 5.00, false, 1, '{}', now()),
     ('L9', 'S7', 'P1', 1, 10.00, 1.50, 5.00, false, 1, '{}', now());
-INSERT INTO lightspeed_sale_payments (id, sale_id, outlet_id, retailer_payment_type_id, name, amount, payment_date, deleted_at, version, raw, synced_at) VALUES
+INSERT INTO lightspeed_sale_payments_rows (id, sale_id, outlet_id, retailer_payment_type_id, name, amount, payment_date, deleted_at, version, rest, synced_at) VALUES
     ('Y1', 'S1', 'A', 'PT1', 'Cash', 23.00, '2026-12-01T10:55:00Z', NULL, 1, '{}', now()),
     ('Y2', 'S2', 'A', 'PT2', 'Card', 15.53, '2026-12-01T11:05:00Z', NULL, 1, '{}', now()),
     ('Y3', 'S3', 'B', 'PT1', 'Cash', 34.50, '2026-12-02T04:55:00Z', NULL, 1, '{}', now()),
@@ -261,7 +261,7 @@ fn every_view_equals_the_figures_computed_by_hand() {
 
     // A later sync brings S7 closed (a newer version of the same sale).
     conn.batch_execute(
-        "UPDATE lightspeed_sales SET status = 'CLOSED', version = 2 WHERE id = 'S7'",
+        "UPDATE lightspeed_sales_rows SET status = 'CLOSED', version = 2 WHERE id = 'S7'",
     )
     .unwrap();
     let s7_closed = report_sale(
@@ -354,7 +354,7 @@ fn local_dates_follow_the_outlet_whenever_it_arrives_or_changes() {
     let database = TestDatabase::migrated();
     let mut conn = database.connect();
     conn.batch_execute(
-        "INSERT INTO lightspeed_sales (id, outlet_id, status, sale_date, version, raw, synced_at) VALUES \
+        "INSERT INTO lightspeed_sales_rows (id, outlet_id, status, sale_date, version, rest, synced_at) VALUES \
          ('S1', 'A', 'CLOSED', '2026-12-01T10:55:00Z', 1, '{}', now())",
     )
     .unwrap();
@@ -367,16 +367,18 @@ fn local_dates_follow_the_outlet_whenever_it_arrives_or_changes() {
     };
     assert_eq!(local_date(&mut conn), Value::Null, "no outlet yet");
     conn.batch_execute(
-        "INSERT INTO lightspeed_outlets (id, name, time_zone, version, raw, synced_at) VALUES \
+        "INSERT INTO lightspeed_outlets_rows (id, name, time_zone, version, rest, synced_at) VALUES \
          ('A', 'Auckland', 'Pacific/Auckland', 1, '{}', now())",
     )
     .unwrap();
     assert_eq!(local_date(&mut conn), json!("2026-12-01"));
-    conn.batch_execute("UPDATE lightspeed_outlets SET time_zone = 'Asia/Tokyo' WHERE id = 'A'")
-        .unwrap();
+    conn.batch_execute(
+        "UPDATE lightspeed_outlets_rows SET time_zone = 'Asia/Tokyo' WHERE id = 'A'",
+    )
+    .unwrap();
     assert_eq!(local_date(&mut conn), json!("2026-12-01"), "19:55 in Tokyo");
     conn.batch_execute(
-        "UPDATE lightspeed_outlets SET time_zone = 'Pacific/Kiritimati' WHERE id = 'A'",
+        "UPDATE lightspeed_outlets_rows SET time_zone = 'Pacific/Kiritimati' WHERE id = 'A'",
     )
     .unwrap();
     assert_eq!(
@@ -385,7 +387,7 @@ fn local_dates_follow_the_outlet_whenever_it_arrives_or_changes() {
         "00:55 at UTC+14"
     );
     conn.batch_execute(
-        "UPDATE lightspeed_outlets SET time_zone = 'Mars/Olympus_Mons' WHERE id = 'A'",
+        "UPDATE lightspeed_outlets_rows SET time_zone = 'Mars/Olympus_Mons' WHERE id = 'A'",
     )
     .unwrap();
     assert_eq!(

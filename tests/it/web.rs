@@ -519,15 +519,15 @@ fn the_overview_shows_each_outlets_completed_sales_today() {
     database
         .connect()
         .batch_execute(
-        "INSERT INTO lightspeed_outlets (id, name, time_zone, version, raw, synced_at) VALUES \
+        "INSERT INTO lightspeed_outlets_rows (id, name, time_zone, version, rest, synced_at) VALUES \
              ('A', 'Harbour St', 'Pacific/Auckland', 1, '{}', now()), \
              ('B', 'Quiet Lane', 'America/New_York', 1, '{}', now()); \
-         INSERT INTO lightspeed_sales (id, outlet_id, status, sale_date, version, raw, synced_at) VALUES \
+         INSERT INTO lightspeed_sales_rows (id, outlet_id, status, sale_date, version, rest, synced_at) VALUES \
              ('S1', 'A', 'CLOSED', (date_trunc('day', now() AT TIME ZONE 'Pacific/Auckland') AT TIME ZONE 'Pacific/Auckland') + interval '1 minute', 1, '{}', now()), \
              ('S2', 'A', 'CLOSED', (date_trunc('day', now() AT TIME ZONE 'Pacific/Auckland') AT TIME ZONE 'Pacific/Auckland') + interval '2 minutes', 1, '{}', now()), \
              ('S3', 'A', 'VOIDED', (date_trunc('day', now() AT TIME ZONE 'Pacific/Auckland') AT TIME ZONE 'Pacific/Auckland') + interval '3 minutes', 1, '{}', now()), \
              ('S4', 'A', 'CLOSED', (date_trunc('day', now() AT TIME ZONE 'Pacific/Auckland') AT TIME ZONE 'Pacific/Auckland') - interval '3 days', 1, '{}', now()); \
-         INSERT INTO lightspeed_sale_line_items (id, sale_id, quantity, total_price, total_tax, version, raw, synced_at) VALUES \
+         INSERT INTO lightspeed_sale_line_items_rows (id, sale_id, quantity, total_price, total_tax, version, rest, synced_at) VALUES \
              ('L1', 'S1', 1, 10.00, 1.50, 1, '{}', now()), \
              ('L2', 'S2', 2, 20.004, 3.0006, 1, '{}', now()), \
              ('L3', 'S3', 1, 99.00, 0, 1, '{}', now()), \

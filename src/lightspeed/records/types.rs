@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::entity::{Cell, Quarantined};
 use crate::lightspeed::decode::FieldProblem;
+use crate::lightspeed::given_back::Stored;
 
 /// One record of any entity: its identity, typed cells and raw JSON.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +16,8 @@ pub struct Record {
     /// The record as received (NUL characters, which PostgreSQL cannot store, replaced), written
     /// compactly with its keys in `jsonb`'s order (`lightspeed::jsonb_order`).
     pub raw: String,
+    /// What the row keeps beside its columns (`entity::layout`).
+    pub stored: Stored,
     /// One cell per declared column, in declaration order.
     pub cells: Vec<Cell>,
     /// Records of the declared child arrays (a sale's line items and payments).
@@ -37,8 +40,11 @@ pub struct ChildRecord {
     /// Which of the entity's declared children.
     pub child: usize,
     pub id: String,
+    /// Its 1-based place in the parent's array.
+    pub position: i64,
     pub deleted_at: Option<DateTime<Utc>>,
     pub raw: String,
+    pub stored: Stored,
     pub cells: Vec<Cell>,
 }
 
