@@ -175,6 +175,42 @@ fn an_import_with_odd_values_in_one_percent_of_records_lands_counts_and_names_th
         "the token never appears in the log"
     );
 
+    // An untyped value is read from `raw` as the README shows: the column is NULL, `raw` has
+    // the value as sent.
+    let mut read_from_raw = 0;
+    for (entity, fields) in &injected.untypable_fields {
+        let spec = entity.parse::<Entity>().expect("an entity").spec();
+        for field in fields {
+            if !spec.columns.iter().any(|column| column.name == field) {
+                continue;
+            }
+            let sent = count(
+                &database,
+                &format!(
+                    "SELECT count(*) AS n FROM {table} \
+                     WHERE {field} IS NULL AND raw->>'{field}' IS NOT NULL",
+                    table = spec.table
+                ),
+            );
+            assert!(sent > 0, "{entity}.{field}: the value sent is not in raw");
+            read_from_raw += 1;
+        }
+    }
+    assert!(read_from_raw > 0, "{:?}", injected.untypable_fields);
+    // A field without a column is indexed in `rest`, as the README shows.
+    sql_query("CREATE INDEX ON lightspeed_customers_rows ((rest->>'custom_field_1'))")
+        .execute(&mut database.connect())
+        .unwrap();
+    assert_eq!(
+        count(
+            &database,
+            "SELECT count(*) AS n FROM lightspeed_customers c JOIN lightspeed_customers_rows r \
+             USING (id) WHERE c.raw->>'custom_field_1' IS DISTINCT FROM r.rest->>'custom_field_1'"
+        ),
+        0,
+        "a field without a column is in rest as in raw"
+    );
+
     // Odd values a correct client can type are typed: numbers sent as text, placeholder dates.
     assert_eq!(
         count(
