@@ -105,7 +105,9 @@ impl TableLayout {
     }
 
     /// The members a row gives back, in the order of the bits of `absent`: the fields, then
-    /// the embedded arrays.
+    /// the embedded arrays. Stored rows depend on this order: a new column goes after the
+    /// others (the migration test fails when an existing member moves), and a migration that
+    /// adds one sets its bit in `absent` for the rows stored before it.
     pub fn members(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.fields
             .iter()
