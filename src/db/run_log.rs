@@ -98,6 +98,8 @@ pub struct EntityRunEnd<'a> {
     pub rate_limited: u64,
     /// Whether anything was written (the row count is refreshed only then).
     pub wrote_rows: bool,
+    /// Whether the run read up to the empty page (then `caught_up_at` becomes its start).
+    pub caught_up: bool,
     /// When this entity's stream started and ended (each entity of a run has its own).
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
@@ -130,11 +132,18 @@ pub fn finish_entity_run(conn: &mut PgConnection, end: &EntityRunEnd) -> Result<
             sync_state::updated_at.eq(now),
         );
         match reason {
-            None => diesel::update(state())
+            None if end.caught_up => diesel::update(state())
                 .set((
                     ended,
                     sync_state::last_success_at.eq(now),
                     sync_state::caught_up_at.eq(end.started_at),
+                    sync_state::last_error.eq(None::<&str>),
+                ))
+                .execute(conn)?,
+            None => diesel::update(state())
+                .set((
+                    ended,
+                    sync_state::last_success_at.eq(now),
                     sync_state::last_error.eq(None::<&str>),
                 ))
                 .execute(conn)?,

@@ -120,6 +120,8 @@ pub struct StreamContext {
     /// The longest page of fetched children the API has answered in this run: a shorter one
     /// ends a parent's children (`child_fetch`).
     pub longest_child_page: AtomicUsize,
+    /// Stop after one page (`SharedByStreams::one_page`).
+    pub one_page: bool,
 }
 
 /// What a batch in flight is charged against the budget, per byte of its records' raw JSON:
@@ -183,6 +185,9 @@ pub async fn run_fetcher(
             }
         }
         ctx.progress.pages_fetched.fetch_add(1, Ordering::Relaxed);
+        if ctx.one_page {
+            return Ok(());
+        }
     }
 }
 

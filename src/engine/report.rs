@@ -22,6 +22,9 @@ pub struct EntityReport {
     pub updated: u64,
     pub deleted: u64,
     pub line_items: u64,
+    /// Whether the stream read up to the empty page: the mirror then held everything the store
+    /// had when it started (a one-page webhook run does not claim it).
+    pub caught_up: bool,
     pub requests: RequestTotals,
     pub recovered_batches: usize,
     pub started_at: DateTime<Utc>,

@@ -109,7 +109,7 @@ pub async fn run_with_client(
         .await
         .context("the preparation task panicked")??
     };
-    let shared = shared_by_streams(config, &prepared, client, &url, &run_id);
+    let shared = shared_by_streams(config, &prepared, client, &url, &run_id, request.mode);
     let streams = match spawn_streams(&shared, &entities, &prepared.recovered) {
         Ok(streams) => streams,
         Err(err) => return Err(abandon(prepared.pool, &url, &run_id, &entities, err).await),
@@ -166,6 +166,7 @@ fn shared_by_streams(
     client: Client,
     url: &DatabaseUrl,
     run_id: &str,
+    mode: RunMode,
 ) -> SharedByStreams {
     let spool_budget_kib = (config.engine.spool_max_bytes / 1024).min(u32::MAX as u64) as u32;
     SharedByStreams {
@@ -180,6 +181,7 @@ fn shared_by_streams(
         },
         spool_budget: Arc::new(Semaphore::new(spool_budget_kib as usize)),
         spool_budget_kib,
+        one_page: mode == RunMode::Webhook,
     }
 }
 
@@ -336,6 +338,7 @@ fn close_run(prepared: Prepared, url: &DatabaseUrl, report: &RunReport) -> anyho
             retries: entity.requests.retries,
             rate_limited: entity.requests.rate_limited,
             wrote_rows: entity.inserted + entity.updated > 0,
+            caught_up: entity.caught_up,
             started_at: entity.started_at,
             finished_at: entity.finished_at,
         };

@@ -83,6 +83,7 @@ fn fail_opened(
             retries: 0,
             rate_limited: 0,
             wrote_rows: false,
+            caught_up: false,
             started_at: now,
             finished_at: now,
         };

@@ -34,6 +34,10 @@ pub struct SharedByStreams {
     /// The budget (KiB) of every stream's batches in flight.
     pub spool_budget: Arc<Semaphore>,
     pub spool_budget_kib: u32,
+    /// Fetch one page and stop, leaving the proof of having reached the end (the empty page)
+    /// to the next full run: a webhook run, whose changes fit in a page, then costs one
+    /// request instead of two.
+    pub one_page: bool,
 }
 
 /// A running stream.
@@ -67,6 +71,7 @@ impl Stream {
             decoded_slots: Arc::new(Semaphore::new(decoded_batches_per_stream(entity))),
             failures: Failures::default(),
             longest_child_page: Default::default(),
+            one_page: shared.one_page,
         });
         let (sender, receiver) = mpsc::channel(PREPARED_AHEAD);
         let pending: Vec<u64> = recovered.pending.iter().map(|batch| batch.seq).collect();
@@ -148,6 +153,7 @@ impl Stream {
             updated: p.updated.load(Ordering::Relaxed),
             deleted: p.deleted.load(Ordering::Relaxed),
             line_items: p.line_items.load(Ordering::Relaxed),
+            caught_up: p.caught_up.load(Ordering::Relaxed),
             requests: ctx.counters.totals(),
             recovered_batches: self.recovered_batches,
             started_at: self.started_at,

@@ -158,11 +158,13 @@ impl Follower {
         if !wait.is_zero() {
             tokio::time::sleep(wait.min(MOST_QUOTA_WAIT)).await;
         }
-        // A poll that falls due with a webhook's run joins it; the run is the webhook's.
-        let mode = if self.requested.is_empty() {
-            RunMode::Follow
-        } else {
+        // A webhook's run reads one page of each entity (`RunMode::Webhook`); a poll that
+        // falls due joins it and makes it a poll, which reads to the empty page, so a steady
+        // stream of webhooks never keeps an entity from being proven caught up.
+        let mode = if polled.is_empty() {
             RunMode::Webhook
+        } else {
+            RunMode::Follow
         };
         let entities: Vec<Entity> = entities.into_iter().collect();
         match self.attempt(mode, &entities).await {

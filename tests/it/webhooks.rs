@@ -211,6 +211,24 @@ mod from_the_store {
             0,
             "only webhooks started runs"
         );
+        // Each webhook run read one page (one request) and left proving the end to a full run:
+        // the sales' caught_up_at is still the import's.
+        assert_eq!(
+            database.count(
+                "SELECT count(*) AS n FROM sync_log WHERE mode = 'webhook' AND entity = 'sales' \
+                 AND status = 'ok' AND requests <> 1"
+            ),
+            0,
+            "a webhook run costs one request per entity"
+        );
+        assert_eq!(
+            database.count(
+                "SELECT count(*) AS n FROM sync_state s WHERE entity = 'sales' AND caught_up_at = \
+                 (SELECT max(started_at) FROM sync_log l WHERE l.entity = 'sales' AND l.mode = 'import')"
+            ),
+            1,
+            "webhook runs do not claim to have reached the end"
+        );
 
         // A webhook with the right address but no signature, or a wrong one, is refused.
         let http = reqwest::blocking::Client::new();
