@@ -32,4 +32,7 @@ DLT_BASE_URL="http://127.0.0.1:$port/api/2.0" DLT_POSTGRES="$target" \
     /usr/bin/time -v "$venv/bin/python" scripts/dlt_peer.py 2>target/dlt-peer.log | tail -1 | sed 's/^/dlt seconds: /'
 psql "${admin%/*}/$db" -Atc "SELECT 'dlt rows: ' || (SELECT count(*) FROM dlt_peer.sales) || ' sales, ' || (SELECT count(*) FROM dlt_peer.sales__line_items) || ' line items'"
 grep -E "Maximum resident" target/dlt-peer.log | sed 's/^\s*/dlt /'
+# Bytes on disk of every table dlt wrote (final tables in dlt_peer, its staging copies apart).
+psql "${admin%/*}/$db" -Atc "VACUUM ANALYZE" -c "SELECT 'dlt table: ' || table_schema || ' ' || table_name || ' ' || pg_total_relation_size(format('%I.%I', table_schema, table_name)) FROM information_schema.tables WHERE table_schema LIKE 'dlt_peer%' AND table_type = 'BASE TABLE'" \
+    -c "SELECT 'dlt indexes: ' || COALESCE(sum(pg_indexes_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'dlt_peer' AND c.relkind = 'r'"
 psql "$admin" -qc "DROP DATABASE $db WITH (FORCE)"

@@ -17,6 +17,7 @@ mod micro;
 mod processes;
 mod rate;
 mod report;
+mod storage;
 
 use database::TestDatabase;
 use dlt::dlt_comparison;
@@ -26,6 +27,7 @@ use micro::micro;
 use processes::*;
 use rate::rate_budget;
 use report::*;
+use storage::storage_comparison;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -85,6 +87,12 @@ struct Args {
     /// the same five, when dlt is installed in target/dlt-venv
     #[arg(long)]
     dlt: bool,
+    /// Measure only the bytes on disk of W1's five entities (with dlt's when installed)
+    #[arg(long)]
+    storage: bool,
+    /// An earlier lightsync binary to measure beside this build in `--storage`
+    #[arg(long)]
+    before_binary: Option<PathBuf>,
     /// Where to write the report
     #[arg(long, default_value = "target/bench-report.md")]
     out: PathBuf,
@@ -154,6 +162,16 @@ fn main() -> anyhow::Result<()> {
             args.follow_minutes,
             Duration::from_secs(args.follow_settle_secs),
             args.follow_registers,
+        )?;
+        std::fs::write(&args.out, &report)?;
+        return Ok(());
+    }
+    if args.storage {
+        storage_comparison(
+            &mut line,
+            args.sales,
+            args.runs,
+            args.before_binary.as_deref(),
         )?;
         std::fs::write(&args.out, &report)?;
         return Ok(());

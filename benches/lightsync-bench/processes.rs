@@ -112,10 +112,21 @@ pub(crate) fn lightsync_command(
     checkpoint: &Path,
     args: &[&str],
 ) -> Command {
+    lightsync_command_of(&binary(), database, base_url, checkpoint, args)
+}
+
+/// `lightsync_command` for another build of lightsync.
+pub(crate) fn lightsync_command_of(
+    binary: &Path,
+    database: &DatabaseUrl,
+    base_url: &str,
+    checkpoint: &Path,
+    args: &[&str],
+) -> Command {
     let mut command = Command::new("/usr/bin/time");
     command
         .arg("-v")
-        .arg(binary())
+        .arg(binary)
         .args(args)
         .env("DATABASE_URL", database.expose())
         .env("LIGHTSPEED_BASE_URL", base_url)
@@ -147,10 +158,20 @@ pub(crate) fn import_once(
     simulator: &Simulator,
     extra_env: &[(&str, &str)],
 ) -> anyhow::Result<(ImportRun, TestDatabase, tempfile::TempDir)> {
+    import_with(&binary(), simulator, extra_env)
+}
+
+/// `import_once` with another build of lightsync.
+pub(crate) fn import_with(
+    binary: &Path,
+    simulator: &Simulator,
+    extra_env: &[(&str, &str)],
+) -> anyhow::Result<(ImportRun, TestDatabase, tempfile::TempDir)> {
     let database = TestDatabase::empty();
     let checkpoint = tempfile::tempdir()?;
     let before = simulator.total_requests()?;
-    let mut command = lightsync_command(
+    let mut command = lightsync_command_of(
+        binary,
         &database.url,
         &simulator.base_url,
         &checkpoint.path().join("cp"),
