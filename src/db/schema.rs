@@ -16,18 +16,19 @@ diesel::table! {
 }
 
 diesel::table! {
-    lightspeed_brands (id) {
+    lightspeed_brands_rows (id) {
         id -> Text,
         name -> Nullable<Text>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_consignment_products (id) {
+    lightspeed_consignment_products_rows (id) {
         id -> Text,
         consignment_id -> Text,
         product_id -> Nullable<Text>,
@@ -41,13 +42,14 @@ diesel::table! {
         updated_at -> Nullable<Timestamptz>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_consignments (id) {
+    lightspeed_consignments_rows (id) {
         id -> Text,
         outlet_id -> Nullable<Text>,
         name -> Nullable<Text>,
@@ -69,13 +71,14 @@ diesel::table! {
         updated_at -> Nullable<Timestamptz>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_customer_groups (id) {
+    lightspeed_customer_groups_rows (id) {
         id -> Text,
         name -> Nullable<Text>,
         group_id -> Nullable<Text>,
@@ -84,13 +87,14 @@ diesel::table! {
         updated_at -> Nullable<Timestamptz>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_customers (id) {
+    lightspeed_customers_rows (id) {
         id -> Text,
         customer_code -> Nullable<Text>,
         first_name -> Nullable<Text>,
@@ -108,7 +112,7 @@ diesel::table! {
         updated_at -> Nullable<Timestamptz>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
         gender -> Nullable<Text>,
         do_not_email -> Nullable<Bool>,
@@ -129,11 +133,12 @@ diesel::table! {
         postal_state -> Nullable<Text>,
         postal_country_id -> Nullable<Text>,
         customer_group_ids -> Nullable<Jsonb>,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_inventory (id) {
+    lightspeed_inventory_rows (id) {
         id -> Text,
         product_id -> Nullable<Text>,
         outlet_id -> Nullable<Text>,
@@ -144,25 +149,27 @@ diesel::table! {
         reorder_amount -> Nullable<Numeric>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_outlet_taxes (outlet_id, product_id, tax_id) {
+    lightspeed_outlet_taxes_rows (outlet_id, product_id, tax_id) {
         outlet_id -> Text,
         product_id -> Text,
         tax_id -> Text,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_outlets (id) {
+    lightspeed_outlets_rows (id) {
         id -> Text,
         name -> Nullable<Text>,
         currency -> Nullable<Text>,
@@ -177,26 +184,29 @@ diesel::table! {
         attributes -> Nullable<Jsonb>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
         default_tax_id -> Nullable<Text>,
+        report_time_zone -> Nullable<Text>,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_payment_types (id) {
+    lightspeed_payment_types_rows (id) {
         id -> Text,
         name -> Nullable<Text>,
         type_id -> Nullable<Int8>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_price_book_products (id) {
+    lightspeed_price_book_products_rows (id) {
         id -> Text,
         product_id -> Nullable<Text>,
         price_book_id -> Nullable<Text>,
@@ -215,13 +225,14 @@ diesel::table! {
         updated_at -> Nullable<Timestamptz>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_price_books (id) {
+    lightspeed_price_books_rows (id) {
         id -> Text,
         name -> Nullable<Text>,
         customer_group_id -> Nullable<Text>,
@@ -234,13 +245,14 @@ diesel::table! {
         updated_at -> Nullable<Timestamptz>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_product_categories (id) {
+    lightspeed_product_categories_rows (id) {
         id -> Text,
         name -> Nullable<Text>,
         root_category_id -> Nullable<Text>,
@@ -249,26 +261,28 @@ diesel::table! {
         category_path -> Nullable<Jsonb>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_product_types (id) {
+    lightspeed_product_types_rows (id) {
         id -> Text,
         name -> Nullable<Text>,
         leaf_category -> Nullable<Bool>,
         category_path -> Nullable<Jsonb>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_products (id) {
+    lightspeed_products_rows (id) {
         id -> Text,
         name -> Nullable<Text>,
         variant_name -> Nullable<Text>,
@@ -288,7 +302,7 @@ diesel::table! {
         updated_at -> Nullable<Timestamptz>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
         source -> Nullable<Text>,
         has_inventory -> Nullable<Bool>,
@@ -301,11 +315,25 @@ diesel::table! {
         product_codes -> Nullable<Jsonb>,
         product_category -> Nullable<Jsonb>,
         product_category_id -> Nullable<Text>,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_registers (id) {
+    lightspeed_quarantine (id) {
+        id -> Int8,
+        entity -> Text,
+        after_version -> Int8,
+        max_version -> Int8,
+        reason -> Text,
+        raw -> Text,
+        run_id -> Text,
+        quarantined_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightspeed_registers_rows (id) {
         id -> Text,
         name -> Nullable<Text>,
         outlet_id -> Nullable<Text>,
@@ -327,13 +355,14 @@ diesel::table! {
         register_close_time -> Nullable<Timestamptz>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_sale_line_items (id) {
+    lightspeed_sale_line_items_rows (id) {
         id -> Text,
         sale_id -> Text,
         product_id -> Nullable<Text>,
@@ -354,7 +383,7 @@ diesel::table! {
         note -> Nullable<Text>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
         salesperson_id -> Nullable<Text>,
         unit_price -> Nullable<Numeric>,
@@ -367,11 +396,13 @@ diesel::table! {
         total_discount -> Nullable<Numeric>,
         tax_components -> Nullable<Jsonb>,
         promotions -> Nullable<Jsonb>,
+        absent -> Nullable<Int8>,
+        position -> Nullable<Int4>,
     }
 }
 
 diesel::table! {
-    lightspeed_sale_payments (id) {
+    lightspeed_sale_payments_rows (id) {
         id -> Text,
         sale_id -> Text,
         retailer_payment_type_id -> Nullable<Text>,
@@ -381,16 +412,18 @@ diesel::table! {
         payment_date -> Nullable<Timestamptz>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
         register_id -> Nullable<Text>,
         outlet_id -> Nullable<Text>,
         register_open_sequence_id -> Nullable<Text>,
+        absent -> Nullable<Int8>,
+        position -> Nullable<Int4>,
     }
 }
 
 diesel::table! {
-    lightspeed_sales (id) {
+    lightspeed_sales_rows (id) {
         id -> Text,
         outlet_id -> Nullable<Text>,
         register_id -> Nullable<Text>,
@@ -408,7 +441,7 @@ diesel::table! {
         updated_at -> Nullable<Timestamptz>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
         total_price_incl -> Nullable<Numeric>,
         state -> Nullable<Text>,
@@ -416,13 +449,15 @@ diesel::table! {
         source_id -> Nullable<Text>,
         short_code -> Nullable<Text>,
         return_for -> Nullable<Text>,
+        local_date -> Nullable<Date>,
         return_ids -> Nullable<Jsonb>,
         taxes -> Nullable<Jsonb>,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_serialnumbers (id) {
+    lightspeed_serialnumbers_rows (id) {
         id -> Text,
         code -> Nullable<Text>,
         product_id -> Nullable<Text>,
@@ -431,13 +466,14 @@ diesel::table! {
         line_item_id -> Nullable<Text>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_shifts (id) {
+    lightspeed_shifts_rows (id) {
         id -> Text,
         retailer_id -> Nullable<Text>,
         user_id -> Nullable<Text>,
@@ -448,13 +484,14 @@ diesel::table! {
         updated_at -> Nullable<Timestamptz>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_suppliers (id) {
+    lightspeed_suppliers_rows (id) {
         id -> Text,
         name -> Nullable<Text>,
         description -> Nullable<Text>,
@@ -462,24 +499,26 @@ diesel::table! {
         contact -> Nullable<Jsonb>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_tags (id) {
+    lightspeed_tags_rows (id) {
         id -> Text,
         name -> Nullable<Text>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_taxes (id) {
+    lightspeed_taxes_rows (id) {
         id -> Text,
         name -> Nullable<Text>,
         display_name -> Nullable<Text>,
@@ -487,13 +526,14 @@ diesel::table! {
         rates -> Nullable<Jsonb>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_users (id) {
+    lightspeed_users_rows (id) {
         id -> Text,
         username -> Nullable<Text>,
         display_name -> Nullable<Text>,
@@ -515,21 +555,28 @@ diesel::table! {
         roles -> Nullable<Jsonb>,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
-        raw -> Jsonb,
+        rest -> Nullable<Jsonb>,
         synced_at -> Timestamptz,
+        absent -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
-    lightspeed_quarantine (id) {
-        id -> Int8,
-        entity -> Text,
-        after_version -> Int8,
-        max_version -> Int8,
-        reason -> Text,
-        raw -> Text,
-        run_id -> Text,
-        quarantined_at -> Timestamptz,
+    lightsync_dashboard_logouts (session_digest) {
+        session_digest -> Text,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lightsync_report_sale_totals (sale_id) {
+        sale_id -> Text,
+        lines -> Int8,
+        units -> Nullable<Numeric>,
+        revenue_excl_tax -> Nullable<Numeric>,
+        tax -> Nullable<Numeric>,
+        discount -> Nullable<Numeric>,
+        all_returns -> Nullable<Bool>,
     }
 }
 
@@ -582,31 +629,33 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     alert_log,
-    lightspeed_brands,
-    lightspeed_consignment_products,
-    lightspeed_consignments,
-    lightspeed_customer_groups,
-    lightspeed_customers,
-    lightspeed_inventory,
-    lightspeed_outlet_taxes,
-    lightspeed_outlets,
-    lightspeed_payment_types,
-    lightspeed_price_book_products,
-    lightspeed_price_books,
-    lightspeed_product_categories,
+    lightspeed_brands_rows,
+    lightspeed_consignment_products_rows,
+    lightspeed_consignments_rows,
+    lightspeed_customer_groups_rows,
+    lightspeed_customers_rows,
+    lightspeed_inventory_rows,
+    lightspeed_outlet_taxes_rows,
+    lightspeed_outlets_rows,
+    lightspeed_payment_types_rows,
+    lightspeed_price_book_products_rows,
+    lightspeed_price_books_rows,
+    lightspeed_product_categories_rows,
+    lightspeed_product_types_rows,
+    lightspeed_products_rows,
     lightspeed_quarantine,
-    lightspeed_product_types,
-    lightspeed_products,
-    lightspeed_registers,
-    lightspeed_sale_line_items,
-    lightspeed_sale_payments,
-    lightspeed_sales,
-    lightspeed_serialnumbers,
-    lightspeed_shifts,
-    lightspeed_suppliers,
-    lightspeed_tags,
-    lightspeed_taxes,
-    lightspeed_users,
+    lightspeed_registers_rows,
+    lightspeed_sale_line_items_rows,
+    lightspeed_sale_payments_rows,
+    lightspeed_sales_rows,
+    lightspeed_serialnumbers_rows,
+    lightspeed_shifts_rows,
+    lightspeed_suppliers_rows,
+    lightspeed_tags_rows,
+    lightspeed_taxes_rows,
+    lightspeed_users_rows,
+    lightsync_dashboard_logouts,
+    lightsync_report_sale_totals,
     sync_log,
     sync_state,
 );
