@@ -2,6 +2,7 @@
 //! (`--before-binary`) and by dlt (when installed), side by side with each import's time and
 //! peak memory. Sizes are each table's with its indexes and TOAST, after `VACUUM ANALYZE`.
 
+use super::dlt::run_dlt_peer;
 use super::*;
 
 /// The five entities dlt's peer copies.
@@ -64,19 +65,22 @@ fn lightsync_bytes(database: &TestDatabase) -> anyhow::Result<(Vec<i64>, i64)> {
             &format!("SELECT ({})::BIGINT AS bytes", sum.join(" + ")),
         )?);
     }
-    let all = bytes_of(
-        database,
-        "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::BIGINT AS bytes FROM pg_class c \
+    #[derive(QueryableByName)]
+    struct AllBytes {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        tables: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        indexes: i64,
+    }
+    let all: AllBytes = sql_query(
+        "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::BIGINT AS tables, \
+         COALESCE(sum(pg_indexes_size(c.oid)), 0)::BIGINT AS indexes FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
-    )?;
-    bytes.push(all - bytes.iter().sum::<i64>());
-    let indexes = bytes_of(
-        database,
-        "SELECT COALESCE(sum(pg_indexes_size(c.oid)), 0)::BIGINT AS bytes FROM pg_class c \
-         JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
-    )?;
+    )
+    .get_result(&mut database.connect())?;
+    bytes.push(all.tables - bytes.iter().sum::<i64>());
+    let indexes = all.indexes;
     Ok((bytes, indexes))
 }
 
@@ -109,27 +113,13 @@ fn measure_dlt(simulator: &Simulator, sales: u32) -> anyhow::Result<Option<Measu
     if !Path::new("target/dlt-venv/bin/python").exists() {
         return Ok(None);
     }
-    let output = Command::new("scripts/dlt_peer.sh")
-        .env("SALES", sales.to_string())
-        .env("PAGE_CAP", simulator.page_cap.to_string())
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running scripts/dlt_peer.sh")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let value = |prefix: &str| {
-        stdout
-            .lines()
-            .find_map(|text| text.trim().strip_prefix(prefix))
-            .and_then(|value| value.trim().parse::<f64>().ok())
-    };
-    let (Some(seconds), Some(kb)) = (
-        value("dlt seconds:"),
-        value("dlt Maximum resident set size (kbytes):"),
-    ) else {
-        bail!("scripts/dlt_peer.sh did not report its time and memory:\n{stdout}");
-    };
+    let run = run_dlt_peer(simulator, sales)?;
     let mut bytes = vec![0_i64; GROUPS.len() + 1];
-    for table in stdout.lines().filter_map(|l| l.strip_prefix("dlt table: ")) {
+    for table in run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("dlt table: "))
+    {
         let parts: Vec<&str> = table.split_whitespace().collect();
         let [schema, name, size] = parts[..] else {
             continue;
@@ -146,10 +136,10 @@ fn measure_dlt(simulator: &Simulator, sales: u32) -> anyhow::Result<Option<Measu
     }
     Ok(Some(Measured {
         label: "dlt 1.31, defaults, final tables (one run)".into(),
-        seconds: vec![seconds],
-        rss_mb: vec![kb / 1024.0],
+        seconds: vec![run.seconds],
+        rss_mb: vec![run.max_rss_kb / 1024.0],
         bytes,
-        index_bytes: value("dlt indexes:").unwrap_or(0.0) as i64,
+        index_bytes: run.value("dlt indexes:").unwrap_or(0.0) as i64,
     }))
 }
 
