@@ -123,9 +123,9 @@ pub struct RowKey {
 
 impl RowKey {
     /// The key of a row without a parent.
-    pub fn of(id: &str) -> RowKey {
+    pub fn of(id: impl Into<String>) -> RowKey {
         RowKey {
-            id: id.to_string(),
+            id: id.into(),
             parent: None,
             position: None,
         }
@@ -143,7 +143,6 @@ impl TableRows {
             spec.columns,
             capacity,
         )
-        .positioned(false)
     }
 
     /// Empty rows for a child table.

@@ -348,7 +348,7 @@ mod tests {
                 })
                 .collect();
             table.push(
-                crate::db::rows::RowKey::of(id),
+                crate::db::rows::RowKey::of(*id),
                 *version,
                 None,
                 Default::default(),

@@ -140,7 +140,7 @@ mod tests {
                 })
                 .collect();
             rows.rows.push(
-                crate::db::rows::RowKey::of(id),
+                crate::db::rows::RowKey::of(*id),
                 1,
                 None,
                 Default::default(),

@@ -32,12 +32,8 @@ pub fn rows_for_records(entity: Entity, records: Vec<Record>) -> BatchRows {
                 child.cells,
             );
         }
-        let key = RowKey {
-            id,
-            parent: None,
-            position: None,
-        };
-        rows.rows.push(key, version, deleted_at, stored, cells);
+        rows.rows
+            .push(RowKey::of(id), version, deleted_at, stored, cells);
     }
     rows
 }

@@ -29,10 +29,9 @@ pub struct RecordField {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableLayout {
     pub table: &'static str,
+    /// The columns that give back a member (other columns, such as a child's parent key and
+    /// version or a position-made id, are shown by the view but never written into `raw`).
     pub fields: Vec<RecordField>,
-    /// Columns that are not the record's (the parent's key and version on a child, a
-    /// position-made id): shown by the view, never written back into `raw`.
-    pub other_columns: Vec<&'static str>,
     /// Embedded children (`array` and their table's layout), for a parent.
     pub embedded: Vec<(&'static str, &'static str, TableLayout)>,
     /// Whether rows carry their place in the parent's array (`position`).
@@ -43,13 +42,11 @@ impl TableLayout {
     /// The layout of `spec`'s own table.
     pub fn of_entity(spec: &'static EntitySpec) -> TableLayout {
         let mut fields: Vec<RecordField> = Vec::new();
-        let mut other_columns = Vec::new();
         if spec.has_id() {
             fields.push(text("id"));
         }
-        if spec.version == VersionSource::Refresh {
-            other_columns.push("version");
-        } else {
+        // A refreshed entity's version is the refresh's generation, not the record's.
+        if spec.version != VersionSource::Refresh {
             fields.push(RecordField {
                 name: "version",
                 kind: Kind::Int,
@@ -75,7 +72,6 @@ impl TableLayout {
         TableLayout {
             table: spec.table,
             fields,
-            other_columns,
             embedded,
             positioned: false,
         }
@@ -84,12 +80,9 @@ impl TableLayout {
     /// The layout of a child table.
     pub fn of_child(child: &'static ChildSpec) -> TableLayout {
         let mut fields = Vec::new();
-        let mut other_columns = vec![child.parent_column];
-        match child.key {
-            ChildKey::Id => fields.push(text("id")),
-            ChildKey::Position => other_columns.push("id"),
+        if child.key == ChildKey::Id {
+            fields.push(text("id"));
         }
-        other_columns.push("version");
         fields.push(timestamp("deleted_at"));
         fields.extend(child.columns.iter().map(|column| RecordField {
             name: column.name,
@@ -98,7 +91,6 @@ impl TableLayout {
         TableLayout {
             table: child.table,
             fields,
-            other_columns,
             embedded: Vec::new(),
             positioned: child.fetched_from.is_none(),
         }
@@ -186,7 +178,10 @@ mod tests {
         let (_, parent, line_items) = &sales.embedded[0];
         assert_eq!(*parent, "sale_id");
         assert!(line_items.positioned);
-        assert_eq!(line_items.other_columns, ["sale_id", "version"]);
+        let not_the_records = |layout: &TableLayout, name: &str| {
+            !layout.fields.iter().any(|field| field.name == name)
+        };
+        assert!(not_the_records(line_items, "sale_id") && not_the_records(line_items, "version"));
         assert!(line_items.fields.iter().any(|f| f.name == "id"));
     }
 
@@ -196,10 +191,9 @@ mod tests {
         assert!(consignments.embedded.is_empty());
         let lines = TableLayout::of_child(&Entity::Consignments.spec().children[0]);
         assert!(!lines.positioned);
-        assert!(lines.other_columns.contains(&"id"));
         assert!(!lines.fields.iter().any(|f| f.name == "id"));
         let categories = TableLayout::of_entity(Entity::ProductCategories.spec());
-        assert!(categories.other_columns.contains(&"version"));
+        assert!(!categories.fields.iter().any(|f| f.name == "version"));
     }
 
     #[test]

@@ -30,21 +30,30 @@ pub(crate) struct EmbeddedArray<'a> {
     pub kept_text: Option<String>,
 }
 
-/// Splits `object` by `layout`: `values` holds the value of each of `layout.fields`, in order;
-/// `left_out` names members that are not the record's (children fetched from elsewhere).
+/// Splits `object` by `layout`: `identity` then `cells` hold the value of each of
+/// `layout.fields`, in order (the record's key, version and soft delete, then its declared
+/// columns); `left_out` names members that are not the record's (children fetched from
+/// elsewhere).
 pub(crate) fn split(
     object: &RawObject,
     layout: &TableLayout,
-    values: &[Cell],
+    (identity, cells): (&[Cell], &[Cell]),
     arrays: Vec<EmbeddedArray>,
     left_out: &[&str],
 ) -> Stored {
-    debug_assert_eq!(values.len(), layout.fields.len(), "{}", layout.table);
+    debug_assert_eq!(
+        identity.len() + cells.len(),
+        layout.fields.len(),
+        "{}",
+        layout.table
+    );
     let mut absent = 0_i64;
     let mut given_back: Vec<&str> = left_out.to_vec();
-    for (field, value) in layout.fields.iter().zip(values) {
+    let values = identity.iter().chain(cells);
+    // A field's bit is its place among the layout's members, fields first.
+    for (index, (field, value)) in layout.fields.iter().zip(values).enumerate() {
         match object.get(field.name) {
-            None => absent |= layout.absent_bit(field.name),
+            None => absent |= 1 << index,
             Some(member) if gives_back(field.kind, member, value) => given_back.push(field.name),
             Some(_) => {}
         }
@@ -88,19 +97,6 @@ fn gives_back(kind: Kind, member: &RawValue, value: &Cell) -> bool {
 
 fn is_whole_second(at: &DateTime<Utc>) -> bool {
     at.timestamp_subsec_nanos() == 0
-}
-
-/// The value of a record's key, version or soft delete as a cell of its layout field.
-pub(crate) fn text_cell(value: &str) -> Cell {
-    Cell::Text(Some(value.to_string()))
-}
-
-pub(crate) fn int_cell(value: i64) -> Cell {
-    Cell::Int(Some(value))
-}
-
-pub(crate) fn timestamp_cell(value: Option<DateTime<Utc>>) -> Cell {
-    Cell::Timestamp(value)
 }
 
 #[cfg(test)]

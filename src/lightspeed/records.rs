@@ -128,16 +128,15 @@ pub fn decode_record(
     let left_out: Vec<&str> = spec.fetched_children().map(|child| child.array).collect();
     let raw = jsonb_order::object_text(object, &left_out, &child_arrays);
     let layout = TableLayout::of_table(spec.table);
-    let mut values = Vec::with_capacity(layout.fields.len());
+    let mut identity = Vec::with_capacity(3);
     if spec.has_id() {
-        values.push(given_back::text_cell(&id));
+        identity.push(Cell::Text(Some(id.clone())));
     }
     if !spec.is_refreshed() {
-        values.push(given_back::int_cell(version));
+        identity.push(Cell::Int(Some(version)));
     }
-    values.push(given_back::timestamp_cell(deleted_at));
-    values.extend(cells.iter().cloned());
-    let stored = given_back::split(object, layout, &values, embedded, &left_out);
+    identity.push(Cell::Timestamp(deleted_at));
+    let stored = given_back::split(object, layout, (&identity, &cells), embedded, &left_out);
     Ok(Record {
         id,
         version,
@@ -269,13 +268,13 @@ fn decode_children(
             Ok(id) => {
                 let deleted_at = fields.timestamp("deleted_at");
                 let cells = decode_cells(&fields, child.columns);
-                let mut values = Vec::with_capacity(layout.fields.len());
+                let mut identity = Vec::with_capacity(2);
                 if child.key == ChildKey::Id {
-                    values.push(given_back::text_cell(&id));
+                    identity.push(Cell::Text(Some(id.clone())));
                 }
-                values.push(given_back::timestamp_cell(deleted_at));
-                values.extend(cells.iter().cloned());
-                let stored = given_back::split(&object, layout, &values, Vec::new(), &[]);
+                identity.push(Cell::Timestamp(deleted_at));
+                let values = (identity.as_slice(), cells.as_slice());
+                let stored = given_back::split(&object, layout, values, Vec::new(), &[]);
                 records.push(ChildRecord {
                     child: index,
                     id,
